@@ -1,0 +1,55 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Descent",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "descent", targets: ["DescentCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+    ],
+    targets: [
+        // C libraries, wrapped as system-library targets.
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Shared utilities: seeded randomness, strict config decoding, error text.
+        .target(name: "DescentCore"),
+        // MNIST: IDX files, gzip, checksummed download.
+        .target(name: "DescentData", dependencies: ["DescentCore", "CZlib"]),
+        // The MLP, its contiguous parameter buffer, forward/backward through BLAS, SGD.
+        .target(name: "DescentModel", dependencies: ["DescentCore", "COpenBLAS"]),
+        // Learning-rate schedules as pure functions of the global step.
+        .target(name: "DescentSchedules", dependencies: ["DescentCore"]),
+        // The YAML run configuration.
+        .target(name: "DescentConfig", dependencies: ["DescentCore", "DescentSchedules", "Yams"]),
+        // Epoch plans, batches, the single-process trainer, evaluation, traces.
+        .target(name: "DescentTraining", dependencies: ["DescentCore", "DescentData", "DescentModel", "DescentSchedules", "DescentConfig"]),
+        // A small Swift wrapper of libzmq's C API.
+        .target(name: "DescentTransport", dependencies: ["CZeroMQ"]),
+        // The wire format and the coordinator/worker state machines (no I/O).
+        .target(name: "DescentProtocol", dependencies: ["DescentCore"]),
+        // The coordinator process: sockets and clocks around the protocol state machine.
+        .target(name: "DescentCoordinator", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
+        // The worker process.
+        .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
+        // The `descent` command.
+        .executableTarget(name: "DescentCLI", dependencies: [
+            "DescentCoordinator", "DescentWorker", "DescentTraining",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
+        .testTarget(name: "DescentModelTests", dependencies: ["DescentModel"]),
+        .testTarget(name: "DescentSchedulesTests", dependencies: ["DescentSchedules", "DescentConfig"]),
+        .testTarget(name: "DescentConfigTests", dependencies: ["DescentConfig"]),
+        .testTarget(name: "DescentTrainingTests", dependencies: ["DescentTraining"]),
+        .testTarget(name: "DescentTransportTests", dependencies: ["DescentTransport"]),
+        .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
+        .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
+    ]
+)

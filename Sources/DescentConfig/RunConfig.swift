@@ -1,0 +1,159 @@
+import Foundation
+import DescentCore
+import DescentSchedules
+import Yams
+
+/// Everything a training run is told by its YAML file. Every key is documented in
+/// `Config/mnist-seed.yaml`; unknown keys and impossible values are refused with the key's name.
+public struct RunConfig: Sendable, Equatable {
+    /// The seed of every random source: weights, epoch shuffles.
+    public var seed: UInt64 = 42
+    public var model = Model()
+    public var data = DataSection()
+    public var training = Training()
+    public var optimizer = Optimizer()
+    public var schedule: Schedule = .exponential(initialRate: 0.1, decaySteps: 1000, decayRate: 0.96, staircase: true)
+
+    public struct Model: Sendable, Equatable {
+        /// Hidden layer widths, input first.
+        public var hidden: [Int] = [128]
+    }
+
+    public struct DataSection: Sendable, Equatable {
+        /// Where the MNIST files are; `--data` and `$DESCENT_DATA` take precedence.
+        public var dir: String? = nil
+        /// Train on the first N training images only (nil: all).
+        public var trainLimit: Int? = nil
+        /// Repeat the training set this many times per epoch (tiling, for benchmarks).
+        public var trainRepeat: Int = 1
+    }
+
+    public struct Training: Sendable, Equatable {
+        public var epochs: Int = 15
+        /// The global batch: samples per applied update, across all workers.
+        public var batchSize: Int? = 32
+        /// Alternative to `batchSize` for distributed runs: samples per worker per step.
+        public var batchPerWorker: Int? = nil
+        /// OpenBLAS threads per process.
+        public var threads: Int = 1
+    }
+
+    public struct Optimizer: Sendable, Equatable {
+        public var momentum: Double = 0
+        public var nesterov: Bool = false
+        public var weightDecay: Double = 0
+    }
+
+    public init() {}
+
+    /// The global batch for `workers` workers.
+    public func globalBatch(workers: Int) -> Int {
+        if let perWorker = training.batchPerWorker { return perWorker * workers }
+        return training.batchSize ?? 32
+    }
+}
+
+extension RunConfig {
+    /// Reads and validates a YAML config file.
+    public static func load(path: String) throws -> RunConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "", "cannot read config file '\(path)': \(error.localizedDescription). Pass --config with the path of a YAML file (see Config/).")
+        }
+        do {
+            return try parse(yaml: text)
+        } catch let error as ConfigError {
+            throw ConfigFileError(path: path, error: error)
+        }
+    }
+
+    /// Parses and validates YAML text.
+    public static func parse(yaml: String) throws -> RunConfig {
+        do {
+            if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return RunConfig() }
+            return try YAMLDecoder().decode(RunConfig.self, from: yaml)
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as DecodingError {
+            throw ConfigError.from(error)
+        } catch {
+            throw ConfigError(key: "", "not valid YAML: \(error)")
+        }
+    }
+}
+
+/// A `ConfigError` together with the file it came from.
+public struct ConfigFileError: Error, CustomStringConvertible {
+    public var path: String
+    public var error: ConfigError
+    public var description: String { "\(path): \(error)" }
+}
+
+extension RunConfig: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(allowing: ["seed", "model", "data", "training", "optimizer", "schedule"])
+        self.init()
+        if let seed: Int = try c.optional("seed") {
+            guard seed >= 0 else { throw c.invalid("seed", "must be a non-negative integer (got \(seed))") }
+            self.seed = UInt64(seed)
+        }
+        model = try c.optional("model") ?? model
+        data = try c.optional("data") ?? data
+        training = try c.optional("training") ?? training
+        optimizer = try c.optional("optimizer") ?? optimizer
+        schedule = try c.optional("schedule") ?? schedule
+    }
+}
+
+extension RunConfig.Model: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(allowing: ["hidden"])
+        hidden = try c.value("hidden", default: [128])
+        for (i, width) in hidden.enumerated() where width <= 0 {
+            throw ConfigError(path: decoder.codingPath + [AnyCodingKey("hidden"), AnyCodingKey(intValue: i)!], "layer width must be positive (got \(width))")
+        }
+    }
+}
+
+extension RunConfig.DataSection: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(allowing: ["dir", "train_limit", "train_repeat"])
+        dir = try c.optional("dir")
+        trainLimit = try c.optional("train_limit")
+        trainRepeat = try c.value("train_repeat", default: 1)
+        if let limit = trainLimit, limit <= 0 { throw c.invalid("train_limit", "must be a positive integer (got \(limit))") }
+        guard trainRepeat >= 1 else { throw c.invalid("train_repeat", "must be 1 or more (got \(trainRepeat))") }
+    }
+}
+
+extension RunConfig.Training: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads"])
+        epochs = try c.value("epochs", default: 15)
+        batchSize = try c.optional("batch_size")
+        batchPerWorker = try c.optional("batch_per_worker")
+        threads = try c.value("threads", default: 1)
+        guard epochs >= 1 else { throw c.invalid("epochs", "must be 1 or more (got \(epochs))") }
+        if batchSize != nil && batchPerWorker != nil {
+            throw c.invalid("batch_per_worker", "give either batch_size (the global batch) or batch_per_worker, not both")
+        }
+        if batchSize == nil && batchPerWorker == nil { batchSize = 32 }
+        if let b = batchSize, b <= 0 { throw c.invalid("batch_size", "must be a positive integer (got \(b))") }
+        if let b = batchPerWorker, b <= 0 { throw c.invalid("batch_per_worker", "must be a positive integer (got \(b))") }
+        guard threads >= 1 else { throw c.invalid("threads", "must be 1 or more (got \(threads))") }
+    }
+}
+
+extension RunConfig.Optimizer: Decodable {
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.strictContainer(allowing: ["momentum", "nesterov", "weight_decay"])
+        momentum = try c.value("momentum", default: 0)
+        nesterov = try c.value("nesterov", default: false)
+        weightDecay = try c.value("weight_decay", default: 0)
+        guard momentum >= 0, momentum < 1 else { throw c.invalid("momentum", "must be in [0, 1) (got \(momentum))") }
+        guard weightDecay >= 0, weightDecay.isFinite else { throw c.invalid("weight_decay", "must be 0 or more (got \(weightDecay))") }
+        if nesterov && momentum == 0 { throw c.invalid("nesterov", "needs momentum > 0") }
+    }
+}

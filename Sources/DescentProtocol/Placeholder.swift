@@ -1,0 +1,1 @@
+// The wire format and the state machines of the coordinator and worker live here.
