@@ -7,7 +7,7 @@ public struct LearningRatePolicy: Sendable, Equatable {
     public let schedule: Schedule
     public let stepsPerEpoch: Int
 
-    public init(schedule: Schedule, stepsPerEpoch: Int) {
+    public init(schedule: Schedule, stepsPerEpoch: Int, globalBatch: Int = 1) {
         precondition(stepsPerEpoch > 0, "stepsPerEpoch must be positive")
         self.schedule = schedule
         self.stepsPerEpoch = stepsPerEpoch

@@ -1,0 +1,33 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Unbuffered line output, so the lines of several processes interleave whole and nothing is
+/// lost when a process is stopped.
+public enum Console {
+    /// Writes `line` and a newline to standard output.
+    public static func out(_ line: String) { write(line + "\n", to: 1) }
+
+    /// Writes `line` and a newline to standard error.
+    public static func error(_ line: String) { write(line + "\n", to: 2) }
+
+    /// Writes `text` as it is to standard error (for progress lines redrawn in place).
+    public static func errorRaw(_ text: String) { write(text, to: 2) }
+
+    private static func write(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { bytes in
+            var offset = 0
+            while offset < bytes.count {
+                #if canImport(Glibc)
+                let n = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                #else
+                let n = Darwin.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                #endif
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { return }
+            }
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import DescentCore
+import Foundation
+
+/// What a training run tells its user on standard output — the same lines whether one process
+/// trains or a coordinator drives workers — plus a progress line on standard error.
+public struct RunReporter {
+    public var epochs: Int
+    public var stepsPerEpoch: Int
+    private var progress: ProgressLine
+
+    public init(epochs: Int, stepsPerEpoch: Int) {
+        self.epochs = epochs
+        self.stepsPerEpoch = stepsPerEpoch
+        progress = ProgressLine()
+    }
+
+    /// `Epoch 01: learning rate = 0.10000`, as the reference program prints at each epoch start.
+    public func epochStarted(_ epoch: Int, rate: Float) {
+        emit("Epoch \(pad(epoch + 1)): learning rate = \(String(format: "%.5f", Double(rate)))")
+    }
+
+    /// Called after each applied update; draws the progress line at most a few times a second.
+    public mutating func stepFinished(step: Int, lossSoFar: Double, samplesPerSecond: Double) {
+        let inEpoch = step % stepsPerEpoch + 1
+        progress.update(
+            "  \(inEpoch)/\(stepsPerEpoch) steps - loss: \(String(format: "%.4f", lossSoFar)) - \(Int(samplesPerSecond)) samples/s")
+    }
+
+    public mutating func epochFinished(
+        _ epoch: Int, steps: Int, loss: Double, accuracy: Double, testLoss: Double, testAccuracy: Double, seconds: Double
+    ) {
+        progress.clear()
+        emit(String(
+            format: "Epoch %@/%@ - %d steps - %.1fs - loss: %.4f - accuracy: %.4f - test_loss: %.4f - test_accuracy: %.4f",
+            pad(epoch + 1), pad(epochs), steps, seconds, loss, accuracy, testLoss, testAccuracy))
+    }
+
+    /// The end summary: test loss and accuracy, and the rate the schedule gives after the last step.
+    public mutating func finished(testLoss: Double, testAccuracy: Double, finalRate: Float, steps: Int, seconds: Double) {
+        progress.clear()
+        emit(String(format: "Test loss: %.4f - test accuracy: %.4f", testLoss, testAccuracy))
+        emit("Current learning rate: \(Double(finalRate))")
+        emit(String(format: "Trained %d steps in %.1fs", steps, seconds))
+    }
+
+    private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+
+    private func emit(_ line: String) {
+        Console.out(line)
+    }
+}
+
+/// A single status line on standard error, redrawn in place on a terminal and printed at most
+/// every ten seconds otherwise, so logs stay readable.
+struct ProgressLine {
+    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private var lastDraw = 0.0
+    private var drawn = false
+
+    mutating func update(_ text: @autoclosure () -> String) {
+        let now = monotonicSeconds()
+        let interval = isTerminal ? 0.25 : 10.0
+        guard now - lastDraw >= interval else { return }
+        lastDraw = now
+        if isTerminal {
+            Console.errorRaw("\r\u{1B}[K" + text())
+            drawn = true
+        } else {
+            Console.error(text())
+        }
+    }
+
+    mutating func clear() {
+        if drawn {
+            Console.errorRaw("\r\u{1B}[K")
+            drawn = false
+        }
+        lastDraw = monotonicSeconds()
+    }
+}
+
+/// Seconds on a monotonic clock.
+public func monotonicSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}

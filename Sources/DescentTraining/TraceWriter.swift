@@ -1,0 +1,74 @@
+import Foundation
+
+/// One line of the per-step trace: what the coordinator (or the single-process trainer) did
+/// for one applied update.
+public struct StepRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var epoch: Int
+    public var rate: Float
+    /// Ranks whose gradients were averaged into this update.
+    public var ranks: [Int]
+    public var samples: Int
+    /// Mean training loss over the step's global batch.
+    public var loss: Double
+    /// L2 norm of the averaged gradient.
+    public var gradientNorm: Double
+    /// The rank whose gradient arrived last, and how long after the step was sent (ms).
+    public var slowestRank: Int?
+    public var slowestLatencyMs: Double?
+
+    public init(step: Int, epoch: Int, rate: Float, ranks: [Int], samples: Int, loss: Double,
+                gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil) {
+        self.step = step
+        self.epoch = epoch
+        self.rate = rate
+        self.ranks = ranks
+        self.samples = samples
+        self.loss = loss
+        self.gradientNorm = gradientNorm
+        self.slowestRank = slowestRank
+        self.slowestLatencyMs = slowestLatencyMs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, rate, ranks, samples, loss
+        case gradientNorm = "gradient_norm"
+        case slowestRank = "slowest_rank"
+        case slowestLatencyMs = "slowest_latency_ms"
+    }
+}
+
+/// Appends JSON lines to a file, buffered; `close()` flushes.
+public final class JSONLinesWriter {
+    private let handle: FileHandle
+    private var pending = Data()
+    private let encoder: JSONEncoder
+
+    public init(path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
+        handle = try FileHandle(forWritingTo: url)
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+    }
+
+    public func append<T: Encodable>(_ record: T) throws {
+        pending.append(try encoder.encode(record))
+        pending.append(0x0A)
+        if pending.count > 1 << 16 { try flush() }
+    }
+
+    public func flush() throws {
+        guard !pending.isEmpty else { return }
+        try handle.write(contentsOf: pending)
+        pending.removeAll(keepingCapacity: true)
+    }
+
+    public func close() throws {
+        try flush()
+        try handle.close()
+    }
+}

@@ -1,0 +1,136 @@
+import DescentConfig
+import DescentData
+import DescentModel
+import DescentSchedules
+
+/// Options of a run that are not part of the model's config: where to write, when to stop early.
+public struct RunOptions: Sendable {
+    /// Stop after this many applied updates (nil: train every epoch of the config).
+    public var maxSteps: Int?
+    /// Write one JSON line per step here.
+    public var tracePath: String?
+    /// Save the final parameters here (see `ParameterFile`).
+    public var savePath: String?
+    /// Evaluate on the test set at every epoch end (always at the end of the run).
+    public var evaluateEachEpoch = true
+
+    public init(maxSteps: Int? = nil, tracePath: String? = nil, savePath: String? = nil) {
+        self.maxSteps = maxSteps
+        self.tracePath = tracePath
+        self.savePath = savePath
+    }
+}
+
+/// The training samples of a run: the config's limit applied, then the set repeated
+/// `train_repeat` times (sample `i` is image `i % images.count`).
+public struct TrainingSet: Sendable {
+    public let images: LabeledImages
+    public let repeats: Int
+    public var count: Int { images.count * repeats }
+
+    public init(images: LabeledImages, config: RunConfig) {
+        self.images = images.prefix(config.data.trainLimit)
+        self.repeats = config.data.trainRepeat
+    }
+}
+
+/// What a finished run measured.
+public struct RunSummary: Sendable {
+    public var steps: Int
+    public var testLoss: Double
+    public var testAccuracy: Double
+    public var finalRate: Float
+    public var parameters: [Float]
+    public var seconds: Double
+}
+
+/// Trains the MLP in one process: the reference program, and the baseline every distributed
+/// run must reproduce (its global batches are exactly those `EpochPlan` deals to workers).
+public final class Trainer {
+    public let config: RunConfig
+    public let shape: MLPShape
+
+    public init(config: RunConfig, featureCount: Int = 784) {
+        self.config = config
+        self.shape = MLPShape(inputs: featureCount, hidden: config.model.hidden, classes: 10)
+    }
+
+    public func run(train: TrainingSet, test: LabeledImages, options: RunOptions = RunOptions()) throws -> RunSummary {
+        BLASThreads.set(config.training.threads)
+        let batch = config.globalBatch(workers: 1)
+        let plan = EpochPlan(sampleCount: train.count, globalBatch: batch, seed: config.seed)
+        var policy = LearningRatePolicy(schedule: config.schedule, stepsPerEpoch: plan.stepsPerEpoch, globalBatch: batch)
+        let totalSteps = min(config.training.epochs * plan.stepsPerEpoch, options.maxSteps ?? Int.max)
+
+        var parameters = shape.initialParameters(seed: config.seed)
+        var gradient = [Float](repeating: 0, count: shape.parameterCount)
+        var optimizer = SGD(
+            parameterCount: shape.parameterCount, momentum: Float(config.optimizer.momentum),
+            nesterov: config.optimizer.nesterov, weightDecay: Float(config.optimizer.weightDecay))
+        let engine = GradientEngine(shape: shape, maxBatch: batch)
+        let buffer = BatchBuffer(capacity: batch, featureCount: shape.inputs)
+        let evaluator = Evaluator(shape: shape)
+        let trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
+        var reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
+        var order: [Int] = []
+
+        let start = monotonicSeconds()
+        var step = 0
+        var epoch = 0
+        while step < totalSteps {
+            plan.shuffle(epoch: epoch, into: &order)
+            reporter.epochStarted(epoch, rate: policy.rate(at: step))
+            let epochStart = monotonicSeconds()
+            var lossSum = 0.0, correct = 0, seen = 0
+            let lastBatch = min(plan.stepsPerEpoch, totalSteps - step)
+            for batchIndex in 0..<lastBatch {
+                let rate = policy.rate(at: step)
+                let count = plan.share(batch: batchIndex, rank: 0, workers: 1, order: order, into: buffer.indices)
+                buffer.fill(from: train.images, count: count)
+                let stats = parameters.withUnsafeBufferPointer { p in
+                    gradient.withUnsafeMutableBufferPointer { g in
+                        engine.lossAndGradient(parameters: p, features: buffer.features, labels: buffer.labels, batch: count, gradient: g)
+                    }
+                }
+                if let trace {
+                    try trace.append(StepRecord(
+                        step: step, epoch: epoch, rate: rate, ranks: [0], samples: count, loss: stats.loss,
+                        gradientNorm: norm(gradient)))
+                }
+                parameters.withUnsafeMutableBufferPointer { p in
+                    gradient.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }
+                }
+                lossSum += stats.loss * Double(count)
+                correct += stats.correct
+                seen += count
+                step += 1
+                reporter.stepFinished(step: step - 1, lossSoFar: lossSum / Double(seen),
+                                      samplesPerSecond: Double(seen) / max(monotonicSeconds() - epochStart, 1e-9))
+            }
+            let isLast = step >= totalSteps
+            if options.evaluateEachEpoch || isLast {
+                let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+                reporter.epochFinished(epoch, steps: lastBatch, loss: lossSum / Double(max(seen, 1)),
+                                       accuracy: Double(correct) / Double(max(seen, 1)),
+                                       testLoss: testLoss, testAccuracy: testAccuracy, seconds: monotonicSeconds() - epochStart)
+                policy.observe(validationLoss: testLoss)
+            }
+            epoch += 1
+        }
+        try trace?.close()
+        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+        let seconds = monotonicSeconds() - start
+        let finalRate = policy.rate(at: step)
+        reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate, steps: step, seconds: seconds)
+        if let path = options.savePath { try ParameterFile.write(parameters, to: path) }
+        return RunSummary(steps: step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
+                          parameters: parameters, seconds: seconds)
+    }
+}
+
+/// The L2 norm of a vector, accumulated in Double.
+public func norm(_ values: [Float]) -> Double {
+    var sum = 0.0
+    for v in values { sum += Double(v) * Double(v) }
+    return sum.squareRoot()
+}
