@@ -76,6 +76,9 @@ extension RunConfig {
             return try YAMLDecoder().decode(RunConfig.self, from: yaml)
         } catch let error as ConfigError {
             throw error
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
+            throw ConfigError(key: "", "not valid YAML: \(detail)")
         } catch let error as DecodingError {
             throw ConfigError.from(error)
         } catch {

@@ -1,0 +1,1 @@
+// Process groups for `descent launch`.

@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+@testable import DescentConfig
+import DescentCore
+
+@Suite struct RunConfigTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func referenceConfigFileLoadsWithTheSeedSettings() throws {
+        let config = try RunConfig.load(path: Self.root.appendingPathComponent("Config/mnist-seed.yaml").path)
+        #expect(config.model.hidden == [128])
+        #expect(config.training.epochs == 15)
+        #expect(config.globalBatch(workers: 1) == 32)
+        #expect(config.globalBatch(workers: 4) == 32)
+        #expect(config.training.threads == 1)
+        #expect(config.data.trainRepeat == 1)
+    }
+
+    @Test func batchPerWorkerMultipliesByTheWorkerCount() throws {
+        let config = try RunConfig.parse(yaml: "training:\n  batch_per_worker: 16\n")
+        #expect(config.globalBatch(workers: 1) == 16)
+        #expect(config.globalBatch(workers: 4) == 64)
+    }
+
+    @Test func emptyDocumentGivesTheDefaults() throws {
+        #expect(try RunConfig.parse(yaml: "") == RunConfig())
+    }
+
+    @Test(arguments: [
+        ("trainig:\n  epochs: 3\n", "config key 'trainig': unknown key"),
+        ("training:\n  epoch: 3\n", "config key 'training.epoch': unknown key"),
+        ("training:\n  batch_size: 0\n", "config key 'training.batch_size': must be a positive integer (got 0)"),
+        ("training:\n  batch_size: -4\n", "config key 'training.batch_size': must be a positive integer (got -4)"),
+        ("training:\n  batch_size: 32\n  batch_per_worker: 8\n", "config key 'training.batch_per_worker': give either batch_size"),
+        ("training:\n  epochs: 0\n", "config key 'training.epochs': must be 1 or more (got 0)"),
+        ("training:\n  epochs: many\n", "config key 'training.epochs': expected an integer"),
+        ("training:\n  threads: 0\n", "config key 'training.threads'"),
+        ("model:\n  hidden: [128, 0]\n", "config key 'model.hidden[1]': layer width must be positive (got 0)"),
+        ("optimizer:\n  momentum: 1.5\n", "config key 'optimizer.momentum': must be in [0, 1)"),
+        ("optimizer:\n  nesterov: true\n", "config key 'optimizer.nesterov': needs momentum > 0"),
+        ("seed: -1\n", "config key 'seed': must be a non-negative integer"),
+        ("data:\n  train_limit: 0\n", "config key 'data.train_limit'"),
+        ("schedule:\n  type: exponential\n  initial_rate: 0\n  decay_steps: 1000\n  decay_rate: 0.96\n", "config key 'schedule.initial_rate'"),
+        ("schedule:\n  type: exponential\n  initial_rate: -0.1\n  decay_steps: 1000\n  decay_rate: 0.96\n", "config key 'schedule.initial_rate'"),
+        ("schedule:\n  type: exponential\n  initial_rate: 0.1\n  decay_steps: 0\n  decay_rate: 0.96\n", "config key 'schedule.decay_steps'"),
+        ("schedule:\n  type: exponential\n  initial_rate: 0.1\n  decay_rate: 0.96\n", "config key 'schedule.decay_steps': is required but missing"),
+        ("schedule:\n  type: warp\n", "config key 'schedule.type'"),
+        ("training: [1, 2\n", "config: not valid YAML"),
+    ])
+    func invalidConfigsAreRefusedNamingTheKey(yaml: String, message: String) {
+        do {
+            _ = try RunConfig.parse(yaml: yaml)
+            Issue.record("expected an error containing \(message)")
+        } catch {
+            #expect(String(describing: error).contains(message), "got: \(error)")
+        }
+    }
+
+    @Test func missingFileSaysWhichPathAndWhatToDo() {
+        do {
+            _ = try RunConfig.load(path: "/nonexistent/descent.yaml")
+            Issue.record("expected an error")
+        } catch {
+            let text = String(describing: error)
+            #expect(text.contains("/nonexistent/descent.yaml"))
+            #expect(text.contains("--config"))
+        }
+    }
+}
