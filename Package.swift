@@ -37,9 +37,11 @@ let package = Package(
         .target(name: "DescentCoordinator", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // The worker process.
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
+        // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.
+        .target(name: "DescentLaunch", dependencies: ["DescentCore"]),
         // The `descent` command.
         .executableTarget(name: "DescentCLI", dependencies: [
-            "DescentCoordinator", "DescentWorker", "DescentTraining",
+            "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +52,7 @@ let package = Package(
         .testTarget(name: "DescentTrainingTests", dependencies: ["DescentTraining"]),
         .testTarget(name: "DescentTransportTests", dependencies: ["DescentTransport"]),
         .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
+        .testTarget(name: "DescentLaunchTests", dependencies: ["DescentLaunch"]),
         .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
     ]
 )

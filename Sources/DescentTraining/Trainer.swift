@@ -1,4 +1,5 @@
 import DescentConfig
+import DescentCore
 import DescentData
 import DescentModel
 import DescentSchedules

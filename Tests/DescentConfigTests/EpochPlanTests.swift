@@ -1,5 +1,5 @@
 import Testing
-@testable import DescentTraining
+@testable import DescentCore
 
 @Suite struct EpochPlanTests {
     @Test(arguments: [(5000, 32, 157), (60000, 32, 1875), (64, 32, 2), (65, 32, 3), (1, 512, 1)])
