@@ -1,0 +1,77 @@
+/// What a coordinator tells a worker when it admits it (the welcome message's JSON payload):
+/// everything the worker needs to compute its share of each step, and what it must check
+/// against its own copy of the data.
+public struct RunSettings: Codable, Sendable, Equatable {
+    public var rank: Int
+    public var workers: Int
+    public var seed: UInt64
+    /// Hidden layer widths of the MLP.
+    public var hidden: [Int]
+    public var parameterCount: Int
+    /// Samples per applied update, across all workers.
+    public var globalBatch: Int
+    /// Training samples per epoch (after the limit and the repeats).
+    public var sampleCount: Int
+    public var trainLimit: Int?
+    public var trainRepeat: Int
+    /// OpenBLAS threads the worker should use.
+    public var threads: Int
+    /// A digest of the training labels (after the limit), so a worker with other data is refused.
+    public var labelsDigest: UInt64
+    /// Seconds between application heartbeats, and how long silence may last before a peer is
+    /// declared lost.
+    public var heartbeatSeconds: Double
+    public var silenceLimitSeconds: Double
+
+    public init(rank: Int, workers: Int, seed: UInt64, hidden: [Int], parameterCount: Int, globalBatch: Int,
+                sampleCount: Int, trainLimit: Int?, trainRepeat: Int, threads: Int, labelsDigest: UInt64,
+                heartbeatSeconds: Double, silenceLimitSeconds: Double) {
+        self.rank = rank
+        self.workers = workers
+        self.seed = seed
+        self.hidden = hidden
+        self.parameterCount = parameterCount
+        self.globalBatch = globalBatch
+        self.sampleCount = sampleCount
+        self.trainLimit = trainLimit
+        self.trainRepeat = trainRepeat
+        self.threads = threads
+        self.labelsDigest = labelsDigest
+        self.heartbeatSeconds = heartbeatSeconds
+        self.silenceLimitSeconds = silenceLimitSeconds
+    }
+}
+
+/// What a worker says about itself when it asks to join (the hello message's JSON payload).
+public struct WorkerIntroduction: Codable, Sendable, Equatable {
+    public var host: String
+    public var pid: Int
+    /// The rank the worker would like (`descent launch` numbers its workers); nil: any.
+    public var requestedRank: Int?
+
+    public init(host: String, pid: Int, requestedRank: Int?) {
+        self.host = host
+        self.pid = pid
+        self.requestedRank = requestedRank
+    }
+}
+
+/// A 64-bit FNV-1a digest: cheap, stable across platforms, used to compare configs and labels.
+public struct FNV1a: Sendable {
+    public private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    public init() {}
+
+    public mutating func combine<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value &*= 0x0000_0100_0000_01B3
+        }
+    }
+
+    public static func digest<S: Sequence>(_ bytes: S) -> UInt64 where S.Element == UInt8 {
+        var hasher = FNV1a()
+        hasher.combine(bytes)
+        return hasher.value
+    }
+}
