@@ -28,8 +28,9 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     case countMismatch(imagesPath: String, images: Int, labelsPath: String, labels: Int)
     /// A file could not be written into the data directory.
     case unwritable(path: String, reason: String)
-    /// Every mirror failed for a file; `attempts` says what was tried and why each failed.
-    case fetchFailed(file: String, directory: String, attempts: [FetchAttempt])
+    /// Every mirror failed for a file; `attempts` says what was tried and why each failed, and
+    /// `byHand` lists the URLs of the files still missing, for a download by hand.
+    case fetchFailed(file: String, directory: String, attempts: [FetchAttempt], byHand: [String])
 
     public var description: String {
         switch self {
@@ -67,11 +68,15 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "the two files must come from the same set: delete both and run 'descent data fetch'"
         case .unwritable(let path, let reason):
             return "\(path): cannot write: \(reason); choose a writable directory with --dir (or --data / $DESCENT_DATA)"
-        case .fetchFailed(let file, let directory, let attempts):
+        case .fetchFailed(let file, let directory, let attempts, let byHand):
             var text = "could not fetch \(file) into \(directory); tried:"
             for attempt in attempts { text += "\n  - \(attempt.url): \(attempt.reason)" }
-            text += "\nDownload it by hand from one of the URLs above into \(directory) (keep the file name), "
-                + "or point --data / $DESCENT_DATA at a directory that already holds the MNIST files."
+            if attempts.isEmpty { text += " no mirror (pass --mirror URL)" }
+            if !byHand.isEmpty {
+                text += "\nDownload by hand into \(directory) (keeping the file names):"
+                for url in byHand { text += "\n  \(url)" }
+            }
+            text += "\nAlternatively, point --data / $DESCENT_DATA at a directory that already holds the files."
             return text
         }
     }
@@ -110,3 +115,12 @@ private func hex(_ value: UInt32) -> String {
     let digits = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
 }
+
+#if canImport(Foundation)
+import Foundation
+
+extension DataError: LocalizedError {
+    /// The same text as `description`, so `localizedDescription` reads the same.
+    public var errorDescription: String? { description }
+}
+#endif

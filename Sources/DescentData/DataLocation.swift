@@ -5,7 +5,8 @@
 public struct DataLocation: Sendable, Equatable, CustomStringConvertible {
     /// Which setting chose the directory.
     public enum Source: Sendable, Equatable {
-        case commandLine
+        /// A command-line option, named by `flag` (`--data`, `--dir`).
+        case commandLine(flag: String)
         case environment
         case config
         case defaultPath
@@ -13,7 +14,7 @@ public struct DataLocation: Sendable, Equatable, CustomStringConvertible {
         /// How the source reads in a log line.
         public var label: String {
             switch self {
-            case .commandLine: return "--data"
+            case .commandLine(let flag): return flag
             case .environment: return "$\(DataLocation.environmentVariable)"
             case .config: return "config data.dir"
             case .defaultPath: return "default"
@@ -34,11 +35,11 @@ public struct DataLocation: Sendable, Equatable, CustomStringConvertible {
         self.source = source
     }
 
-    /// Picks the directory from the command line, the environment, the config file, or the default, in that order.
+    /// Picks the directory from the command line (the option `flag`), the environment, the config file, or the default, in that order.
     public static func resolve(
-        commandLine: String?, environment: [String: String], config: String?
+        commandLine: String?, flag: String = "--data", environment: [String: String], config: String?
     ) -> DataLocation {
-        if let value = nonEmpty(commandLine) { return DataLocation(directory: value, source: .commandLine) }
+        if let value = nonEmpty(commandLine) { return DataLocation(directory: value, source: .commandLine(flag: flag)) }
         if let value = nonEmpty(environment[environmentVariable]) { return DataLocation(directory: value, source: .environment) }
         if let value = nonEmpty(config) { return DataLocation(directory: value, source: .config) }
         return DataLocation(directory: defaultDirectory, source: .defaultPath)
