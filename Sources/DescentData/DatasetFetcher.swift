@@ -1,0 +1,134 @@
+import Foundation
+
+/// Downloads the files of a manifest into a directory, verifying size and SHA-256, atomically.
+///
+/// Each file is streamed into a temporary file in the target directory, verified, then renamed
+/// into place; on any failure the temporary file is removed, so the directory never holds a
+/// half-written dataset file. Mirrors are tried in order; when all fail, the thrown
+/// `DataError.fetchFailed` lists every URL tried and why it failed.
+public struct DatasetFetcher: Sendable {
+    public var manifest: DatasetManifest
+    public var timeouts: FetchTimeouts
+    /// Receives progress and outcome events; called from any thread.
+    public var events: @Sendable (FetchEvent) -> Void
+
+    public init(
+        manifest: DatasetManifest = .mnist, timeouts: FetchTimeouts = FetchTimeouts(),
+        events: @escaping @Sendable (FetchEvent) -> Void = { _ in }
+    ) {
+        self.manifest = manifest
+        self.timeouts = timeouts
+        self.events = events
+    }
+
+    /// Makes `directory` hold a verified copy of every manifest file: files that verify are
+    /// left alone, missing or failing ones are downloaded.
+    @discardableResult
+    public func fetch(into directory: String) async throws -> FetchReport {
+        try await run(into: directory, verifyExisting: true)
+    }
+
+    /// Makes sure `directory` holds every manifest file in some form (gzip, or raw under the name
+    /// without `.gz`), downloading only the missing ones. Present files are not verified, so a
+    /// directory of one's own (a subset, or un-gzipped files) is used as it is.
+    @discardableResult
+    public func ensurePresent(in directory: String) async throws -> FetchReport {
+        try await run(into: directory, verifyExisting: false)
+    }
+
+    private func run(into directory: String, verifyExisting: Bool) async throws -> FetchReport {
+        var report = FetchReport()
+        for (index, entry) in manifest.entries.enumerated() {
+            let destination = join(directory, entry.name)
+            var replacing = false
+            if verifyExisting {
+                if FileManager.default.fileExists(atPath: destination) {
+                    let (digest, size) = try SHA256.hexOfFile(atPath: destination)
+                    if let reason = entry.mismatch(byteCount: size, sha256: digest) {
+                        events(.failedVerification(file: entry.name, reason: reason))
+                        replacing = true
+                    } else {
+                        events(.alreadyVerified(file: entry.name))
+                        report.outcomes.append((entry.name, .alreadyPresent))
+                        continue
+                    }
+                }
+            } else if MNIST.acceptedNames(of: entry.name).contains(where: { FileManager.default.fileExists(atPath: join(directory, $0)) }) {
+                events(.alreadyPresent(file: entry.name))
+                report.outcomes.append((entry.name, .alreadyPresent))
+                continue
+            }
+            try makeDirectory(directory)
+            var attempts: [FetchAttempt] = []
+            var fetchedFrom: URL?
+            for mirror in manifest.mirrors {
+                let url = DatasetManifest.url(of: entry.name, on: mirror)
+                do {
+                    try await download(entry, from: url, to: destination, in: directory)
+                    fetchedFrom = url
+                    break
+                } catch let failure as DownloadFailure {
+                    events(.attemptFailed(file: entry.name, url: url.absoluteString, reason: failure.description))
+                    attempts.append(FetchAttempt(url: url.absoluteString, reason: failure.description))
+                }
+            }
+            guard let fetchedFrom else {
+                let stillMissing = manifest.entries[index...].filter { other in
+                    other.name == entry.name || !FileManager.default.fileExists(atPath: join(directory, other.name))
+                }
+                let webMirror = manifest.mirrors.first { ["http", "https"].contains($0.scheme?.lowercased() ?? "") }
+                let byHand = (webMirror ?? manifest.mirrors.first).map { first in
+                    stillMissing.map { DatasetManifest.url(of: $0.name, on: first).absoluteString }
+                } ?? []
+                throw DataError.fetchFailed(file: entry.name, directory: directory, attempts: attempts, byHand: byHand)
+            }
+            report.outcomes.append((entry.name, .downloaded(url: fetchedFrom.absoluteString, replaced: replacing)))
+        }
+        return report
+    }
+
+    /// Downloads `url` into a temporary file beside `destination`, verifies it, and renames it into place.
+    /// Throws `DownloadFailure` for anything a different mirror might fix, `DataError` otherwise.
+    private func download(_ entry: ManifestEntry, from url: URL, to destination: String, in directory: String) async throws {
+        let temporary = join(directory, ".\(entry.name).\(UUID().uuidString).partial")
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let output = FileHandle(forWritingAtPath: temporary)
+        else {
+            throw DataError.unwritable(path: temporary, reason: "cannot create a temporary file")
+        }
+        var moved = false
+        defer {
+            try? output.close()
+            if !moved { try? FileManager.default.removeItem(atPath: temporary) }
+        }
+        events(.downloading(file: entry.name, url: url.absoluteString, total: entry.byteCount))
+        let name = entry.name
+        let total = entry.byteCount
+        let events = self.events
+        let result = try await MirrorDownload.fetch(url, into: output, limit: entry.byteCount, timeouts: timeouts) { bytes in
+            events(.progress(file: name, bytes: bytes, total: total))
+        }
+        if let reason = entry.mismatch(byteCount: result.byteCount, sha256: result.sha256) {
+            throw DownloadFailure(description: "verification failed: \(reason)")
+        }
+        do {
+            try output.synchronize()
+            try output.close()
+        } catch {
+            throw DataError.unwritable(path: temporary, reason: describe(error))
+        }
+        guard rename(temporary, destination) == 0 else {
+            throw DataError.unwritable(path: destination, reason: String(cString: strerror(errno)))
+        }
+        moved = true
+        events(.downloaded(file: entry.name, url: url.absoluteString, bytes: result.byteCount))
+    }
+
+    private func makeDirectory(_ directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw DataError.unwritable(path: directory, reason: describe(error))
+        }
+    }
+}

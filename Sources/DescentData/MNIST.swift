@@ -1,0 +1,102 @@
+import Foundation
+
+/// The MNIST training and test sets, loaded from the four standard IDX files in one directory.
+///
+/// Files may be gzip (`train-images-idx3-ubyte.gz`) or raw (`train-images-idx3-ubyte`); gzip is
+/// recognised by its magic bytes, not by the name. Pixels stay bytes.
+public struct MNIST: Sendable, Equatable {
+    public var train: LabeledImages
+    public var test: LabeledImages
+
+    public init(train: LabeledImages, test: LabeledImages) {
+        self.train = train
+        self.test = test
+    }
+
+    /// Image side length of every MNIST digit.
+    public static let side = 28
+    /// Number of digit classes.
+    public static let classCount = 10
+
+    /// One of MNIST's two sets and its file names.
+    public enum Split: String, CaseIterable, Sendable {
+        case train
+        case test
+
+        /// The gzip file name of the images, as the mirrors serve it.
+        public var imagesFileName: String {
+            self == .train ? "train-images-idx3-ubyte.gz" : "t10k-images-idx3-ubyte.gz"
+        }
+
+        /// The gzip file name of the labels, as the mirrors serve it.
+        public var labelsFileName: String {
+            self == .train ? "train-labels-idx1-ubyte.gz" : "t10k-labels-idx1-ubyte.gz"
+        }
+    }
+
+    /// The four gzip file names, train first.
+    public static var fileNames: [String] {
+        Split.allCases.flatMap { [$0.imagesFileName, $0.labelsFileName] }
+    }
+
+    /// Loads both sets from `directory`.
+    public static func load(directory: String) throws -> MNIST {
+        MNIST(train: try load(.train, directory: directory), test: try load(.test, directory: directory))
+    }
+
+    /// Loads one set from `directory`, checking that its images and labels agree in number.
+    public static func load(_ split: Split, directory: String) throws -> LabeledImages {
+        let imagesPath = try locate(split.imagesFileName, in: directory)
+        let labelsPath = try locate(split.labelsFileName, in: directory)
+        let images = try IDX.parseImages(try readDecompressed(imagesPath), path: imagesPath, expectedRows: side, expectedColumns: side)
+        let labels = try IDX.parseLabels(try readDecompressed(labelsPath), path: labelsPath, classCount: classCount)
+        guard images.count == labels.count else {
+            throw DataError.countMismatch(imagesPath: imagesPath, images: images.count, labelsPath: labelsPath, labels: labels.count)
+        }
+        return LabeledImages(pixels: images.pixels, labels: labels, rows: images.rows, columns: images.columns)
+    }
+
+    /// The path of `gzipName` in `directory`, or of its un-gzipped twin (the name without `.gz`).
+    public static func locate(_ gzipName: String, in directory: String) throws -> String {
+        let candidates = acceptedNames(of: gzipName)
+        for name in candidates {
+            let path = join(directory, name)
+            if FileManager.default.fileExists(atPath: path) { return path }
+        }
+        throw DataError.missing(directory: directory, names: candidates)
+    }
+
+    /// True when every file of both sets is present in `directory` (gzip or raw); contents are not checked.
+    public static func isPresent(in directory: String) -> Bool {
+        fileNames.allSatisfy { (try? locate($0, in: directory)) != nil }
+    }
+
+    static func acceptedNames(of gzipName: String) -> [String] {
+        gzipName.hasSuffix(".gz") ? [gzipName, String(gzipName.dropLast(3))] : [gzipName]
+    }
+
+    /// The file's bytes, decompressed when they are gzip.
+    static func readDecompressed(_ path: String) throws -> [UInt8] {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw DataError.unreadable(path: path, reason: describe(error))
+        }
+        return try Gzip.decompressIfGzip([UInt8](data), path: path)
+    }
+}
+
+func join(_ directory: String, _ name: String) -> String {
+    directory.hasSuffix("/") ? directory + name : directory + "/" + name
+}
+
+func describe(_ error: any Error) -> String {
+    if let error = error as? DataError { return error.description }
+    let nsError = error as NSError
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+        let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+        return String(cString: strerror(code.rawValue))
+    }
+    return nsError.localizedDescription
+}
