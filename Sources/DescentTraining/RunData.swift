@@ -1,0 +1,35 @@
+import DescentConfig
+import DescentCore
+import DescentData
+import Foundation
+
+/// Finds, fetches when missing, and loads the MNIST sets a run needs.
+public enum RunData {
+    /// The data directory for a run: `--data`, else `$DESCENT_DATA`, else the config's `data.dir`,
+    /// else `./data/mnist`.
+    public static func location(commandLine: String?, config: RunConfig) -> DataLocation {
+        DataLocation.resolve(commandLine: commandLine, environment: ProcessInfo.processInfo.environment, config: config.data.dir)
+    }
+
+    /// Loads both sets from `location`, downloading missing files first (as Keras's `load_data`).
+    public static func load(_ location: DataLocation) async throws -> MNIST {
+        Console.error("Using \(location)")
+        return try await MNIST.loadFetchingIfMissing(
+            directory: location.directory,
+            fetcher: DatasetFetcher(events: { [printer = FetchProgressPrinter.standardError()] in printer.handle($0) }))
+    }
+
+    /// Loads only the training set (what a worker needs), fetching missing files first.
+    public static func loadTraining(_ location: DataLocation) async throws -> LabeledImages {
+        try await load(location).train
+    }
+
+    /// A digest of the training labels a run uses (after the limit), to check that a worker
+    /// trains on the same data as its coordinator.
+    public static func labelsDigest(_ images: LabeledImages) -> UInt64 {
+        var hasher = FNV1a()
+        hasher.combine(images.labels)
+        withUnsafeBytes(of: UInt64(images.count).littleEndian) { hasher.combine($0) }
+        return hasher.value
+    }
+}
