@@ -1,1 +1,0 @@
-// The wire format and the state machines of the coordinator and worker live here.
