@@ -1,15 +1,16 @@
 /// Checks on float32 payloads. The coordinator runs `checkFinite` on every gradient before averaging.
 public enum WirePayload {
     /// Bits of a float without its sign; NaN and the infinities are exactly those >= this value.
-    private static let exponentAllOnes: UInt32 = 0x7F80_0000
+    private static let exponentAllOnes: Int32 = 0x7F80_0000
 
     /// The index of the first NaN or infinity in `values`, or nil when all are finite.
-    /// One branch-free pass (an integer max over the sign-cleared bit patterns, which the compiler
-    /// vectorises); the index is searched only when something is wrong.
+    /// One branch-free pass (a max over the sign-cleared bit patterns, as non-negative Int32 so the
+    /// compare is a plain signed one; the compiler vectorises it); the index is searched only when
+    /// something is wrong.
     public static func firstNonFiniteIndex(_ values: UnsafeBufferPointer<Float>) -> Int? {
-        var largest: UInt32 = 0
+        var largest: Int32 = 0
         for value in values {
-            largest = max(largest, value.bitPattern & 0x7FFF_FFFF)
+            largest = max(largest, Int32(bitPattern: value.bitPattern & 0x7FFF_FFFF))
         }
         guard largest >= exponentAllOnes else { return nil }
         return values.firstIndex { !$0.isFinite }
@@ -19,15 +20,15 @@ public enum WirePayload {
     /// A trailing partial float is ignored; check the size with `WireHeader.decode` first.
     public static func firstNonFiniteIndex(floatBytes bytes: UnsafeRawBufferPointer) -> Int? {
         let count = bytes.count / MemoryLayout<Float>.size
-        var largest: UInt32 = 0
+        var largest: Int32 = 0
         for index in 0..<count {
             let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-            largest = max(largest, bits & 0x7FFF_FFFF)
+            largest = max(largest, Int32(bitPattern: bits & 0x7FFF_FFFF))
         }
         guard largest >= exponentAllOnes else { return nil }
         return (0..<count).first { index in
             let bits = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self))
-            return bits & 0x7FFF_FFFF >= exponentAllOnes
+            return Int32(bitPattern: bits & 0x7FFF_FFFF) >= exponentAllOnes
         }
     }
 
