@@ -1,0 +1,31 @@
+import CZeroMQ
+
+/// A libzmq context: the I/O threads and the registry of sockets.
+///
+/// Safe to share between threads (libzmq contexts are thread-safe). Every `ZMQSocket` holds a
+/// strong reference to its context, so the context is terminated (`zmq_ctx_term`, in `deinit`)
+/// only after all of its sockets are closed; sockets set `LINGER` 0, so termination never waits
+/// for unsent messages.
+public final class ZMQContext: @unchecked Sendable {
+    // @unchecked: the handle is only passed to libzmq functions documented as thread-safe.
+    let handle: UnsafeMutableRawPointer
+
+    /// Creates a context with libzmq's defaults (one I/O thread).
+    public init() throws(ZMQError) {
+        guard let handle = zmq_ctx_new() else {
+            throw ZMQError(call: "zmq_ctx_new", code: descent_zmq_errno())
+        }
+        self.handle = handle
+    }
+
+    /// Makes every blocking call on this context's sockets fail at once with `ETERM`
+    /// (`ZMQError.Kind.contextTerminated`), e.g. to stop a thread waiting in a receive.
+    public func shutdown() throws(ZMQError) {
+        try zmqRequire("zmq_ctx_shutdown") { zmq_ctx_shutdown(handle) }
+    }
+
+    deinit {
+        // All sockets are gone (each holds this context), so this returns promptly.
+        while zmq_ctx_term(handle) != 0 && descent_zmq_errno() == descent_zmq_code_eintr() {}
+    }
+}
