@@ -43,6 +43,15 @@ public struct RunSummary: Sendable {
     public var finalRate: Float
     public var parameters: [Float]
     public var seconds: Double
+
+    public init(steps: Int, testLoss: Double, testAccuracy: Double, finalRate: Float, parameters: [Float], seconds: Double) {
+        self.steps = steps
+        self.testLoss = testLoss
+        self.testAccuracy = testAccuracy
+        self.finalRate = finalRate
+        self.parameters = parameters
+        self.seconds = seconds
+    }
 }
 
 /// Trains the MLP in one process: the reference program, and the baseline every distributed

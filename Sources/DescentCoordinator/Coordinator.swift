@@ -1,0 +1,375 @@
+import DescentConfig
+import DescentCore
+import DescentData
+import DescentModel
+import DescentProtocol
+import DescentSchedules
+import DescentTraining
+import DescentTransport
+import Foundation
+
+/// How a coordinator process runs, beyond the run's config.
+public struct CoordinatorOptions: Sendable {
+    /// The endpoint to bind, e.g. `tcp://0.0.0.0:5555` or `ipc:///tmp/descent.sock`.
+    public var bind: String
+    public var workers: Int
+    public var run: RunOptions
+    /// Seconds between application heartbeats.
+    public var heartbeatSeconds: Double = 1
+    /// A worker silent this long is declared lost and the run fails.
+    public var silenceLimitSeconds: Double = 30
+    /// Give up when the workers have not all registered after this long (nil: wait forever).
+    public var registrationTimeoutSeconds: Double? = nil
+    /// Digest of the config file, to refuse workers started with another one.
+    public var configHash: UInt64 = 0
+    /// When set, the coordinator writes the endpoint it bound to this file (after binding).
+    public var endpointFile: String?
+
+    public init(bind: String, workers: Int, run: RunOptions) {
+        self.bind = bind
+        self.workers = workers
+        self.run = run
+    }
+}
+
+/// Why a coordinator stopped without finishing the run.
+public enum CoordinatorError: Error, CustomStringConvertible {
+    case workerLost(rank: Int, host: String, seconds: Double)
+    case registrationTimedOut(missing: Int, seconds: Double)
+    case cannotBind(endpoint: String, reason: String)
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case let .workerLost(rank, host, seconds):
+            return "worker rank \(rank) (\(host)) has been silent for \(Int(seconds)) s; synchronous training cannot go on without it. Restart the run (or the worker) and check that host."
+        case let .registrationTimedOut(missing, seconds):
+            return "\(missing) worker(s) had not registered after \(Int(seconds)) s. Start them with 'descent worker --connect <this coordinator's address>', and check the address and firewall."
+        case let .cannotBind(endpoint, reason):
+            return "cannot bind \(endpoint): \(reason). Pick another port or address with --bind."
+        case .interrupted:
+            return "interrupted"
+        }
+    }
+}
+
+/// The coordinator process: owns the global step, the schedule and the model; sends each step's
+/// (step, rate, parameters) to every worker over one ROUTER socket, averages their gradients
+/// (weighted by samples) and applies SGD with the rate of that step. Protocol decisions are the
+/// `CoordinatorMachine`'s; this class does the I/O, the arithmetic and the reporting.
+public final class Coordinator {
+    public let config: RunConfig
+    public let options: CoordinatorOptions
+    private let shape: MLPShape
+    private let train: TrainingSet
+    private let test: LabeledImages
+    private let runID: UInt64
+    private let generation: UInt32 = 0
+
+    /// Set from a signal handler to ask the loop to stop.
+    nonisolated(unsafe) public static var stopRequested: Int32 = 0
+
+    public init(config: RunConfig, train: TrainingSet, test: LabeledImages, options: CoordinatorOptions) {
+        self.config = config
+        self.options = options
+        self.train = train
+        self.test = test
+        shape = MLPShape(inputs: train.images.featureCount, hidden: config.model.hidden, classes: 10)
+        var generator = SeededGenerator(seed: UInt64(UInt32(truncatingIfNeeded: getpid())) ^ UInt64(Date().timeIntervalSince1970 * 1e6))
+        runID = generator.next() | 1
+    }
+
+    public func run() throws -> RunSummary {
+        BLASThreads.set(config.training.threads)
+        let workers = options.workers
+        let globalBatch = config.globalBatch(workers: workers)
+        let plan = EpochPlan(sampleCount: train.count, globalBatch: globalBatch, seed: config.seed)
+        let totalSteps = min(config.training.epochs * plan.stepsPerEpoch, options.run.maxSteps ?? Int.max)
+        var policy = LearningRatePolicy(schedule: config.schedule, stepsPerEpoch: plan.stepsPerEpoch, globalBatch: globalBatch)
+        var machine = CoordinatorMachine(
+            settings: .init(workers: workers, runID: runID, generation: generation, plan: plan, totalSteps: totalSteps,
+                            configHash: options.configHash, silenceLimit: options.silenceLimitSeconds),
+            now: monotonicSeconds(), heartbeatInterval: options.heartbeatSeconds)
+
+        var parameters = shape.initialParameters(seed: config.seed)
+        var optimizer = SGD(parameterCount: shape.parameterCount, momentum: Float(config.optimizer.momentum),
+                            nesterov: config.optimizer.nesterov, weightDecay: Float(config.optimizer.weightDecay))
+        let averager = GradientAverager(count: shape.parameterCount)
+        let evaluator = Evaluator(shape: shape)
+        let trace = try options.run.tracePath.map { try JSONLinesWriter(path: $0) }
+        var reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
+        var log = RateLimitedLog()
+        let labelsDigest = RunData.labelsDigest(train.images)
+
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context, kind: .router)
+        try socket.setRouterMandatory(true)
+        try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
+        try socket.setMaxMessageSize(Int64(shape.parameterCount * 4 + 65_536))
+        try socket.setSendHighWaterMark(100)
+        try socket.setReceiveHighWaterMark(10_000)
+        do {
+            try socket.bind(options.bind)
+        } catch {
+            throw CoordinatorError.cannotBind(endpoint: options.bind, reason: error.message)
+        }
+        let endpoint = (try? socket.lastEndpoint) ?? options.bind
+        if let file = options.endpointFile { try AtomicFile.write(Data(endpoint.utf8), to: file) }
+        Console.out("Coordinator listening on \(endpoint) (run \(runID)), waiting for \(workers) worker(s); "
+                    + "\(plan.stepsPerEpoch) steps per epoch, global batch \(globalBatch), \(totalSteps) steps")
+        Console.out("Schedule: \(policy.schedule.summary)")
+
+        var header = [UInt8](repeating: 0, count: WireHeader.size)
+        var stepMessage: ZMQMessage? = nil
+        var epochStart = monotonicSeconds(), epochLoss = 0.0, epochCorrect = 0, epochSamples = 0, epochSteps = 0
+        let start = monotonicSeconds()
+        var finished = false
+        let registrationStart = monotonicSeconds()
+
+        func send(_ header: WireHeader, to peer: PeerID, payload: ZMQMessage? = nil) {
+            do {
+                let outcome = try withHeaderBytes(header) { try socket.send(to: peer.bytes, header: $0, payload: payload, mode: .dontWait) }
+                if outcome == .wouldBlock { log.log(kind: "blocked", "coordinator: send to \(peer) would block; the peer is not reading") }
+            } catch let error as ZMQError where error.kind == .hostUnreachable {
+                log.log(kind: "unreachable", "coordinator: peer \(peer) is unreachable (disconnected)")
+            } catch {
+                log.log(kind: "send", "coordinator: send to \(peer) failed: \(error)")
+            }
+        }
+
+        func withHeaderBytes<R>(_ value: WireHeader, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            try header.withUnsafeMutableBytes { bytes in
+                value.encode(into: bytes)
+                return try body(UnsafeRawBufferPointer(bytes))
+            }
+        }
+
+        func sendText(_ make: (UInt32) -> WireHeader, _ text: [UInt8], to peer: PeerID) {
+            do {
+                let payload = try ZMQMessage(copying: text)
+                send(make(UInt32(text.count)), to: peer, payload: payload)
+            } catch {
+                log.log(kind: "send", "coordinator: cannot build a message for \(peer): \(error)")
+            }
+        }
+
+        func broadcastStep() throws {
+            let step = machine.step
+            let (epoch, batch) = machine.position
+            let rate = policy.rate(at: step)
+            stepMessage = try parameters.withUnsafeBufferPointer { try ZMQMessage(copyingFloats: $0) }
+            let stepHeader = WireHeader.step(
+                runID: runID, generation: generation, rank: WireHeader.unassignedRank, step: UInt64(step),
+                epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(rate), parameterCount: UInt32(shape.parameterCount))
+            for peer in machine.peers.compactMap({ $0 }) { send(stepHeader, to: peer, payload: stepMessage) }
+        }
+
+        func resendStep(to peer: PeerID) {
+            guard let stepMessage else { return }
+            let (epoch, batch) = machine.position
+            send(WireHeader.step(runID: runID, generation: generation, rank: WireHeader.unassignedRank, step: UInt64(machine.step),
+                                 epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(policy.rate(at: machine.step)),
+                                 parameterCount: UInt32(shape.parameterCount)),
+                 to: peer, payload: stepMessage)
+        }
+
+        func closeEpoch(_ epoch: Int) {
+            let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+            reporter.epochFinished(epoch, steps: epochSteps, loss: epochLoss / Double(max(epochSamples, 1)),
+                                   accuracy: Double(epochCorrect) / Double(max(epochSamples, 1)),
+                                   testLoss: testLoss, testAccuracy: testAccuracy, seconds: monotonicSeconds() - epochStart)
+            policy.observe(validationLoss: testLoss)
+            epochStart = monotonicSeconds()
+            epochLoss = 0; epochCorrect = 0; epochSamples = 0; epochSteps = 0
+        }
+
+        func applyStep() throws {
+            let step = machine.step
+            let (epoch, _) = machine.position
+            let rate = policy.rate(at: step)
+            let norm = averager.average()
+            parameters.withUnsafeMutableBufferPointer { p in
+                averager.sum.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }
+            }
+            let samples = averager.samples
+            let loss = averager.lossSum / Double(max(samples, 1))
+            if let trace {
+                let latencies = machine.latencies
+                let slowest = latencies.indices.max { latencies[$0] < latencies[$1] } ?? 0
+                try trace.append(StepRecord(step: step, epoch: epoch, rate: rate, ranks: Array(0..<workers), samples: samples,
+                                            loss: loss, gradientNorm: norm, slowestRank: slowest,
+                                            slowestLatencyMs: latencies[slowest] * 1000))
+            }
+            epochLoss += averager.lossSum; epochCorrect += averager.correct; epochSamples += samples; epochSteps += 1
+            averager.reset()
+            reporter.stepFinished(step: step, lossSoFar: epochLoss / Double(max(epochSamples, 1)),
+                                  samplesPerSecond: Double(epochSamples) / max(monotonicSeconds() - epochStart, 1e-9))
+            switch machine.advance(now: monotonicSeconds()) {
+            case let .next(next, nextEpoch, batch, finishedEpoch):
+                if let finishedEpoch { closeEpoch(finishedEpoch) }
+                if batch == 0 { reporter.epochStarted(nextEpoch, rate: policy.rate(at: next)) }
+                try broadcastStep()
+            case let .finished(finishedEpoch):
+                closeEpoch(finishedEpoch)
+                finished = true
+            }
+        }
+
+        func handle(_ frames: [ZMQMessage]) throws {
+            let peer = PeerID(frames[0].bytes)
+            let body = frames.dropFirst()
+            let decoded: WireHeader
+            do {
+                try WireHeader.checkFrameCount(body.count)
+                let payloadBytes = body.count == 2 ? body[body.startIndex + 1].count : nil
+                decoded = try body[body.startIndex].withUnsafeBytes { (bytes) throws(WireError) -> WireHeader in
+                    try WireHeader.decode(bytes, payloadByteCount: payloadBytes)
+                }
+            } catch {
+                machine.count(.malformed)
+                log.log(kind: "malformed", "coordinator: rejected a message from \(peer): \(error)")
+                return
+            }
+            let payload = body.count == 2 ? body[body.startIndex + 1] : nil
+            switch decoded.type {
+            case .hello:
+                let introduction: WorkerIntroduction
+                do {
+                    introduction = try payload!.withUnsafeBytes { (bytes) throws(WireError) -> WorkerIntroduction in
+                        try WireText.decodeJSON(WorkerIntroduction.self, from: Array(bytes), in: .hello)
+                    }
+                } catch {
+                    machine.count(.malformed)
+                    log.log(kind: "malformed", "coordinator: rejected a hello from \(peer): \(error)")
+                    return
+                }
+                switch machine.hello(from: peer, configHash: decoded.configHash, introduction: introduction, now: monotonicSeconds()) {
+                case let .welcome(rank, startsTraining, resend):
+                    let settings = RunSettings(
+                        rank: rank, workers: workers, seed: config.seed, hidden: config.model.hidden,
+                        parameterCount: shape.parameterCount, globalBatch: globalBatch, sampleCount: train.count,
+                        trainLimit: config.data.trainLimit, trainRepeat: config.data.trainRepeat, threads: config.training.threads,
+                        labelsDigest: labelsDigest, heartbeatSeconds: options.heartbeatSeconds,
+                        silenceLimitSeconds: options.silenceLimitSeconds)
+                    let json = try WireText.encodeJSON(settings)
+                    sendText({ WireHeader.welcome(runID: runID, generation: generation, rank: UInt32(rank),
+                                                  worldSize: UInt64(workers), jsonByteCount: $0) }, json, to: peer)
+                    Console.out("Worker rank \(rank) joined from \(introduction.host) (pid \(introduction.pid)); "
+                                + "\(machine.registeredCount) of \(workers) registered")
+                    if startsTraining {
+                        Console.out("All \(workers) workers registered; training starts")
+                        epochStart = monotonicSeconds()
+                        reporter.epochStarted(0, rate: policy.rate(at: 0))
+                        if machine.phase == .finished { finished = true } else { try broadcastStep() }
+                    } else if resend {
+                        resendStep(to: peer)
+                    }
+                case let .reject(kind, reason):
+                    log.log(kind: kind.rawValue, "coordinator: refused worker \(introduction.host) pid \(introduction.pid): \(reason)")
+                    sendText({ WireHeader.reject(runID: runID, generation: generation, reasonByteCount: $0) }, Array(reason.utf8), to: peer)
+                }
+            case .gradient:
+                guard let payload else { return }
+                let countMatches = Int(decoded.count) == shape.parameterCount
+                let finite = countMatches && payload.withUnsafeBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+                let report = CoordinatorMachine.GradientReport(
+                    peer: peer, runID: decoded.runID, generation: decoded.generation, rank: Int(decoded.rank),
+                    step: Int(clamping: decoded.step), samples: Int(clamping: decoded.samples),
+                    countMatches: countMatches, finite: finite)
+                switch machine.gradient(report, now: monotonicSeconds()) {
+                case let .accepted(_, complete):
+                    payload.withUnsafeBytes {
+                        averager.add(floatBytes: $0, samples: Int(decoded.samples), lossSum: decoded.lossSum, correct: Int(decoded.correct))
+                    }
+                    if complete { try applyStep() }
+                case let .rejected(kind, reason):
+                    log.log(kind: kind.rawValue, "coordinator: rejected \(reason) [\(kind.rawValue)]")
+                    if kind == .unknownSender {
+                        send(WireHeader.registerAgain(runID: runID, generation: generation), to: peer)
+                    }
+                }
+            case .heartbeat:
+                if !machine.heard(from: peer, now: monotonicSeconds()) {
+                    send(WireHeader.registerAgain(runID: runID, generation: generation), to: peer)
+                }
+            default:
+                machine.count(.unexpected)
+                log.log(kind: "unexpected", "coordinator: rejected a \(decoded.type) message from \(peer): coordinators do not take them")
+            }
+        }
+
+        func tick() throws {
+            let now = monotonicSeconds()
+            switch machine.tick(now: now) {
+            case .idle:
+                break
+            case .heartbeat:
+                for (rank, peer) in machine.peers.enumerated() {
+                    guard let peer else { continue }
+                    send(WireHeader.heartbeat(runID: runID, generation: generation, rank: UInt32(rank), step: UInt64(machine.step)), to: peer)
+                }
+            case let .waitingForWorkers(missing, seconds):
+                Console.error("coordinator: waiting for \(missing) of \(workers) worker(s) to register at \(endpoint) (\(Int(seconds)) s)")
+                if let limit = options.registrationTimeoutSeconds, now - registrationStart >= limit {
+                    throw CoordinatorError.registrationTimedOut(missing: missing, seconds: seconds)
+                }
+            case let .waitingForGradients(step, ranks, seconds):
+                let names = ranks.map { rank in "\(rank) (\(machine.introductions[rank]?.host ?? "?"))" }.joined(separator: ", ")
+                Console.error("coordinator: step \(step) waiting \(String(format: "%.1f", seconds)) s for rank(s) \(names)")
+            case let .lost(rank, seconds):
+                throw CoordinatorError.workerLost(rank: rank, host: machine.introductions[rank]?.host ?? "?", seconds: seconds)
+            }
+        }
+
+        func stopWorkers(_ reason: String) {
+            let text = Array(reason.utf8)
+            for (rank, peer) in machine.peers.enumerated() {
+                guard let peer else { continue }
+                sendText({ WireHeader.stop(runID: runID, generation: generation, rank: UInt32(rank), step: UInt64(machine.step),
+                                           reasonByteCount: $0) }, text, to: peer)
+            }
+            try? socket.setLinger(milliseconds: 2000)
+        }
+
+        let items = [ZMQPollItem(socket)]
+        do {
+            while !finished {
+                if Coordinator.stopRequested != 0 { throw CoordinatorError.interrupted }
+                let events = try poll(items: items, timeout: 100)
+                if events[0].contains(.readable) {
+                    receiving: while !finished {
+                        switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {
+                        case .message(let frames): try handle(frames)
+                        case .wouldBlock: break receiving
+                        case .tooManyFrames(let count):
+                            machine.count(.malformed)
+                            log.log(kind: "malformed", "coordinator: rejected a message of \(count) frames")
+                        }
+                    }
+                }
+                try tick()
+            }
+        } catch {
+            stopWorkers("the coordinator stopped: \(error)")
+            try? trace?.close()
+            reportRejections(machine.rejections)
+            throw error
+        }
+        stopWorkers("training finished")
+        try trace?.close()
+        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+        let seconds = monotonicSeconds() - start
+        let finalRate = policy.rate(at: machine.step)
+        reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate, steps: machine.step, seconds: seconds)
+        reportRejections(machine.rejections)
+        if let path = options.run.savePath { try ParameterFile.write(parameters, to: path) }
+        return RunSummary(steps: machine.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
+                          parameters: parameters, seconds: seconds)
+    }
+
+    private func reportRejections(_ rejections: [Rejection: Int]) {
+        guard !rejections.isEmpty else { return }
+        let text = rejections.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")
+        Console.out("Rejected messages: \(text)")
+    }
+}

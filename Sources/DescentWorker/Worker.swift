@@ -1,0 +1,281 @@
+import DescentCore
+import DescentData
+import DescentModel
+import DescentProtocol
+import DescentTraining
+import DescentTransport
+import Foundation
+
+/// How a worker process runs.
+public struct WorkerOptions: Sendable {
+    /// The coordinator's endpoint, e.g. `tcp://10.0.0.1:5555`.
+    public var connect: String
+    /// The rank to ask for (`descent launch` numbers its workers); nil: any free rank.
+    public var requestedRank: Int?
+    /// Digest of the worker's config file, if it was given one (0: none).
+    public var configHash: UInt64 = 0
+    /// Write one JSON line per computed step (step, rank, rate received, samples).
+    public var tracePath: String?
+    /// Give up when not admitted after this many seconds (nil: never).
+    public var joinTimeoutSeconds: Double? = 120
+
+    public init(connect: String, requestedRank: Int? = nil) {
+        self.connect = connect
+        self.requestedRank = requestedRank
+    }
+}
+
+/// Why a worker stopped without being told to.
+public enum WorkerError: Error, CustomStringConvertible {
+    case refused(reason: String)
+    case gaveUp(endpoint: String, reason: String, connected: Bool)
+    case dataMismatch(String)
+    case cannotConnect(endpoint: String, reason: String)
+    case interrupted
+
+    public var description: String {
+        switch self {
+        case let .refused(reason):
+            return "the coordinator refused this worker: \(reason)"
+        case let .gaveUp(endpoint, reason, connected):
+            let state = connected ? "connected, but the coordinator never admitted this worker" : "no connection could be made"
+            return "gave up on the coordinator at \(endpoint): \(reason) (\(state)). Check that 'descent coordinator' runs and that --connect names its address and port."
+        case let .dataMismatch(detail):
+            return "this worker's training data differs from the coordinator's: \(detail). Point --data at the same MNIST files and use the same config."
+        case let .cannotConnect(endpoint, reason):
+            return "cannot connect to \(endpoint): \(reason). Use an address like tcp://HOST:5555."
+        case .interrupted:
+            return "interrupted"
+        }
+    }
+}
+
+/// One step's record in a worker's trace: the rate it received with the parameters.
+public struct WorkerStepRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var rank: Int
+    public var epoch: Int
+    public var batch: Int
+    public var rate: Double
+    public var samples: Int
+}
+
+/// The worker process: joins a coordinator, then for every step it is sent computes the
+/// gradient of its share of that step's global batch at the parameters it received, and sends
+/// it back. Protocol decisions are the `WorkerMachine`'s; this class does the I/O and the math.
+public final class Worker {
+    public let options: WorkerOptions
+    private let train: LabeledImages
+
+    /// Set from a signal handler to ask the loop to stop.
+    nonisolated(unsafe) public static var stopRequested: Int32 = 0
+
+    /// `train` is the whole training set as loaded; the coordinator's settings say how much of
+    /// it the run uses.
+    public init(train: LabeledImages, options: WorkerOptions) {
+        self.train = train
+        self.options = options
+    }
+
+    /// Runs until the coordinator says stop (returns normally) or something fails (throws).
+    public func run() throws {
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context, kind: .dealer)
+        var identity = SeededGenerator(seed: UInt64(getpid()) ^ UInt64(Date().timeIntervalSince1970 * 1e6))
+        try socket.setRoutingID((0..<16).map { _ in UInt8(truncatingIfNeeded: identity.next()) })
+        try socket.setImmediate(true)
+        try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
+        try socket.setReconnect(interval: 100, maximum: 2000)
+        try socket.setMaxMessageSize(64 << 20)
+        do {
+            try socket.connect(options.connect)
+        } catch {
+            throw WorkerError.cannotConnect(endpoint: options.connect, reason: error.message)
+        }
+        let host = ProcessInfo.processInfo.hostName
+        let introduction = try WireText.encodeJSON(WorkerIntroduction(host: host, pid: Int(getpid()), requestedRank: options.requestedRank))
+        var machine = WorkerMachine(timing: .init(joinTimeout: options.joinTimeoutSeconds), now: monotonicSeconds())
+        var header = [UInt8](repeating: 0, count: WireHeader.size)
+        var session: Session? = nil
+        var connected = false
+        let trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
+        defer { try? trace?.close() }
+        Console.error("worker: connecting to \(options.connect)")
+
+        func send(_ value: WireHeader, payload: ZMQMessage? = nil) throws -> Bool {
+            try header.withUnsafeMutableBytes { bytes in
+                value.encode(into: bytes)
+                return try socket.send(header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait) == .sent
+            }
+        }
+
+        func handle(_ frames: [ZMQMessage]) throws -> Bool {
+            let decoded: WireHeader
+            do {
+                try WireHeader.checkFrameCount(frames.count)
+                let payloadBytes = frames.count == 2 ? frames[1].count : nil
+                decoded = try frames[0].withUnsafeBytes { (bytes) throws(WireError) -> WireHeader in
+                    try WireHeader.decode(bytes, payloadByteCount: payloadBytes)
+                }
+            } catch {
+                Console.error("worker: ignored a malformed message: \(error)")
+                return true
+            }
+            let now = monotonicSeconds()
+            machine.heard(now: now)
+            let payload = frames.count == 2 ? frames[1] : nil
+            switch decoded.type {
+            case .welcome:
+                let settings = try payload!.withUnsafeBytes { (bytes) throws(WireError) -> RunSettings in
+                    try WireText.decodeJSON(RunSettings.self, from: Array(bytes), in: .welcome)
+                }
+                if session == nil || session!.settings != settings {
+                    session = try Session(settings: settings, train: train)
+                }
+                machine.welcomed(rank: settings.rank, runID: decoded.runID, generation: decoded.generation,
+                                 heartbeatInterval: settings.heartbeatSeconds, silenceLimit: settings.silenceLimitSeconds, now: now)
+                Console.out("Worker rank \(settings.rank) of \(settings.workers) joined run \(decoded.runID): "
+                            + "\(settings.sampleCount) samples per epoch, global batch \(settings.globalBatch)")
+            case .step:
+                guard let payload, let session else { return true }
+                switch machine.step(Int(decoded.step), runID: decoded.runID, generation: decoded.generation, now: now) {
+                case .ignore(let reason):
+                    Console.error("worker: ignored a step: \(reason)")
+                case .compute:
+                    guard Int(decoded.count) == session.shape.parameterCount else {
+                        Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters, the model has \(session.shape.parameterCount)")
+                        return true
+                    }
+                    let result = try session.compute(
+                        parameters: payload, epoch: Int(decoded.epoch), batch: Int(decoded.batchIndex))
+                    let gradientHeader = WireHeader.gradient(
+                        runID: decoded.runID, generation: decoded.generation, rank: UInt32(session.settings.rank), step: decoded.step,
+                        samples: UInt64(result.samples), lossSum: result.lossSum, correct: UInt64(result.correct),
+                        parameterCount: UInt32(session.shape.parameterCount))
+                    if try !send(gradientHeader, payload: result.gradient) {
+                        Console.error("worker: could not send the gradient of step \(decoded.step): no connection to the coordinator")
+                    }
+                    machine.sent(now: monotonicSeconds())
+                    try trace?.append(WorkerStepRecord(step: Int(decoded.step), rank: session.settings.rank, epoch: Int(decoded.epoch),
+                                                       batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples))
+                }
+            case .reject:
+                let reason = (try? payload.map { p in try p.withUnsafeBytes { (b) throws(WireError) -> String in try WireText.decodeText(b, in: .reject) } }) ?? nil
+                machine.finish()
+                throw WorkerError.refused(reason: reason ?? "no reason given")
+            case .stop:
+                let reason = (try? payload.map { p in try p.withUnsafeBytes { (b) throws(WireError) -> String in try WireText.decodeText(b, in: .stop) } }) ?? nil
+                Console.out("Worker stopping: \(reason ?? "the coordinator said stop")")
+                machine.finish()
+                return false
+            case .registerAgain:
+                Console.error("worker: the coordinator does not know this worker; joining again")
+                machine.mustRegisterAgain(now: now)
+            case .heartbeat:
+                break
+            default:
+                Console.error("worker: ignored an unexpected \(decoded.type) message")
+            }
+            return true
+        }
+
+        let items = [ZMQPollItem(socket)]
+        while true {
+            if Worker.stopRequested != 0 { throw WorkerError.interrupted }
+            switch machine.tick(now: monotonicSeconds()) {
+            case .idle:
+                break
+            case .sendHello:
+                let message = try ZMQMessage(copying: introduction)
+                let queued = try send(WireHeader.hello(rank: options.requestedRank.map(UInt32.init) ?? WireHeader.unassignedRank,
+                                                       configHash: options.configHash, processID: UInt64(getpid()),
+                                                       jsonByteCount: UInt32(introduction.count)), payload: message)
+                connected = connected || queued
+            case .reportUnreachable(let seconds):
+                let state = connected ? "connected, waiting to be admitted" : "no connection yet"
+                Console.error("worker: still trying to join the coordinator at \(options.connect) after \(Int(seconds)) s (\(state))")
+            case .sendHeartbeat:
+                if let session {
+                    _ = try send(WireHeader.heartbeat(runID: machine.registration?.runID ?? 0, generation: machine.registration?.generation ?? 0,
+                                                      rank: UInt32(session.settings.rank)))
+                }
+            case .giveUp(let reason):
+                throw WorkerError.gaveUp(endpoint: options.connect, reason: reason, connected: connected)
+            }
+            let events = try poll(items: items, timeout: 100)
+            guard events[0].contains(.readable) else { continue }
+            while case .message(let frames) = try socket.receiveMultipart(maxFrames: 2, mode: .dontWait) {
+                if try !handle(frames) { try? socket.setLinger(milliseconds: 1000); return }
+            }
+        }
+    }
+}
+
+/// What a worker holds once admitted: the model shape, its share of each batch, the buffers.
+final class Session {
+    let settings: RunSettings
+    let shape: MLPShape
+    private let images: LabeledImages
+    private let plan: EpochPlan
+    private let engine: GradientEngine
+    private let buffer: BatchBuffer
+    private var parameters: [Float]
+    private var gradient: [Float]
+    private var order: [Int] = []
+    private var orderEpoch = -1
+
+    init(settings: RunSettings, train: LabeledImages) throws {
+        let images = train.prefix(settings.trainLimit)
+        guard images.count * settings.trainRepeat == settings.sampleCount else {
+            throw WorkerError.dataMismatch("the coordinator trains on \(settings.sampleCount) samples per epoch, this worker's data gives \(images.count * settings.trainRepeat)")
+        }
+        guard RunData.labelsDigest(images) == settings.labelsDigest else {
+            throw WorkerError.dataMismatch("the training labels differ (digest \(RunData.labelsDigest(images)), coordinator \(settings.labelsDigest))")
+        }
+        let shape = MLPShape(inputs: images.featureCount, hidden: settings.hidden, classes: 10)
+        guard shape.parameterCount == settings.parameterCount else {
+            throw WorkerError.dataMismatch("the model has \(shape.parameterCount) parameters here, \(settings.parameterCount) at the coordinator")
+        }
+        BLASThreads.set(settings.threads)
+        self.settings = settings
+        self.shape = shape
+        self.images = images
+        plan = EpochPlan(sampleCount: settings.sampleCount, globalBatch: settings.globalBatch, seed: settings.seed)
+        let share = (settings.globalBatch + settings.workers - 1) / settings.workers
+        engine = GradientEngine(shape: shape, maxBatch: share)
+        buffer = BatchBuffer(capacity: share, featureCount: shape.inputs)
+        parameters = [Float](repeating: 0, count: shape.parameterCount)
+        gradient = [Float](repeating: 0, count: shape.parameterCount)
+    }
+
+    struct Result {
+        var samples: Int
+        var lossSum: Double
+        var correct: Int
+        var gradient: ZMQMessage
+    }
+
+    /// The gradient of this worker's share of global batch `batch` of `epoch`, at the parameters
+    /// in `payload`.
+    func compute(parameters payload: ZMQMessage, epoch: Int, batch: Int) throws -> Result {
+        try parameters.withUnsafeMutableBufferPointer { try payload.copyFloats(into: $0) }
+        if epoch != orderEpoch {
+            plan.shuffle(epoch: epoch, into: &order)
+            orderEpoch = epoch
+        }
+        let count = plan.share(batch: batch, rank: settings.rank, workers: settings.workers, order: order, into: buffer.indices)
+        var stats = BatchStats(loss: 0, correct: 0, samples: 0)
+        if count > 0 {
+            buffer.fill(from: images, count: count)
+            stats = parameters.withUnsafeBufferPointer { p in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    engine.lossAndGradient(parameters: p, features: buffer.features, labels: buffer.labels, batch: count, gradient: g)
+                }
+            }
+        } else {
+            gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        }
+        let message = try gradient.withUnsafeBufferPointer { try ZMQMessage(copyingFloats: $0) }
+        return Result(samples: count, lossSum: stats.loss * Double(count), correct: stats.correct, gradient: message)
+    }
+}
