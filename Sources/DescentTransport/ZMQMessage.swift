@@ -19,16 +19,17 @@ public final class ZMQMessage {
 
     /// A frame of `size` bytes with unspecified contents, to be filled with `withUnsafeMutableBytes`.
     public init(size: Int) throws(ZMQError) {
-        raw = .allocate(capacity: 1)
-        raw.initialize(to: zmq_msg_t())
-        let message = raw
+        // Everything that can fail happens before `raw` is set, so a throw never reaches `deinit`.
+        let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
+        message.initialize(to: zmq_msg_t())
         do {
             try zmqRequire("zmq_msg_init_size(\(size))") { zmq_msg_init_size(message, size) }
         } catch {
-            raw.deinitialize(count: 1)
-            raw.deallocate()
+            message.deinitialize(count: 1)
+            message.deallocate()
             throw error
         }
+        raw = message
     }
 
     /// A frame holding a copy of `bytes`.

@@ -5,7 +5,7 @@ import DescentProtocol
 @Suite("Wire payload checks")
 struct WirePayloadTests {
     static let finite: [Float] = [0, -0.0, 1, -1, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
-                                  .leastNonzeroMagnitude, 1e-40, 3.5e7]
+                                  .leastNonzeroMagnitude, Float(bitPattern: 0x0000_1234), 3.5e7]
 
     @Test("finite values, subnormals and the extremes pass")
     func finitePasses() throws {
