@@ -1,0 +1,100 @@
+import ArgumentParser
+import DescentConfig
+import DescentCoordinator
+import DescentCore
+import DescentTraining
+import DescentWorker
+import Foundation
+
+/// `descent coordinator`: owns the step, the schedule and the model; drives the workers.
+struct CoordinatorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Run the coordinator: it waits for the workers, then drives synchronous averaged SGD.")
+
+    @OptionGroup var run: RunArguments
+
+    @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
+    var bind: String = "tcp://0.0.0.0:5555"
+
+    @Option(help: "How many workers to wait for.")
+    var workers: Int
+
+    @Option(help: "Seconds a worker may stay silent before the run fails.")
+    var silenceLimit: Double = 30
+
+    @Option(help: "Give up when the workers have not all joined after this many seconds (default: wait).")
+    var registrationTimeout: Double?
+
+    @Option(help: "Write the bound endpoint (with the real port when --bind used '*') to this file.")
+    var endpointFile: String?
+
+    func validate() throws {
+        guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
+        guard bind.contains("://") else { throw ValidationError("--bind '\(bind)' is not a ZeroMQ endpoint; use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock") }
+    }
+
+    func run() async throws {
+        let config = try run.loadConfig()
+        let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
+        var options = CoordinatorOptions(bind: bind, workers: workers, run: run.options)
+        options.configHash = ConfigDigest.of(config)
+        options.silenceLimitSeconds = silenceLimit
+        options.registrationTimeoutSeconds = registrationTimeout
+        options.endpointFile = endpointFile
+        StopSignals.install { Coordinator.stopRequested = 1 }
+        let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
+        _ = try coordinator.run()
+    }
+}
+
+/// `descent worker`: computes gradients for a coordinator.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run a worker: it joins the coordinator and computes the gradients of its share of every step.")
+
+    @Option(help: "The coordinator's endpoint, e.g. tcp://HOST:5555.")
+    var connect: String
+
+    @Option(help: "Directory of the MNIST files (default: $DESCENT_DATA, else ./data/mnist; fetched there when missing).")
+    var data: String?
+
+    @Option(help: "The config file; when given, the coordinator refuses this worker if its config differs.")
+    var config: String?
+
+    @Option(help: "Ask for this rank (the coordinator gives another when it is taken).")
+    var rank: Int?
+
+    @Option(help: "Write one JSON line per computed step (step, rank, the rate received) to this file.")
+    var trace: String?
+
+    @Option(help: "Give up when not admitted after this many seconds.")
+    var joinTimeout: Double = 120
+
+    func validate() throws {
+        guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
+        if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
+        guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
+    }
+
+    func run() async throws {
+        let runConfig = try config.map { try RunConfig.load(path: $0) }
+        let location = RunData.location(commandLine: data, config: runConfig ?? RunConfig())
+        let train = try await RunData.loadTraining(location)
+        var options = WorkerOptions(connect: connect, requestedRank: rank)
+        options.configHash = runConfig.map(ConfigDigest.of) ?? 0
+        options.tracePath = trace
+        options.joinTimeoutSeconds = joinTimeout
+        StopSignals.install { Worker.stopRequested = 1 }
+        try Worker(train: train, options: options).run()
+    }
+}
+
+/// A digest of a parsed config: the same settings give the same digest whatever the comments.
+enum ConfigDigest {
+    static func of(_ config: RunConfig) -> UInt64 {
+        max(1, FNV1a.digest(Array(String(describing: config).utf8)))
+    }
+}

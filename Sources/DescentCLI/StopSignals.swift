@@ -1,0 +1,20 @@
+import Foundation
+
+/// SIGINT and SIGTERM ask the running loop to stop (it notices within a poll interval); a second
+/// signal ends the process at once.
+enum StopSignals {
+    nonisolated(unsafe) private static var action: (() -> Void)?
+    nonisolated(unsafe) private static var received: Int32 = 0
+
+    static func install(_ onStop: @escaping () -> Void) {
+        action = onStop
+        let handler: @convention(c) (Int32) -> Void = { signal in
+            StopSignals.received += 1
+            if StopSignals.received > 1 { _exit(128 + signal) }
+            StopSignals.action?()
+        }
+        signal(SIGINT, handler)
+        signal(SIGTERM, handler)
+        signal(SIGPIPE, SIG_IGN)
+    }
+}
