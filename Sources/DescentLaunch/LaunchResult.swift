@@ -11,7 +11,7 @@ public struct ChildReport: Sendable, Equatable, CustomStringConvertible {
     public var isFailure: Bool { !stoppedByLaunch && !termination.isSuccess }
 
     public var description: String {
-        stoppedByLaunch ? "\(label) stopped by launch (\(termination))" : "\(label) \(termination)"
+        stoppedByLaunch ? "\(label) stopped by launch: \(termination)" : "\(label) \(termination)"
     }
 }
 
