@@ -1,1 +1,0 @@
-// Process groups for `descent launch`.
