@@ -1,0 +1,61 @@
+import ArgumentParser
+import DescentLaunch
+import Foundation
+
+/// `descent launch`: a coordinator and N workers on this machine, in one command.
+struct Launch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start a coordinator and N workers on this machine; their output is prefixed with role and rank.",
+        discussion: """
+            Ctrl-C or SIGTERM is forwarded to every process (a second Ctrl-C kills them). The exit status is 0 \
+            only when every process succeeded; otherwise it is the first failing process's status.
+            """)
+
+    @OptionGroup var run: RunArguments
+
+    @Option(help: "How many worker processes to start.")
+    var workers: Int
+
+    @Option(help: "The endpoint the coordinator binds (default: an ipc:// socket in the temporary directory).")
+    var bind: String?
+
+    @Option(help: "Write coordinator.jsonl and worker-RANK.jsonl step traces into this directory.")
+    var traceDir: String?
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
+        if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
+    }
+
+    func run() async throws {
+        _ = try run.loadConfig()  // fail here, once, on a bad config
+        let executable = try Self.currentExecutable()
+        let endpoint = bind ?? "ipc://\(NSTemporaryDirectory())descent-\(getpid()).sock"
+        var shared: [String] = ["--config", run.config]
+        if let data = run.data { shared += ["--data", data] }
+
+        var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + shared
+        if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }
+        if let save = run.save { coordinator += ["--save", save] }
+        if let traceDir { coordinator += ["--trace", "\(traceDir)/coordinator.jsonl"] }
+        var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
+        for rank in 0..<workers {
+            var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
+            if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
+            children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
+        }
+        let result = try ProcessGroup().run(children)
+        if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
+        if result.exitCode != 0 { throw ExitCode(result.exitCode) }
+    }
+
+    /// The absolute path of this `descent` binary.
+    static func currentExecutable() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if n > 0 { return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) }
+        let argument = CommandLine.arguments[0]
+        if argument.hasPrefix("/") { return argument }
+        return FileManager.default.currentDirectoryPath + "/" + argument
+    }
+}
