@@ -60,11 +60,12 @@ public struct CosineDecay: Sendable, Equatable {
     static let keys = ["initial_rate", "decay_steps", "alpha", "warmup_steps", "warmup_target", "style"]
     init(config c: KeyedDecodingContainer<AnyCodingKey>, style: CosineStyle) throws {
         self.style = style
-        initialRate = try c.rate("initial_rate")
+        warmupTarget = try c.optional("warmup_target", as: Double.self).map { try c.checkedRate("warmup_target", $0, allowZero: false) }
+        // With a warmup, initial_rate is where the warmup starts, and Keras's examples start at 0.
+        initialRate = try c.checkedRate("initial_rate", c.required("initial_rate"), allowZero: warmupTarget != nil)
         decaySteps = try c.positiveCount("decay_steps")
         alpha = try c.fraction("alpha", default: 0)
         warmupSteps = try c.count("warmup_steps", default: 0)
-        warmupTarget = try c.optional("warmup_target", as: Double.self).map { try c.checkedRate("warmup_target", $0, allowZero: false) }
         if warmupSteps > 0 && warmupTarget == nil {
             throw c.invalid("warmup_steps", "needs warmup_target, the rate the warmup climbs to (Keras ignores warmup_steps without it)")
         }
