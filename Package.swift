@@ -47,7 +47,7 @@ let package = Package(
 
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
         .testTarget(name: "DescentModelTests", dependencies: ["DescentModel"]),
-        .testTarget(name: "DescentSchedulesTests", dependencies: ["DescentSchedules", "DescentConfig"]),
+        .testTarget(name: "DescentSchedulesTests", dependencies: ["DescentSchedules", "DescentConfig"], exclude: ["Fixtures"]),
         .testTarget(name: "DescentConfigTests", dependencies: ["DescentConfig"]),
         .testTarget(name: "DescentTrainingTests", dependencies: ["DescentTraining"]),
         .testTarget(name: "DescentTransportTests", dependencies: ["DescentTransport"]),

@@ -6,5 +6,8 @@ struct Descent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Distributed data-parallel training of an MLP on MNIST over ZeroMQ.",
-        subcommands: [Train.self, Launch.self, CoordinatorCommand.self, WorkerCommand.self, DataCommand.self])
+        subcommands: [
+            Train.self, Launch.self, CoordinatorCommand.self, WorkerCommand.self,
+            ScheduleCommand.self, DataCommand.self,
+        ])
 }
