@@ -58,6 +58,16 @@ public struct WorkerStepRecord: Codable, Sendable, Equatable {
     public var batch: Int
     public var rate: Double
     public var samples: Int
+    /// Milliseconds from the step's arrival to its gradient being handed to the socket.
+    public var computeMs: Double
+    /// Milliseconds this worker waited between sending the previous gradient and this step arriving.
+    public var idleMs: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case step, rank, epoch, batch, rate, samples
+        case computeMs = "compute_ms"
+        case idleMs = "idle_ms"
+    }
 }
 
 /// The worker process: joins a coordinator, then for every step it is sent computes the
@@ -98,6 +108,7 @@ public final class Worker {
         var header = [UInt8](repeating: 0, count: WireHeader.size)
         var session: Session? = nil
         var connected = false
+        var lastGradientSent: Double? = nil
         let trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
         defer { try? trace?.close() }
         Console.error("worker: connecting to \(options.connect)")
@@ -142,6 +153,7 @@ public final class Worker {
                 case .ignore(let reason):
                     Console.error("worker: ignored a step: \(reason)")
                 case .compute:
+                    let arrived = monotonicSeconds()
                     guard Int(decoded.count) == session.shape.parameterCount else {
                         Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters, the model has \(session.shape.parameterCount)")
                         return true
@@ -155,9 +167,13 @@ public final class Worker {
                     if try !send(gradientHeader, payload: result.gradient) {
                         Console.error("worker: could not send the gradient of step \(decoded.step): no connection to the coordinator")
                     }
-                    machine.sent(now: monotonicSeconds())
+                    let done = monotonicSeconds()
+                    machine.sent(now: done)
                     try trace?.append(WorkerStepRecord(step: Int(decoded.step), rank: session.settings.rank, epoch: Int(decoded.epoch),
-                                                       batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples))
+                                                       batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples,
+                                                       computeMs: (done - arrived) * 1000,
+                                                       idleMs: lastGradientSent.map { (arrived - $0) * 1000 }))
+                    lastGradientSent = done
                 }
             case .reject:
                 let reason = (try? payload.map { p in try p.withUnsafeBytes { (b) throws(WireError) -> String in try WireText.decodeText(b, in: .reject) } }) ?? nil
