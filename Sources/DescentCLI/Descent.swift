@@ -6,5 +6,5 @@ struct Descent: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "descent",
         abstract: "Distributed data-parallel training of an MLP on MNIST over ZeroMQ.",
-        subcommands: [])
+        subcommands: [Bench.self])
 }
