@@ -101,7 +101,7 @@ struct BatchSizes: Sendable {
         var values: [Int] = []
         for part in parts {
             guard let value = Int(part.filter { $0 != " " }), value > 0, value <= 65_536 else {
-                throw ValidationError("--batch takes comma-separated batch sizes in 1...65536 (like 32,128,512); '\(part)' is not one")
+                throw ValidationError("'\(part)' is not a batch size; give comma-separated integers in 1...65536, like 32,128,512")
             }
             values.append(value)
         }
