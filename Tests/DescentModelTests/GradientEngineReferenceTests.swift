@@ -33,6 +33,7 @@ struct GradientEngineReferenceTests {
         (7, [9, 3], 4, 1, 3),
         (3, [], 4, 5, 4),
         (8, [6, 5, 4], 10, 9, 5),
+        (10, [16, 13], 4, 6, 6),
     ]
 
     @Test("loss, accuracy and gradient match the reference", arguments: cases)
