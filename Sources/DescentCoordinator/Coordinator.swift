@@ -254,7 +254,8 @@ public final class Coordinator {
                     let json = try WireText.encodeJSON(settings)
                     sendText({ WireHeader.welcome(runID: runID, generation: generation, rank: UInt32(rank),
                                                   worldSize: UInt64(workers), jsonByteCount: $0) }, json, to: peer)
-                    Console.out("Worker rank \(rank) joined from \(introduction.host) (pid \(introduction.pid)); "
+                    let address = body[body.startIndex].metadata("Peer-Address").map { ", address \($0)" } ?? ""
+                    Console.out("Worker rank \(rank) joined from \(introduction.host) (pid \(introduction.pid)\(address)); "
                                 + "\(machine.registeredCount) of \(workers) registered")
                     if startsTraining {
                         Console.out("All \(workers) workers registered; training starts")

@@ -84,3 +84,12 @@ public final class ZMQMessage {
     /// Whether more frames of the same multipart message follow this received frame.
     public var hasMore: Bool { zmq_msg_more(raw) != 0 }
 }
+
+extension ZMQMessage {
+    /// A metadata property of a received message (`zmq_msg_gets`), e.g. "Peer-Address" for the
+    /// sender's IP address on TCP; nil when the transport does not provide it.
+    public func metadata(_ property: String) -> String? {
+        guard let value = zmq_msg_gets(raw, property) else { return nil }
+        return String(cString: value)
+    }
+}
