@@ -1,0 +1,69 @@
+import Foundation
+import Testing
+
+extension SystemTests {
+    /// The reference config, trained on the real 5,000-image sample and tested on the real 10k
+    /// test set: one process, then `descent launch` with 2 workers on the same global batch.
+    @Test(.enabled(if: Paths.mnistSample != nil, "needs the real MNIST sample at ../shared/data/mnist-sample (or $DESCENT_MNIST_SAMPLE); skipped"))
+    func launchWithTwoWorkersReachesTheAccuracyOfOneProcessOnRealDigits() throws {
+        let sample = try #require(Paths.mnistSample)
+        let dir = try Paths.temporaryDirectory("real")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = Paths.packageRoot.appendingPathComponent("Config/mnist-seed.yaml").path
+
+        let train = try Child("train", ["train", "--config", config, "--data", sample], directory: dir)
+        #expect(train.wait(seconds: 300) == 0, "\(train.stderr)")
+        let launch = try Child("launch", ["launch", "--config", config, "--data", sample, "--workers", "2"], directory: dir)
+        #expect(launch.wait(seconds: 600) == 0, "\(launch.stderr)")
+
+        // Keras/TensorFlow reaches 0.932 on this data; the issue asks for >= 0.92.
+        let single = try #require(testAccuracy(train.stdout), "\(train.stdout)")
+        let parallel = try #require(testAccuracy(launch.stdout), "\(launch.stdout)")
+        #expect(single >= 0.92)
+        #expect(abs(single - parallel) <= 0.005, "one process \(single), two workers \(parallel)")
+
+        // The reference program's lines: the rate at each epoch start, the end summary.
+        #expect(train.stdout.contains("Epoch 01: learning rate = 0.10000\n"))
+        #expect(train.stdout.contains("Epoch 15: learning rate = 0.09216\n"))  // 0.1 * 0.96^2 at step 2198
+        // 5,000 samples / 32 = 157 steps an epoch; 2355 steps; floor(2355 / 1000) = 2.
+        #expect(train.stdout.contains("Current learning rate: \(Double(Float(Double(Float(0.1)) * pow(Double(Float(0.96)), 2))))\n"))
+        // Every line of launch's output carries its process's role (and rank).
+        for line in launch.stdout.split(separator: "\n") {
+            #expect(line.hasPrefix("[coordinator] ") || line.hasPrefix("[worker 0] ") || line.hasPrefix("[worker 1] "), "\(line)")
+        }
+        #expect(launch.stdout.contains("[coordinator] Epoch 01: learning rate = 0.10000"))
+    }
+
+    @Test func launchForwardsAnInterruptToEveryProcessAndFails() throws {
+        let dir = try Paths.temporaryDirectory("interrupt")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticMNIST.write(to: dir, train: 2000, test: 10)
+        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 1000\n", in: dir)
+        let launch = try Child("launch", ["launch", "--config", config, "--workers", "2"], directory: dir)
+        defer { launch.stop() }
+        #expect(launch.waitFor("Epoch 01: learning rate", seconds: 60), "\(launch.stdout)\n\(launch.stderr)")
+        kill(launch.process.processIdentifier, SIGINT)
+        #expect(launch.wait(seconds: 30) == 130)
+        let err = launch.stderr
+        #expect(err.contains("[coordinator] Error: interrupted"), "\(err)")
+        #expect(err.contains("[worker 0]") && err.contains("[worker 1]"), "\(err)")
+    }
+
+    @Test func launchFailsWithTheStatusOfAFailingProcess() throws {
+        let dir = try Paths.temporaryDirectory("failing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // No data where the config points and no network: the processes fail to load it.
+        let config = try writeConfig("data:\n  dir: \(dir)/missing\n", in: dir)
+        let launch = try Child("launch", ["launch", "--config", config, "--workers", "1"], directory: dir)
+        let status = launch.wait(seconds: 120)
+        #expect(status != 0)
+        #expect(launch.stderr.contains("exited with status"), "\(launch.stderr)")
+    }
+}
+
+/// The test accuracy from a run's end summary (`Test loss: 0.2269 - test accuracy: 0.9343`).
+func testAccuracy(_ output: String) -> Double? {
+    guard let line = output.split(separator: "\n").last(where: { $0.contains("Test loss:") }),
+          let value = line.split(separator: " ").last else { return nil }
+    return Double(value)
+}
