@@ -24,6 +24,8 @@ public struct CoordinatorOptions: Sendable {
     public var configHash: UInt64 = 0
     /// When set, the coordinator writes the endpoint it bound to this file (after binding).
     public var endpointFile: String?
+    /// Pass parameters and gradients through shared memory with workers on this host.
+    public var sharedMemory = true
 
     public init(bind: String, workers: Int, run: RunOptions) {
         self.bind = bind
@@ -91,7 +93,22 @@ public final class Coordinator {
                             configHash: options.configHash, silenceLimit: options.silenceLimitSeconds),
             now: monotonicSeconds(), heartbeatInterval: options.heartbeatSeconds)
 
-        var parameters = shape.initialParameters(seed: config.seed)
+        let parameterCount = shape.parameterCount
+        let layout = SharedStepLayout(parameterCount: parameterCount, slots: workers)
+        let hostIdentity = HostIdentity.current()
+        var segment: SharedMemorySegment? = nil
+        if options.sharedMemory && hostIdentity != nil {
+            do {
+                segment = try SharedMemorySegment.create(name: "/descent-\(runID)", byteCount: layout.byteCount)
+            } catch {
+                Console.error("coordinator: no shared memory for local workers (\(error)); parameters go through the sockets")
+            }
+        }
+        let ownParameters = segment == nil ? UnsafeMutableBufferPointer<Float>.allocate(capacity: parameterCount) : nil
+        defer { ownParameters?.deallocate() }
+        let parameters = segment?.floats(at: layout.parametersOffset, count: parameterCount) ?? ownParameters!
+        _ = parameters.initialize(from: shape.initialParameters(seed: config.seed))
+        var sharedRanks = [Bool](repeating: false, count: workers)
         var optimizer = SGD(parameterCount: shape.parameterCount, momentum: Float(config.optimizer.momentum),
                             nesterov: config.optimizer.nesterov, weightDecay: Float(config.optimizer.weightDecay))
         let averager = GradientAverager(count: shape.parameterCount)
@@ -105,7 +122,7 @@ public final class Coordinator {
         let socket = try ZMQSocket(context, kind: .router)
         try socket.setRouterMandatory(true)
         try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
-        try socket.setMaxMessageSize(Int64(shape.parameterCount * 4 + 65_536))
+        try socket.setMaxMessageSize(Int64(parameterCount * 4 + 65_536))
         try socket.setSendHighWaterMark(100)
         try socket.setReceiveHighWaterMark(10_000)
         do {
@@ -125,6 +142,7 @@ public final class Coordinator {
         let start = monotonicSeconds()
         var finished = false
         let registrationStart = monotonicSeconds()
+        var trainingStart = registrationStart
 
         func send(_ header: WireHeader, to peer: PeerID, payload: ZMQMessage? = nil) {
             do {
@@ -157,24 +175,31 @@ public final class Coordinator {
             let step = machine.step
             let (epoch, batch) = machine.position
             let rate = policy.rate(at: step)
-            stepMessage = try parameters.withUnsafeBufferPointer { try ZMQMessage(copyingFloats: $0) }
+            stepMessage = sharedRanks.allSatisfy({ $0 }) ? nil : try ZMQMessage(copyingFloats: UnsafeBufferPointer(parameters))
             let stepHeader = WireHeader.step(
                 runID: runID, generation: generation, rank: WireHeader.unassignedRank, step: UInt64(step),
-                epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(rate), parameterCount: UInt32(shape.parameterCount))
-            for peer in machine.peers.compactMap({ $0 }) { send(stepHeader, to: peer, payload: stepMessage) }
+                epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(rate), parameterCount: UInt32(parameterCount))
+            for (rank, peer) in machine.peers.enumerated() {
+                guard let peer else { continue }
+                if sharedRanks[rank] { send(stepHeader.inSharedMemory(), to: peer) } else { send(stepHeader, to: peer, payload: stepMessage) }
+            }
         }
 
-        func resendStep(to peer: PeerID) {
-            guard let stepMessage else { return }
+        func resendStep(to peer: PeerID, rank: Int) throws {
             let (epoch, batch) = machine.position
-            send(WireHeader.step(runID: runID, generation: generation, rank: WireHeader.unassignedRank, step: UInt64(machine.step),
-                                 epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(policy.rate(at: machine.step)),
-                                 parameterCount: UInt32(shape.parameterCount)),
-                 to: peer, payload: stepMessage)
+            let header = WireHeader.step(runID: runID, generation: generation, rank: WireHeader.unassignedRank, step: UInt64(machine.step),
+                                         epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(policy.rate(at: machine.step)),
+                                         parameterCount: UInt32(parameterCount))
+            if sharedRanks[rank] {
+                send(header.inSharedMemory(), to: peer)
+            } else {
+                if stepMessage == nil { stepMessage = try ZMQMessage(copyingFloats: UnsafeBufferPointer(parameters)) }
+                send(header, to: peer, payload: stepMessage)
+            }
         }
 
         func closeEpoch(_ epoch: Int) {
-            let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+            let (testLoss, testAccuracy) = evaluator.evaluate(parameters: UnsafeBufferPointer(parameters), on: test)
             reporter.epochFinished(epoch, steps: epochSteps, loss: epochLoss / Double(max(epochSamples, 1)),
                                    accuracy: Double(epochCorrect) / Double(max(epochSamples, 1)),
                                    testLoss: testLoss, testAccuracy: testAccuracy, seconds: monotonicSeconds() - epochStart)
@@ -184,21 +209,24 @@ public final class Coordinator {
         }
 
         func applyStep() throws {
+            let updateStart = monotonicSeconds()
             let step = machine.step
             let (epoch, _) = machine.position
             let rate = policy.rate(at: step)
             let norm = averager.average()
-            parameters.withUnsafeMutableBufferPointer { p in
-                averager.sum.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }
-            }
+            averager.sum.withUnsafeBufferPointer { g in optimizer.step(parameters: parameters, gradient: g, rate: rate) }
             let samples = averager.samples
             let loss = averager.lossSum / Double(max(samples, 1))
             if let trace {
                 let latencies = machine.latencies
                 let slowest = latencies.indices.max { latencies[$0] < latencies[$1] } ?? 0
+                let now = monotonicSeconds()
                 try trace.append(StepRecord(step: step, epoch: epoch, rate: rate, ranks: Array(0..<workers), samples: samples,
                                             loss: loss, gradientNorm: norm, slowestRank: slowest,
-                                            slowestLatencyMs: latencies[slowest] * 1000))
+                                            slowestLatencyMs: latencies[slowest] * 1000,
+                                            fastestLatencyMs: (latencies.min() ?? 0) * 1000,
+                                            timeMs: (now - trainingStart) * 1000, updateMs: (now - updateStart) * 1000,
+                                            rssMB: step % 100 == 0 ? residentMemoryMB() : nil))
             }
             epochLoss += averager.lossSum; epochCorrect += averager.correct; epochSamples += samples; epochSteps += 1
             averager.reset()
@@ -245,41 +273,61 @@ public final class Coordinator {
                 }
                 switch machine.hello(from: peer, configHash: decoded.configHash, introduction: introduction, now: monotonicSeconds()) {
                 case let .welcome(rank, startsTraining, resend):
+                    sharedRanks[rank] = segment != nil && introduction.sharedMemory == true
+                        && introduction.hostIdentity != nil && introduction.hostIdentity == hostIdentity
                     let settings = RunSettings(
                         rank: rank, workers: workers, seed: config.seed, hidden: config.model.hidden,
                         parameterCount: shape.parameterCount, globalBatch: globalBatch, sampleCount: train.count,
                         trainLimit: config.data.trainLimit, trainRepeat: config.data.trainRepeat, threads: config.training.threads,
                         labelsDigest: labelsDigest, heartbeatSeconds: options.heartbeatSeconds,
-                        silenceLimitSeconds: options.silenceLimitSeconds)
+                        silenceLimitSeconds: options.silenceLimitSeconds,
+                        sharedMemoryName: sharedRanks[rank] ? segment?.name : nil)
                     let json = try WireText.encodeJSON(settings)
                     sendText({ WireHeader.welcome(runID: runID, generation: generation, rank: UInt32(rank),
                                                   worldSize: UInt64(workers), jsonByteCount: $0) }, json, to: peer)
                     let address = body[body.startIndex].metadata("Peer-Address").map { ", address \($0)" } ?? ""
-                    Console.out("Worker rank \(rank) joined from \(introduction.host) (pid \(introduction.pid)\(address)); "
+                    let path = sharedRanks[rank] ? ", shared memory" : ""
+                    Console.out("Worker rank \(rank) joined from \(introduction.host) (pid \(introduction.pid)\(address)\(path)); "
                                 + "\(machine.registeredCount) of \(workers) registered")
                     if startsTraining {
                         Console.out("All \(workers) workers registered; training starts")
                         epochStart = monotonicSeconds()
+                        trainingStart = epochStart
                         reporter.epochStarted(0, rate: policy.rate(at: 0))
                         if machine.phase == .finished { finished = true } else { try broadcastStep() }
                     } else if resend {
-                        resendStep(to: peer)
+                        try resendStep(to: peer, rank: rank)
                     }
                 case let .reject(kind, reason):
                     log.log(kind: kind.rawValue, "coordinator: refused worker \(introduction.host) pid \(introduction.pid): \(reason)")
                     sendText({ WireHeader.reject(runID: runID, generation: generation, reasonByteCount: $0) }, Array(reason.utf8), to: peer)
                 }
-            case .gradient:
-                guard let payload else { return }
-                let countMatches = Int(decoded.count) == shape.parameterCount
-                let finite = countMatches && payload.withUnsafeBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+            case .gradient, .gradientShared:
+                // The gradient's floats: the payload frame, or the sender's slot of the shared segment.
+                let slot: UnsafeRawBufferPointer?
+                if decoded.type == .gradientShared {
+                    guard let rank = machine.rank(of: peer), sharedRanks[rank], let segment else {
+                        machine.count(.unexpected)
+                        log.log(kind: "unexpected", "coordinator: rejected a shared-memory gradient from \(peer), which was given no shared memory")
+                        return
+                    }
+                    slot = UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: parameterCount))
+                } else {
+                    slot = nil
+                }
+                func withGradientBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+                    if let slot { return body(slot) }
+                    return payload!.withUnsafeBytes(body)
+                }
+                let countMatches = Int(decoded.count) == parameterCount
+                let finite = countMatches && withGradientBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
                 let report = CoordinatorMachine.GradientReport(
                     peer: peer, runID: decoded.runID, generation: decoded.generation, rank: Int(decoded.rank),
                     step: Int(clamping: decoded.step), samples: Int(clamping: decoded.samples),
                     countMatches: countMatches, finite: finite)
                 switch machine.gradient(report, now: monotonicSeconds()) {
                 case let .accepted(_, complete):
-                    payload.withUnsafeBytes {
+                    withGradientBytes {
                         averager.add(floatBytes: $0, samples: Int(decoded.samples), lossSum: decoded.lossSum, correct: Int(decoded.correct))
                     }
                     if complete { try applyStep() }
@@ -358,14 +406,15 @@ public final class Coordinator {
         }
         stopWorkers("training finished")
         try trace?.close()
-        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: UnsafeBufferPointer(parameters), on: test)
         let seconds = monotonicSeconds() - start
         let finalRate = policy.rate(at: machine.step)
         reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate, steps: machine.step, seconds: seconds)
         reportRejections(machine.rejections)
-        if let path = options.run.savePath { try ParameterFile.write(parameters, to: path) }
+        let finalParameters = Array(parameters)
+        if let path = options.run.savePath { try ParameterFile.write(finalParameters, to: path) }
         return RunSummary(steps: machine.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
-                          parameters: parameters, seconds: seconds)
+                          parameters: finalParameters, seconds: seconds)
     }
 
     private func reportRejections(_ rejections: [Rejection: Int]) {

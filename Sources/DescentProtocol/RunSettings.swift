@@ -22,10 +22,13 @@ public struct RunSettings: Codable, Sendable, Equatable {
     /// declared lost.
     public var heartbeatSeconds: Double
     public var silenceLimitSeconds: Double
+    /// The shared-memory segment holding the parameters and this worker's gradient slot, when
+    /// the worker runs on the coordinator's host (see `SharedStepLayout`); nil: payload frames.
+    public var sharedMemoryName: String?
 
     public init(rank: Int, workers: Int, seed: UInt64, hidden: [Int], parameterCount: Int, globalBatch: Int,
                 sampleCount: Int, trainLimit: Int?, trainRepeat: Int, threads: Int, labelsDigest: UInt64,
-                heartbeatSeconds: Double, silenceLimitSeconds: Double) {
+                heartbeatSeconds: Double, silenceLimitSeconds: Double, sharedMemoryName: String? = nil) {
         self.rank = rank
         self.workers = workers
         self.seed = seed
@@ -39,6 +42,7 @@ public struct RunSettings: Codable, Sendable, Equatable {
         self.labelsDigest = labelsDigest
         self.heartbeatSeconds = heartbeatSeconds
         self.silenceLimitSeconds = silenceLimitSeconds
+        self.sharedMemoryName = sharedMemoryName
     }
 }
 
@@ -48,10 +52,17 @@ public struct WorkerIntroduction: Codable, Sendable, Equatable {
     public var pid: Int
     /// The rank the worker would like (`descent launch` numbers its workers); nil: any.
     public var requestedRank: Int?
+    /// Which host and network namespace the worker runs in (see `HostIdentity`), so a coordinator
+    /// on the same one can offer shared memory.
+    public var hostIdentity: String?
+    /// The worker can use a shared-memory segment.
+    public var sharedMemory: Bool?
 
-    public init(host: String, pid: Int, requestedRank: Int?) {
+    public init(host: String, pid: Int, requestedRank: Int?, hostIdentity: String? = nil, sharedMemory: Bool? = nil) {
         self.host = host
         self.pid = pid
         self.requestedRank = requestedRank
+        self.hostIdentity = hostIdentity
+        self.sharedMemory = sharedMemory
     }
 }

@@ -100,6 +100,17 @@ extension WireHeader {
         WireHeader(type: .registerAgain, runID: runID, generation: generation)
     }
 
+    /// The same step or gradient header, saying that its floats are in the shared-memory segment.
+    public func inSharedMemory() -> WireHeader {
+        var header = self
+        switch type {
+        case .step: header.type = .stepShared
+        case .gradient: header.type = .gradientShared
+        default: break
+        }
+        return header
+    }
+
     /// Step: the learning rate (a).
     public var rate: Double { a }
     /// Step: the epoch (b).

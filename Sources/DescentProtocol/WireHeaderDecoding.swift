@@ -60,8 +60,8 @@ extension WireHeader {
         if !used.a && a.bitPattern != 0 { throw WireError.unusedFieldNotZero(type: type, field: "a") }
         if !used.b && b != 0 { throw WireError.unusedFieldNotZero(type: type, field: "b") }
         if !used.c && c != 0 { throw WireError.unusedFieldNotZero(type: type, field: "c") }
-        if type == .step && !a.isFinite { throw WireError.nonFiniteRate }
-        if type == .gradient && !a.isFinite { throw WireError.nonFiniteLoss }
+        if type.isStep && !a.isFinite { throw WireError.nonFiniteRate }
+        if type.isGradient && !a.isFinite { throw WireError.nonFiniteLoss }
     }
 
     /// The payload frame is present exactly when the type requires one, and holds `count` elements.
@@ -69,6 +69,10 @@ extension WireHeader {
         if dtype == .none {
             if let byteCount { throw WireError.unexpectedPayload(type: type, byteCount: byteCount) }
             if count != 0 { throw WireError.payloadSizeMismatch(type: type, count: count, byteCount: 0) }
+            return
+        }
+        if dtype == .sharedFloat32 {
+            if let byteCount { throw WireError.unexpectedPayload(type: type, byteCount: byteCount) }
             return
         }
         guard let byteCount else { throw WireError.missingPayload(type: type) }

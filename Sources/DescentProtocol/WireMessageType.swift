@@ -16,6 +16,12 @@ public enum MessageType: UInt16, CaseIterable, Sendable, CustomStringConvertible
     case stop = 7
     /// Coordinator -> unknown peer: not registered in this run and generation, say hello again. No payload.
     case registerAgain = 8
+    /// Coordinator -> worker on the same host: compute step t; as `step`, but the parameters are in
+    /// the run's shared-memory segment, not in a payload frame (count = parameters there).
+    case stepShared = 9
+    /// Worker on the same host -> coordinator: as `gradient`, but the gradient is in the worker's
+    /// slot of the shared-memory segment (count = floats there).
+    case gradientShared = 10
 
     public var description: String {
         switch self {
@@ -27,6 +33,8 @@ public enum MessageType: UInt16, CaseIterable, Sendable, CustomStringConvertible
         case .heartbeat: return "heartbeat"
         case .stop: return "stop"
         case .registerAgain: return "register-again"
+        case .stepShared: return "step (shared memory)"
+        case .gradientShared: return "gradient (shared memory)"
         }
     }
 
@@ -36,6 +44,7 @@ public enum MessageType: UInt16, CaseIterable, Sendable, CustomStringConvertible
         switch self {
         case .hello, .welcome, .reject, .stop: return .utf8
         case .step, .gradient: return .float32
+        case .stepShared, .gradientShared: return .sharedFloat32
         case .heartbeat, .registerAgain: return .none
         }
     }
@@ -43,7 +52,7 @@ public enum MessageType: UInt16, CaseIterable, Sendable, CustomStringConvertible
     /// Which of the header's general fields a, b, c this type uses; unused ones must be zero.
     var usedFields: (a: Bool, b: Bool, c: Bool) {
         switch self {
-        case .step, .gradient: return (true, true, true)
+        case .step, .gradient, .stepShared, .gradientShared: return (true, true, true)
         case .hello: return (false, true, true)
         case .welcome: return (false, true, false)
         case .reject, .heartbeat, .stop, .registerAgain: return (false, false, false)
@@ -59,12 +68,14 @@ public enum WireDType: UInt8, Sendable, CustomStringConvertible {
     case float32 = 1
     /// UTF-8 bytes (JSON or plain text); the element count is the byte count.
     case utf8 = 2
+    /// Little-endian binary32 values held in the run's shared-memory segment; no payload frame.
+    case sharedFloat32 = 3
 
     /// Bytes per element.
     public var elementSize: Int {
         switch self {
         case .none: return 0
-        case .float32: return 4
+        case .float32, .sharedFloat32: return 4
         case .utf8: return 1
         }
     }
@@ -74,6 +85,14 @@ public enum WireDType: UInt8, Sendable, CustomStringConvertible {
         case .none: return "none"
         case .float32: return "float32"
         case .utf8: return "utf8"
+        case .sharedFloat32: return "float32 in shared memory"
         }
     }
+}
+
+extension MessageType {
+    /// A step, with its parameters in a frame or in shared memory.
+    public var isStep: Bool { self == .step || self == .stepShared }
+    /// A gradient, in a frame or in shared memory.
+    public var isGradient: Bool { self == .gradient || self == .gradientShared }
 }

@@ -13,10 +13,15 @@ public final class Evaluator {
 
     /// Mean loss and accuracy over `images`.
     public func evaluate(parameters: [Float], on images: LabeledImages) -> (loss: Double, accuracy: Double) {
+        parameters.withUnsafeBufferPointer { evaluate(parameters: $0, on: images) }
+    }
+
+    /// Mean loss and accuracy over `images` of the parameters at `params`.
+    public func evaluate(parameters params: UnsafeBufferPointer<Float>, on images: LabeledImages) -> (loss: Double, accuracy: Double) {
         var lossSum = 0.0
         var correct = 0
         var start = 0
-        parameters.withUnsafeBufferPointer { params in
+        do {
             while start < images.count {
                 let count = min(buffer.capacity, images.count - start)
                 for i in 0..<count { buffer.indices[i] = start + i }

@@ -16,9 +16,18 @@ public struct StepRecord: Codable, Sendable, Equatable {
     /// The rank whose gradient arrived last, and how long after the step was sent (ms).
     public var slowestRank: Int?
     public var slowestLatencyMs: Double?
+    /// How long after the step was sent the first gradient arrived (ms).
+    public var fastestLatencyMs: Double?
+    /// Milliseconds since training started, when the update was applied.
+    public var timeMs: Double?
+    /// Milliseconds spent averaging the gradients and applying the update.
+    public var updateMs: Double?
+    /// Resident memory of the process (MB), every 100 steps.
+    public var rssMB: Double?
 
     public init(step: Int, epoch: Int, rate: Float, ranks: [Int], samples: Int, loss: Double,
-                gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil) {
+                gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil,
+                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil) {
         self.step = step
         self.epoch = epoch
         self.rate = rate
@@ -28,6 +37,10 @@ public struct StepRecord: Codable, Sendable, Equatable {
         self.gradientNorm = gradientNorm
         self.slowestRank = slowestRank
         self.slowestLatencyMs = slowestLatencyMs
+        self.fastestLatencyMs = fastestLatencyMs
+        self.timeMs = timeMs
+        self.updateMs = updateMs
+        self.rssMB = rssMB
     }
 
     enum CodingKeys: String, CodingKey {
@@ -35,6 +48,10 @@ public struct StepRecord: Codable, Sendable, Equatable {
         case gradientNorm = "gradient_norm"
         case slowestRank = "slowest_rank"
         case slowestLatencyMs = "slowest_latency_ms"
+        case fastestLatencyMs = "fastest_latency_ms"
+        case timeMs = "time_ms"
+        case updateMs = "update_ms"
+        case rssMB = "rss_mb"
     }
 }
 
@@ -71,4 +88,12 @@ public final class JSONLinesWriter {
         try flush()
         try handle.close()
     }
+}
+
+/// The resident memory of this process in MB (Linux: /proc/self/statm), nil where unknown.
+public func residentMemoryMB() -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Double(fields[1]) else { return nil }
+    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
 }

@@ -62,11 +62,14 @@ public struct WorkerStepRecord: Codable, Sendable, Equatable {
     public var computeMs: Double
     /// Milliseconds this worker waited between sending the previous gradient and this step arriving.
     public var idleMs: Double?
+    /// Resident memory of the worker (MB), every 100 steps.
+    public var rssMB: Double?
 
     enum CodingKeys: String, CodingKey {
         case step, rank, epoch, batch, rate, samples
         case computeMs = "compute_ms"
         case idleMs = "idle_ms"
+        case rssMB = "rss_mb"
     }
 }
 
@@ -172,7 +175,8 @@ public final class Worker {
                     try trace?.append(WorkerStepRecord(step: Int(decoded.step), rank: session.settings.rank, epoch: Int(decoded.epoch),
                                                        batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples,
                                                        computeMs: (done - arrived) * 1000,
-                                                       idleMs: lastGradientSent.map { (arrived - $0) * 1000 }))
+                                                       idleMs: lastGradientSent.map { (arrived - $0) * 1000 },
+                                                       rssMB: decoded.step % 100 == 0 ? residentMemoryMB() : nil))
                     lastGradientSent = done
                 }
             case .reject:

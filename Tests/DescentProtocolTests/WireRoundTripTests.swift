@@ -50,7 +50,8 @@ struct WireRoundTripTests {
     @Test("message type numbers are the documented ones")
     func typeNumbers() {
         let numbers = MessageType.allCases.map { ($0.description, $0.rawValue) }
-        #expect(numbers.map(\.0) == ["hello", "welcome", "reject", "step", "gradient", "heartbeat", "stop", "register-again"])
-        #expect(numbers.map(\.1) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(numbers.map(\.0) == ["hello", "welcome", "reject", "step", "gradient", "heartbeat", "stop", "register-again",
+                                      "step (shared memory)", "gradient (shared memory)"])
+        #expect(numbers.map(\.1) == [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
     }
 }

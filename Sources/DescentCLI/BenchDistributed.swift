@@ -1,0 +1,232 @@
+import ArgumentParser
+import DescentLaunch
+import Foundation
+
+/// `descent bench distributed`: samples/s of real coordinator and worker processes on this
+/// machine, with a per-step breakdown, side by side with PyTorch DDP (gloo) in the same run.
+struct BenchDistributed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "distributed",
+        abstract: "Throughput of a coordinator and N workers on this machine, beside PyTorch DDP.",
+        discussion: """
+            For each (workers, batch per worker) pair, trains the seed MLP on the training set repeated \
+            --repeat times (12 turns the 5,000-image sample into a 60,000-sample epoch) with a real \
+            coordinator and real workers over ZeroMQ, reads their step traces, and reports samples/s and \
+            where a step's time goes: compute (a worker's forward/backward), communication (the rest of the \
+            fastest worker's round trip), waiting (for the slowest worker) and the update (averaging + SGD). \
+            With a Python that imports torch, the shared torch_ddp.py peer runs the same job in the same \
+            run and the ratio is printed. Memory: the processes' resident size early and at the end.
+            """)
+
+    @Option(help: "Comma-separated worker counts.", transform: BatchSizes.parse)
+    var workers = BatchSizes(values: [2])
+
+    @Option(help: "Comma-separated batch sizes per worker.", transform: BatchSizes.parse)
+    var batch = BatchSizes(values: [32, 128])
+
+    @Option(help: "Epochs per measurement.")
+    var epochs: Int = 2
+
+    @Option(help: "Stop each run after this many steps (e.g. 20000 for a memory soak; the epochs grow to match).")
+    var steps: Int?
+
+    @Option(help: "Repeat the training set this many times per epoch.")
+    var `repeat`: Int = 12
+
+    @Option(help: "MNIST directory (default: $DESCENT_MNIST_SAMPLE, else ../shared/data/mnist-sample, else $DESCENT_DATA, else ./data/mnist).")
+    var data: String?
+
+    @Option(help: "Transport between the processes: ipc or tcp (loopback).")
+    var transport: String = "ipc"
+
+    @Option(help: "A Python that imports torch, to run the PyTorch DDP peer ('none' to skip).")
+    var peerPython: String = "python3"
+
+    @Option(help: "The PyTorch DDP peer script.")
+    var peerScript: String = "../shared/bench/peers/torch_ddp.py"
+
+    func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more") }
+        guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
+        guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
+        if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
+    }
+
+    func run() throws {
+        let dataDirectory = resolveData()
+        let executable = try Launch.currentExecutable()
+        let peer = peerAvailable()
+        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
+        var results: [String: Double] = [:]
+        var table: [[String]] = []
+        var machineLines: [String] = []
+        for size in batch.values {
+            for count in workers.values {
+                let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable)
+                results["\(count)x\(size)"] = measured.samplesPerSecond
+                let torch = peer ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
+                table.append([
+                    "\(count)", "\(size)", fmt(measured.samplesPerSecond, 0), torch.map { fmt($0, 0) } ?? "-",
+                    torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
+                    fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
+                    fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
+                    "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
+                    "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
+                ])
+                machineLines.append(
+                    "bench=distributed workers=\(count) batch_per_worker=\(size) steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
+                        + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
+                        + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
+                        + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
+                        + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
+                        + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+            }
+        }
+        let header = ["workers", "batch/w", "descent samples/s", "torch DDP samples/s", "ratio", "step ms", "compute", "comm",
+                      "waiting", "update", "coord RSS MB", "worker RSS MB"]
+        printTable([header] + table)
+        for size in batch.values {
+            if let one = results["1x\(size)"], let two = results["2x\(size)"] {
+                print("scaling at batch \(size) per worker: 2 workers / 1 worker = \(fmt(two / one, 2))x")
+            }
+        }
+        for line in machineLines { print(line) }
+    }
+
+    /// What one run measured, from its traces (the first 20 steps are left out as warm-up).
+    struct Measurement {
+        var steps = 0
+        var samplesPerSecond = 0.0
+        var stepMs = 0.0, computeMs = 0.0, communicationMs = 0.0, waitingMs = 0.0, updateMs = 0.0
+        var coordinatorRSS: (first: Double, last: Double) = (0, 0)
+        var workerRSS: (first: Double, last: Double) = (0, 0)
+    }
+
+    private func measure(workers count: Int, batch size: Int, data: String, executable: String) throws -> Measurement {
+        let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let sampleCount = 60_000 / 12 * `repeat`
+        var runEpochs = epochs
+        if let steps { runEpochs = max(epochs, (steps * count * size + sampleCount - 1) / sampleCount + 1) }
+        let config = """
+            seed: 42
+            data:
+              train_repeat: \(`repeat`)
+            training:
+              epochs: \(runEpochs)
+              batch_per_worker: \(size)
+              threads: 1
+            """
+        let configPath = directory + "/bench.yaml"
+        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let endpoint = transport == "ipc" ? "ipc://\(directory)/c.sock" : "tcp://127.0.0.1:\(40_000 + Int(getpid()) % 20_000)"
+        var coordinator = ["coordinator", "--config", configPath, "--data", data, "--workers", "\(count)", "--bind", endpoint,
+                           "--trace", "\(directory)/coordinator.jsonl"]
+        if let steps { coordinator += ["--max-steps", "\(steps)"] }
+        var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
+        for rank in 0..<count {
+            children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: [
+                "worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl",
+            ]))
+        }
+        let sink = QuietSink()
+        let result = try ProcessGroup().run(children, output: sink)
+        guard result.exitCode == 0 else {
+            throw ValidationError("the benchmark run with \(count) worker(s) failed:\n" + sink.lines.suffix(20).joined(separator: "\n"))
+        }
+        let steps = try readLines("\(directory)/coordinator.jsonl")
+        let workerSteps = try (0..<count).map { try readLines("\(directory)/worker-\($0).jsonl") }
+        return summarize(coordinator: steps, workers: workerSteps)
+    }
+
+    private func summarize(coordinator steps: [[String: Any]], workers: [[[String: Any]]]) -> Measurement {
+        let warmup = min(20, steps.count / 2)
+        let measured = Array(steps[warmup...])
+        var m = Measurement()
+        m.steps = steps.count
+        let start = steps[warmup - 1 < 0 ? 0 : warmup - 1]["time_ms"] as? Double ?? 0
+        let end = measured.last?["time_ms"] as? Double ?? start
+        let samples = measured.reduce(0) { $0 + ($1["samples"] as? Int ?? 0) }
+        m.samplesPerSecond = end > start ? Double(samples) / ((end - start) / 1000) : 0
+        m.stepMs = (end - start) / Double(max(measured.count, 1))
+        func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+        let compute = workers.flatMap { $0.dropFirst(warmup).compactMap { $0["compute_ms"] as? Double } }
+        m.computeMs = mean(compute)
+        let fastest = mean(measured.compactMap { $0["fastest_latency_ms"] as? Double })
+        let slowest = mean(measured.compactMap { $0["slowest_latency_ms"] as? Double })
+        m.communicationMs = max(0, fastest - m.computeMs)
+        m.waitingMs = slowest - fastest
+        m.updateMs = mean(measured.compactMap { $0["update_ms"] as? Double })
+        let coordinatorRSS = measured.compactMap { $0["rss_mb"] as? Double }
+        m.coordinatorRSS = (coordinatorRSS.first ?? 0, coordinatorRSS.last ?? 0)
+        let workerRSS = workers.map { $0.dropFirst(warmup).compactMap { $0["rss_mb"] as? Double } }
+        m.workerRSS = (workerRSS.compactMap(\.first).max() ?? 0, workerRSS.compactMap(\.last).max() ?? 0)
+        return m
+    }
+
+    private func runPeer(workers count: Int, batch size: Int, data: String) -> Double? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [peerPython, peerScript, "\(count)", "\(epochs)", "\(`repeat`)", "\(size)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MNIST_DIR"] = data
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let rates = output.split(separator: "\n").compactMap { line -> Double? in
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("samples_per_s=") }) else { return nil }
+            return Double(field.dropFirst("samples_per_s=".count))
+        }
+        if rates.isEmpty { print("warning: the PyTorch DDP peer printed no figure (\(peerPython) \(peerScript))") }
+        return rates.max()
+    }
+
+    private func peerAvailable() -> Bool {
+        guard peerPython != "none", FileManager.default.fileExists(atPath: peerScript) else { return false }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [peerPython, "-c", "import torch"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+
+    private func resolveData() -> String {
+        if let data { return data }
+        let environment = ProcessInfo.processInfo.environment
+        if let sample = environment["DESCENT_MNIST_SAMPLE"] { return sample }
+        if FileManager.default.fileExists(atPath: "../shared/data/mnist-sample/train-images-idx3-ubyte.gz") {
+            return "../shared/data/mnist-sample"
+        }
+        return environment["DESCENT_DATA"] ?? "data/mnist"
+    }
+
+    private func readLines(_ path: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    private func printTable(_ rows: [[String]]) {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { String(repeating: " ", count: widths[$0] - $1.count) + $1 }.joined(separator: "  "))
+        }
+    }
+
+    private func fmt(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+}
+
+/// Keeps the children's lines in memory (for an error report) instead of printing them.
+final class QuietSink: LineSink {
+    private(set) var lines: [String] = []
+    func standardOutput(_ line: String) { lines.append(line) }
+    func standardError(_ line: String) { lines.append(line) }
+}
