@@ -21,7 +21,12 @@ struct TemporaryDirectory {
 
     /// The names in the directory, hidden ones included, sorted.
     func listing() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
+        try TemporaryDirectory.list(path)
+    }
+
+    /// The names in `directory`, hidden ones included, sorted.
+    static func list(_ directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
     }
 
     func remove() {
