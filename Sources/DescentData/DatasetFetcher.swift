@@ -59,6 +59,7 @@ public struct DatasetFetcher: Sendable {
                 continue
             }
             try makeDirectory(directory)
+            removeStalePartials(of: entry.name, in: directory)
             var attempts: [FetchAttempt] = []
             var fetchedFrom: URL?
             for mirror in manifest.mirrors {
@@ -122,6 +123,14 @@ public struct DatasetFetcher: Sendable {
         }
         moved = true
         events(.downloaded(file: entry.name, url: url.absoluteString, bytes: result.byteCount))
+    }
+
+    /// Removes temporary files an interrupted earlier fetch of `name` left behind (a killed process runs no cleanup).
+    private func removeStalePartials(of name: String, in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for stale in names where stale.hasPrefix(".\(name).") && stale.hasSuffix(".partial") {
+            try? FileManager.default.removeItem(atPath: join(directory, stale))
+        }
     }
 
     private func makeDirectory(_ directory: String) throws {

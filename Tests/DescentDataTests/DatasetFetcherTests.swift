@@ -145,6 +145,7 @@ struct DatasetFetcherTests {
         let target = try TemporaryDirectory()
         defer { target.remove() }
         try target.write(Array(served.contents["beta.bin"]!.dropLast()), to: "beta.bin")
+        try target.write([0], to: ".beta.bin.0123-interrupted.partial")  // left by a killed earlier run
         let log = EventLog()
         let mirror = URL(fileURLWithPath: served.source.path, isDirectory: true)
 
@@ -153,6 +154,7 @@ struct DatasetFetcherTests {
         #expect(report.outcomes.first?.outcome == .downloaded(url: mirror.appendingPathComponent("beta.bin").absoluteString, replaced: true))
         #expect(log.events.first == .failedVerification(file: "beta.bin", reason: "size 1233 bytes, expected 1234"))
         #expect(try target.read("beta.bin") == served.contents["beta.bin"])
+        #expect(try target.listing() == ["beta.bin"])
     }
 
     @Test func listsEveryMirrorTriedWhenAllFail() async throws {
