@@ -39,52 +39,65 @@ public struct DatasetFetcher: Sendable {
     private func run(into directory: String, verifyExisting: Bool) async throws -> FetchReport {
         var report = FetchReport()
         for (index, entry) in manifest.entries.enumerated() {
-            let destination = join(directory, entry.name)
             var replacing = false
             if verifyExisting {
-                if FileManager.default.fileExists(atPath: destination) {
-                    let (digest, size) = try SHA256.hexOfFile(atPath: destination)
-                    if let reason = entry.mismatch(byteCount: size, sha256: digest) {
-                        events(.failedVerification(file: entry.name, reason: reason))
-                        replacing = true
-                    } else {
-                        events(.alreadyVerified(file: entry.name))
-                        report.outcomes.append((entry.name, .alreadyPresent))
-                        continue
-                    }
+                switch try verifyPresent(entry, in: directory) {
+                case .verified:
+                    report.outcomes.append((entry.name, .alreadyPresent))
+                    continue
+                case .failed: replacing = true
+                case .absent: break
                 }
             } else if MNIST.acceptedNames(of: entry.name).contains(where: { FileManager.default.fileExists(atPath: join(directory, $0)) }) {
                 events(.alreadyPresent(file: entry.name))
                 report.outcomes.append((entry.name, .alreadyPresent))
                 continue
             }
-            try makeDirectory(directory)
-            var attempts: [FetchAttempt] = []
-            var fetchedFrom: URL?
-            for mirror in manifest.mirrors {
-                let url = DatasetManifest.url(of: entry.name, on: mirror)
-                do {
-                    try await download(entry, from: url, to: destination, in: directory)
-                    fetchedFrom = url
-                    break
-                } catch let failure as DownloadFailure {
-                    events(.attemptFailed(file: entry.name, url: url.absoluteString, reason: failure.description))
-                    attempts.append(FetchAttempt(url: url.absoluteString, reason: failure.description))
-                }
-            }
-            guard let fetchedFrom else {
-                let stillMissing = manifest.entries[index...].filter { other in
-                    other.name == entry.name || !FileManager.default.fileExists(atPath: join(directory, other.name))
-                }
-                let webMirror = manifest.mirrors.first { ["http", "https"].contains($0.scheme?.lowercased() ?? "") }
-                let byHand = (webMirror ?? manifest.mirrors.first).map { first in
-                    stillMissing.map { DatasetManifest.url(of: $0.name, on: first).absoluteString }
-                } ?? []
-                throw DataError.fetchFailed(file: entry.name, directory: directory, attempts: attempts, byHand: byHand)
-            }
-            report.outcomes.append((entry.name, .downloaded(url: fetchedFrom.absoluteString, replaced: replacing)))
+            let url = try await fetchFromMirrors(entry, into: directory, stillToFetch: manifest.entries[(index + 1)...])
+            report.outcomes.append((entry.name, .downloaded(url: url.absoluteString, replaced: replacing)))
         }
         return report
+    }
+
+    private enum Presence { case absent, verified, failed }
+
+    /// Whether `entry` is in `directory` and matches the manifest (reporting the finding as an event).
+    private func verifyPresent(_ entry: ManifestEntry, in directory: String) throws -> Presence {
+        let path = join(directory, entry.name)
+        guard FileManager.default.fileExists(atPath: path) else { return .absent }
+        let (digest, size) = try SHA256.hexOfFile(atPath: path)
+        if let reason = entry.mismatch(byteCount: size, sha256: digest) {
+            events(.failedVerification(file: entry.name, reason: reason))
+            return .failed
+        }
+        events(.alreadyVerified(file: entry.name))
+        return .verified
+    }
+
+    /// Tries each mirror in turn for `entry`; returns the URL that gave a verified copy, or throws
+    /// `DataError.fetchFailed` listing every attempt and the by-hand URLs of the files still missing.
+    private func fetchFromMirrors(
+        _ entry: ManifestEntry, into directory: String, stillToFetch later: ArraySlice<ManifestEntry>
+    ) async throws -> URL {
+        try makeDirectory(directory)
+        removeStalePartials(of: entry.name, in: directory)
+        var attempts: [FetchAttempt] = []
+        for mirror in manifest.mirrors {
+            let url = DatasetManifest.url(of: entry.name, on: mirror)
+            do {
+                try await download(entry, from: url, to: join(directory, entry.name), in: directory)
+                return url
+            } catch let failure as DownloadFailure {
+                events(.attemptFailed(file: entry.name, url: url.absoluteString, reason: failure.description))
+                attempts.append(FetchAttempt(url: url.absoluteString, reason: failure.description))
+            }
+        }
+        let missing = [entry] + later.filter { !FileManager.default.fileExists(atPath: join(directory, $0.name)) }
+        let webMirror = manifest.mirrors.first { ["http", "https"].contains($0.scheme?.lowercased() ?? "") }
+        let byHand = (webMirror ?? manifest.mirrors.first).map { base in
+            missing.map { DatasetManifest.url(of: $0.name, on: base).absoluteString }
+        } ?? []
+        throw DataError.fetchFailed(file: entry.name, directory: directory, attempts: attempts, byHand: byHand)
     }
 
     /// Downloads `url` into a temporary file beside `destination`, verifies it, and renames it into place.
@@ -122,6 +135,14 @@ public struct DatasetFetcher: Sendable {
         }
         moved = true
         events(.downloaded(file: entry.name, url: url.absoluteString, bytes: result.byteCount))
+    }
+
+    /// Removes temporary files an interrupted earlier fetch of `name` left behind (a killed process runs no cleanup).
+    private func removeStalePartials(of name: String, in directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for stale in names where stale.hasPrefix(".\(name).") && stale.hasSuffix(".partial") {
+            try? FileManager.default.removeItem(atPath: join(directory, stale))
+        }
     }
 
     private func makeDirectory(_ directory: String) throws {
