@@ -39,6 +39,9 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "Transport between the processes: ipc or tcp (loopback).")
     var transport: String = "ipc"
 
+    @Flag(help: "Send parameters and gradients through the socket instead of shared memory.")
+    var noSharedMemory = false
+
     @Option(help: "A Python that imports torch, to run the PyTorch DDP peer ('none' to skip).")
     var peerPython: String = "python3"
 
@@ -56,7 +59,7 @@ struct BenchDistributed: ParsableCommand {
         let dataDirectory = resolveData()
         let executable = try Launch.currentExecutable()
         let peer = peerAvailable()
-        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
+        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport)\(noSharedMemory ? "" : " + shared memory"), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
         var results: [String: Double] = [:]
         var table: [[String]] = []
         var machineLines: [String] = []
@@ -124,6 +127,7 @@ struct BenchDistributed: ParsableCommand {
         var coordinator = ["coordinator", "--config", configPath, "--data", data, "--workers", "\(count)", "--bind", endpoint,
                            "--trace", "\(directory)/coordinator.jsonl"]
         if let steps { coordinator += ["--max-steps", "\(steps)"] }
+        if noSharedMemory { coordinator += ["--no-shared-memory"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<count {
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: [

@@ -29,6 +29,9 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Write the bound endpoint (with the real port when --bind used '*') to this file.")
     var endpointFile: String?
 
+    @Flag(help: "Send parameters and gradients through the socket even to workers on this host (default: shared memory for them).")
+    var noSharedMemory = false
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
         guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
@@ -43,6 +46,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.silenceLimitSeconds = silenceLimit
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
+        options.sharedMemory = !noSharedMemory
         StopSignals.install { Coordinator.stopRequested = 1 }
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
@@ -73,6 +77,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Give up when not admitted after this many seconds.")
     var joinTimeout: Double = 120
 
+    @Flag(help: "Refuse the coordinator's shared memory; parameters and gradients go through the socket.")
+    var noSharedMemory = false
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
@@ -87,6 +94,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.configHash = runConfig.map(ConfigDigest.of) ?? 0
         options.tracePath = trace
         options.joinTimeoutSeconds = joinTimeout
+        options.sharedMemory = !noSharedMemory
         StopSignals.install { Worker.stopRequested = 1 }
         try Worker(train: train, options: options).run()
     }

@@ -22,6 +22,9 @@ struct Launch: AsyncParsableCommand {
     @Option(help: "Write coordinator.jsonl and worker-RANK.jsonl step traces into this directory.")
     var traceDir: String?
 
+    @Flag(help: "Send parameters and gradients through the socket instead of shared memory.")
+    var noSharedMemory = false
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
@@ -38,6 +41,7 @@ struct Launch: AsyncParsableCommand {
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }
         if let save = run.save { coordinator += ["--save", save] }
         if let traceDir { coordinator += ["--trace", "\(traceDir)/coordinator.jsonl"] }
+        if noSharedMemory { coordinator += ["--no-shared-memory"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared

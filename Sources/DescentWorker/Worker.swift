@@ -18,6 +18,8 @@ public struct WorkerOptions: Sendable {
     public var tracePath: String?
     /// Give up when not admitted after this many seconds (nil: never).
     public var joinTimeoutSeconds: Double? = 120
+    /// Accept the coordinator's shared-memory segment when both run on the same host.
+    public var sharedMemory = true
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect
@@ -31,6 +33,7 @@ public enum WorkerError: Error, CustomStringConvertible {
     case gaveUp(endpoint: String, reason: String, connected: Bool)
     case dataMismatch(String)
     case cannotConnect(endpoint: String, reason: String)
+    case sharedMemory(String)
     case interrupted
 
     public var description: String {
@@ -44,6 +47,8 @@ public enum WorkerError: Error, CustomStringConvertible {
             return "this worker's training data differs from the coordinator's: \(detail). Point --data at the same MNIST files and use the same config."
         case let .cannotConnect(endpoint, reason):
             return "cannot connect to \(endpoint): \(reason). Use an address like tcp://HOST:5555."
+        case let .sharedMemory(detail):
+            return "cannot use the coordinator's shared memory: \(detail). Start the worker with --no-shared-memory to use the socket instead."
         case .interrupted:
             return "interrupted"
         }
@@ -106,7 +111,9 @@ public final class Worker {
             throw WorkerError.cannotConnect(endpoint: options.connect, reason: error.message)
         }
         let host = ProcessInfo.processInfo.hostName
-        let introduction = try WireText.encodeJSON(WorkerIntroduction(host: host, pid: Int(getpid()), requestedRank: options.requestedRank))
+        let introduction = try WireText.encodeJSON(WorkerIntroduction(
+            host: host, pid: Int(getpid()), requestedRank: options.requestedRank,
+            hostIdentity: HostIdentity.current(), sharedMemory: options.sharedMemory))
         var machine = WorkerMachine(timing: .init(joinTimeout: options.joinTimeoutSeconds), now: monotonicSeconds())
         var header = [UInt8](repeating: 0, count: WireHeader.size)
         var session: Session? = nil
@@ -149,9 +156,20 @@ public final class Worker {
                 machine.welcomed(rank: settings.rank, runID: decoded.runID, generation: decoded.generation,
                                  heartbeatInterval: settings.heartbeatSeconds, silenceLimit: settings.silenceLimitSeconds, now: now)
                 Console.out("Worker rank \(settings.rank) of \(settings.workers) joined run \(decoded.runID): "
-                            + "\(settings.sampleCount) samples per epoch, global batch \(settings.globalBatch)")
-            case .step:
-                guard let payload, let session else { return true }
+                            + "\(settings.sampleCount) samples per epoch, global batch \(settings.globalBatch)"
+                            + (settings.sharedMemoryName != nil ? ", parameters through shared memory" : ""))
+            case .step, .stepShared:
+                guard let session else { return true }
+                let input: Session.Input
+                if decoded.type == .stepShared {
+                    guard session.hasSharedMemory else {
+                        Console.error("worker: ignored a shared-memory step: this worker was given no shared memory")
+                        return true
+                    }
+                    input = .sharedMemory
+                } else {
+                    input = .frame(payload!)
+                }
                 switch machine.step(Int(decoded.step), runID: decoded.runID, generation: decoded.generation, now: now) {
                 case .ignore(let reason):
                     Console.error("worker: ignored a step: \(reason)")
@@ -161,12 +179,12 @@ public final class Worker {
                         Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters, the model has \(session.shape.parameterCount)")
                         return true
                     }
-                    let result = try session.compute(
-                        parameters: payload, epoch: Int(decoded.epoch), batch: Int(decoded.batchIndex))
-                    let gradientHeader = WireHeader.gradient(
+                    let result = try session.compute(input, epoch: Int(decoded.epoch), batch: Int(decoded.batchIndex))
+                    var gradientHeader = WireHeader.gradient(
                         runID: decoded.runID, generation: decoded.generation, rank: UInt32(session.settings.rank), step: decoded.step,
                         samples: UInt64(result.samples), lossSum: result.lossSum, correct: UInt64(result.correct),
                         parameterCount: UInt32(session.shape.parameterCount))
+                    if result.gradient == nil { gradientHeader = gradientHeader.inSharedMemory() }
                     if try !send(gradientHeader, payload: result.gradient) {
                         Console.error("worker: could not send the gradient of step \(decoded.step): no connection to the coordinator")
                     }
@@ -239,8 +257,12 @@ final class Session {
     private let plan: EpochPlan
     private let engine: GradientEngine
     private let buffer: BatchBuffer
-    private var parameters: [Float]
-    private var gradient: [Float]
+    /// Where this worker reads parameters and writes gradients: its own buffers, or the
+    /// coordinator's shared-memory segment (then nothing is copied).
+    private let parameters: UnsafeMutableBufferPointer<Float>
+    private let gradient: UnsafeMutableBufferPointer<Float>
+    private let ownBuffers: Bool
+    private let segment: SharedMemorySegment?
     private var order: [Int] = []
     private var orderEpoch = -1
 
@@ -264,21 +286,55 @@ final class Session {
         let share = (settings.globalBatch + settings.workers - 1) / settings.workers
         engine = GradientEngine(shape: shape, maxBatch: share)
         buffer = BatchBuffer(capacity: share, featureCount: shape.inputs)
-        parameters = [Float](repeating: 0, count: shape.parameterCount)
-        gradient = [Float](repeating: 0, count: shape.parameterCount)
+        if let name = settings.sharedMemoryName {
+            let layout = SharedStepLayout(parameterCount: shape.parameterCount, slots: settings.workers)
+            let segment: SharedMemorySegment
+            do {
+                segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount)
+            } catch {
+                throw WorkerError.sharedMemory("\(error)")
+            }
+            self.segment = segment
+            parameters = segment.floats(at: layout.parametersOffset, count: shape.parameterCount)
+            gradient = segment.floats(at: layout.gradientOffset(rank: settings.rank), count: shape.parameterCount)
+            ownBuffers = false
+        } else {
+            segment = nil
+            parameters = .allocate(capacity: shape.parameterCount)
+            parameters.initialize(repeating: 0)
+            gradient = .allocate(capacity: shape.parameterCount)
+            gradient.initialize(repeating: 0)
+            ownBuffers = true
+        }
+    }
+
+    deinit {
+        if ownBuffers {
+            parameters.deallocate()
+            gradient.deallocate()
+        }
+    }
+
+    var hasSharedMemory: Bool { segment != nil }
+
+    /// Where a step's parameters are.
+    enum Input {
+        case frame(ZMQMessage)
+        case sharedMemory
     }
 
     struct Result {
         var samples: Int
         var lossSum: Double
         var correct: Int
-        var gradient: ZMQMessage
+        /// The gradient as a payload frame; nil when it was written to the shared segment.
+        var gradient: ZMQMessage?
     }
 
     /// The gradient of this worker's share of global batch `batch` of `epoch`, at the parameters
-    /// in `payload`.
-    func compute(parameters payload: ZMQMessage, epoch: Int, batch: Int) throws -> Result {
-        try parameters.withUnsafeMutableBufferPointer { try payload.copyFloats(into: $0) }
+    /// the step carried.
+    func compute(_ input: Input, epoch: Int, batch: Int) throws -> Result {
+        if case .frame(let payload) = input { try payload.copyFloats(into: parameters) }
         if epoch != orderEpoch {
             plan.shuffle(epoch: epoch, into: &order)
             orderEpoch = epoch
@@ -287,15 +343,12 @@ final class Session {
         var stats = BatchStats(loss: 0, correct: 0, samples: 0)
         if count > 0 {
             buffer.fill(from: images, count: count)
-            stats = parameters.withUnsafeBufferPointer { p in
-                gradient.withUnsafeMutableBufferPointer { g in
-                    engine.lossAndGradient(parameters: p, features: buffer.features, labels: buffer.labels, batch: count, gradient: g)
-                }
-            }
+            stats = engine.lossAndGradient(parameters: UnsafeBufferPointer(parameters), features: buffer.features,
+                                           labels: buffer.labels, batch: count, gradient: gradient)
         } else {
-            gradient.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+            gradient.update(repeating: 0)
         }
-        let message = try gradient.withUnsafeBufferPointer { try ZMQMessage(copyingFloats: $0) }
+        let message = segment != nil ? nil : try ZMQMessage(copyingFloats: UnsafeBufferPointer(gradient))
         return Result(samples: count, lossSum: stats.loss * Double(count), correct: stats.correct, gradient: message)
     }
 }

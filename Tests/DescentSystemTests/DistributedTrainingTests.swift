@@ -26,8 +26,9 @@ extension SystemTests {
         Float(Double(Float(0.1)) * pow(Double(Float(0.9)), Double(step / 50)))
     }
 
-    @Test(arguments: [1, 2, 4])
-    func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(workers: Int) throws {
+    /// With shared memory (the default on one host) and through the socket.
+    @Test(arguments: [(1, true), (2, true), (4, true), (2, false), (4, false)])
+    func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(workers: Int, sharedMemory: Bool) throws {
         let dir = try Paths.temporaryDirectory("equivalence")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 1000, test: 100)
@@ -44,13 +45,14 @@ extension SystemTests {
         let coordinator = try Child("coordinator", [
             "coordinator", "--config", distributed, "--workers", "\(workers)", "--bind", endpoint,
             "--max-steps", "200", "--save", "\(dir)/distributed.bin", "--trace", "\(dir)/coordinator.jsonl",
-        ], directory: dir)
+        ] + (sharedMemory ? [] : ["--no-shared-memory"]), directory: dir)
         let workerProcesses = try (0..<workers).map { rank in
             try Child("worker-\(rank)", [
                 "worker", "--connect", endpoint, "--config", distributed, "--rank", "\(rank)", "--trace", "\(dir)/worker-\(rank).jsonl",
             ], directory: dir)
         }
         #expect(coordinator.wait() == 0, "\(coordinator.stdout)\n\(coordinator.stderr)")
+        #expect(coordinator.stdout.components(separatedBy: ", shared memory)").count - 1 == (sharedMemory ? workers : 0))
         for worker in workerProcesses { #expect(worker.wait(seconds: 30) == 0, "\(worker.stderr)") }
 
         // Equivalence: the same parameters, up to float32 rounding of the sums' order.
