@@ -16,8 +16,10 @@ public enum IDX {
 
     /// Parses an IDX image file's bytes (already decompressed). When `expectedRows`/`expectedColumns`
     /// are given, images of any other size are refused.
+    /// The bytes are consumed: the pixels are the same buffer with the header cut off in place,
+    /// so a 47 MB training set is never held twice.
     public static func parseImages(
-        _ bytes: [UInt8], path: String, expectedRows: Int? = 28, expectedColumns: Int? = 28
+        _ bytes: consuming [UInt8], path: String, expectedRows: Int? = 28, expectedColumns: Int? = 28
     ) throws -> Images {
         let headerSize = 16
         try checkHeader(bytes, path: path, kind: .images, headerSize: headerSize)
@@ -41,7 +43,9 @@ public enum IDX {
         if payload < available {
             throw DataError.trailingBytes(path: path, kind: .images, count: count, extraBytes: available - payload)
         }
-        return Images(count: count, rows: rows, columns: columns, pixels: Array(bytes[headerSize...]))
+        var pixels = bytes
+        pixels.removeFirst(headerSize)
+        return Images(count: count, rows: rows, columns: columns, pixels: pixels)
     }
 
     /// Parses an IDX label file's bytes (already decompressed); every label must lie in `0..<classCount`.

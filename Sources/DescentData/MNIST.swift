@@ -77,13 +77,30 @@ public struct MNIST: Sendable, Equatable {
 
     /// The file's bytes, decompressed when they are gzip.
     static func readDecompressed(_ path: String) throws -> [UInt8] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw DataError.unreadable(path: path, reason: describe(error))
+        try Gzip.decompressIfGzip(try readFile(path), path: path)
+    }
+
+    /// The file's bytes, read straight into one array (no intermediate `Data` copy).
+    static func readFile(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw DataError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let size = Int(info.st_size)
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var offset = 0
+            while offset < size {
+                let n = read(fd, buffer.baseAddress! + offset, size - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { failure = n < 0 ? errno : EIO; break }
+            }
+            initialized = offset
         }
-        return try Gzip.decompressIfGzip([UInt8](data), path: path)
+        guard failure == 0, bytes.count == size else {
+            throw DataError.unreadable(path: path, reason: failure != 0 ? String(cString: strerror(failure)) : "the file shrank while it was read")
+        }
+        return bytes
     }
 }
 

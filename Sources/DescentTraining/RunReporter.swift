@@ -41,6 +41,7 @@ public struct RunReporter {
         emit(String(format: "Test loss: %.4f - test accuracy: %.4f", testLoss, testAccuracy))
         emit("Current learning rate: \(Double(finalRate))")
         emit(String(format: "Trained %d steps in %.1fs", steps, seconds))
+        if let peak = peakResidentMemoryMB() { emit(String(format: "Peak memory: %.1f MB", peak)) }
     }
 
     private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
@@ -77,6 +78,22 @@ struct ProgressLine {
         }
         lastDraw = monotonicSeconds()
     }
+}
+
+/// The most resident memory this process has used so far, in MB: Linux's VmHWM (the high-water
+/// mark of this program's own memory; getrusage's ru_maxrss would also count the parent's memory
+/// when the process was spawned with vfork), else getrusage.
+public func peakResidentMemoryMB() -> Double? {
+    #if os(Linux)
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kilobytes / 1024
+    #else
+    var usage = rusage()
+    guard getrusage(RUSAGE_SELF, &usage) == 0 else { return nil }
+    return Double(usage.ru_maxrss) / 1_048_576
+    #endif
 }
 
 /// Seconds on a monotonic clock.

@@ -159,3 +159,27 @@ func writeConfig(_ yaml: String, in directory: String, name: String = "run.yaml"
     try yaml.write(toFile: path, atomically: true, encoding: .utf8)
     return path
 }
+
+extension SyntheticMNIST {
+    /// A full-size set, quickly: 60,000 training and 10,000 test images (raw IDX, 55 MB), each a
+    /// class-dependent stripe, so that memory use is measured on the real sizes.
+    static func writeFullSize(to directory: String) throws {
+        for (name, count) in [("train", 60_000), ("t10k", 10_000)] {
+            var labels = [UInt8](repeating: 0, count: count)
+            var pixels = [UInt8](repeating: 0, count: count * 784)
+            for i in 0..<count {
+                let label = (i * 7 + 3) % 10
+                labels[i] = UInt8(label)
+                pixels.withUnsafeMutableBufferPointer { p in
+                    let start = i * 784 + label * 78
+                    p.baseAddress!.advanced(by: start).update(repeating: 200, count: 78)
+                }
+            }
+            func header(_ values: [Int]) -> [UInt8] {
+                values.flatMap { v in [UInt8(v >> 24 & 0xFF), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+            }
+            try Data(header([0x0803, count, 28, 28]) + pixels).write(to: URL(fileURLWithPath: "\(directory)/\(name)-images-idx3-ubyte"))
+            try Data(header([0x0801, count]) + labels).write(to: URL(fileURLWithPath: "\(directory)/\(name)-labels-idx1-ubyte"))
+        }
+    }
+}
