@@ -1,0 +1,42 @@
+import Testing
+@testable import DescentProtocol
+
+@Suite("Shared-memory steps and gradients")
+struct WireSharedMemoryTests {
+    let step = WireHeader.step(runID: 5, generation: 1, rank: 0, step: 9, epoch: 2, batchIndex: 3, rate: 0.25, parameterCount: 1000)
+
+    @Test func sharedStepTravelsWithoutAPayloadFrameAndKeepsItsFields() throws {
+        let shared = step.inSharedMemory()
+        let bytes = shared.encoded()
+        // Type 9 at offset 6, dtype 3 at offset 36, as docs/protocol.md says.
+        #expect(bytes[6] == 9 && bytes[7] == 0)
+        #expect(bytes[36] == 3)
+        let decoded = try WireHeader.decode(bytes, payloadByteCount: nil)
+        #expect(decoded.type == .stepShared)
+        #expect(decoded.count == 1000 && decoded.rate == 0.25 && decoded.epoch == 2 && decoded.batchIndex == 3)
+    }
+
+    @Test func sharedMessagesRefuseAPayloadFrame() {
+        #expect(throws: WireError.unexpectedPayload(type: .stepShared, byteCount: 4000)) {
+            try WireHeader.decode(step.inSharedMemory().encoded(), payloadByteCount: 4000)
+        }
+    }
+
+    @Test func sharedGradientStillNeedsAFiniteLoss() {
+        var gradient = WireHeader.gradient(runID: 5, generation: 1, rank: 2, step: 9, samples: 16, lossSum: .nan, correct: 3,
+                                           parameterCount: 1000).inSharedMemory()
+        #expect(gradient.type == .gradientShared)
+        #expect(throws: WireError.nonFiniteLoss) { try WireHeader.decode(gradient.encoded(), payloadByteCount: nil) }
+        gradient.a = 4.5
+        #expect((try? WireHeader.decode(gradient.encoded(), payloadByteCount: nil))?.lossSum == 4.5)
+    }
+
+    @Test func layoutPutsEachRegionOnItsOwn64ByteBoundary() {
+        // 101,770 floats = 407,080 bytes, rounded up to a multiple of 64: 407,104.
+        let layout = SharedStepLayout(parameterCount: 101_770, slots: 3)
+        #expect(layout.stride == 407_104)
+        #expect(layout.gradientOffset(rank: 0) == 407_104)
+        #expect(layout.gradientOffset(rank: 2) == 3 * 407_104)
+        #expect(layout.byteCount == 4 * 407_104)
+    }
+}
