@@ -16,6 +16,8 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // Atomics and futexes on words shared between processes (header-only).
+        .systemLibrary(name: "CLinuxSync"),
 
         // Shared utilities: seeded randomness, strict config decoding, error text.
         .target(name: "DescentCore"),
@@ -30,7 +32,7 @@ let package = Package(
         // Epoch plans, batches, the single-process trainer, evaluation, traces.
         .target(name: "DescentTraining", dependencies: ["DescentCore", "DescentData", "DescentModel", "DescentSchedules", "DescentConfig"]),
         // A small Swift wrapper of libzmq's C API.
-        .target(name: "DescentTransport", dependencies: ["CZeroMQ"]),
+        .target(name: "DescentTransport", dependencies: ["CZeroMQ", "CLinuxSync"]),
         // The wire format and the coordinator/worker state machines (no I/O).
         .target(name: "DescentProtocol", dependencies: ["DescentCore"]),
         // The coordinator process: sockets and clocks around the protocol state machine.

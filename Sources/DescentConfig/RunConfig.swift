@@ -77,6 +77,7 @@ extension RunConfig {
         } catch let error as ConfigError {
             throw error
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            if let inner = context.underlyingError as? ConfigError { throw inner }
             let detail = context.underlyingError.map { "\($0)" } ?? context.debugDescription
             throw ConfigError(key: "", "not valid YAML: \(detail)")
         } catch let error as DecodingError {

@@ -109,6 +109,12 @@ public final class Coordinator {
         let parameters = segment?.floats(at: layout.parametersOffset, count: parameterCount) ?? ownParameters!
         _ = parameters.initialize(from: shape.initialParameters(seed: config.seed))
         var sharedRanks = [Bool](repeating: false, count: workers)
+        // Step and completion signals for the workers on this host (futexes in the segment).
+        let stepSequence = segment.map { SharedWord($0, offset: layout.stepSequenceOffset) }
+        let completions = segment.map { SharedWord($0, offset: layout.completionsOffset) }
+        let doneSequences = segment.map { s in (0..<workers).map { SharedWord(s, offset: layout.doneSequenceOffset(rank: $0)) } }
+        var seenDone = [UInt32](repeating: 0, count: workers)
+        var seenCompletions: UInt32 = 0
         var optimizer = SGD(parameterCount: shape.parameterCount, momentum: Float(config.optimizer.momentum),
                             nesterov: config.optimizer.nesterov, weightDecay: Float(config.optimizer.weightDecay))
         let averager = GradientAverager(count: shape.parameterCount)
@@ -179,9 +185,41 @@ public final class Coordinator {
             let stepHeader = WireHeader.step(
                 runID: runID, generation: generation, rank: WireHeader.unassignedRank, step: UInt64(step),
                 epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(rate), parameterCount: UInt32(parameterCount))
-            for (rank, peer) in machine.peers.enumerated() {
+            if let segment, let stepSequence, sharedRanks.contains(true) {
+                // Workers on this host: the header goes into the segment, then one futex wakes them all.
+                stepHeader.inSharedMemory().encode(into: segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size))
+                stepSequence.store(SharedStepLayout.sequence(ofStep: step))
+                stepSequence.wake()
+            }
+            for (rank, peer) in machine.peers.enumerated() where !sharedRanks[rank] {
                 guard let peer else { continue }
-                if sharedRanks[rank] { send(stepHeader.inSharedMemory(), to: peer) } else { send(stepHeader, to: peer, payload: stepMessage) }
+                send(stepHeader, to: peer, payload: stepMessage)
+            }
+        }
+
+        /// Takes the gradients the workers on this host have announced in the segment.
+        func collectSharedGradients() throws {
+            guard let segment, let doneSequences else { return }
+            for rank in 0..<workers where sharedRanks[rank] {
+                let done = doneSequences[rank].load()
+                guard done != seenDone[rank], let peer = machine.peers[rank] else { continue }
+                seenDone[rank] = done
+                let decoded: WireHeader
+                do {
+                    decoded = try WireHeader.decode(UnsafeRawBufferPointer(segment.bytes(at: layout.gradientHeaderOffset(rank: rank), count: WireHeader.size)),
+                                                    payloadByteCount: nil)
+                } catch {
+                    machine.count(.malformed)
+                    log.log(kind: "malformed", "coordinator: rejected the shared-memory gradient header of rank \(rank): \(error)")
+                    continue
+                }
+                guard decoded.type == .gradientShared else {
+                    machine.count(.unexpected)
+                    log.log(kind: "unexpected", "coordinator: rejected a \(decoded.type) header in rank \(rank)'s gradient slot")
+                    continue
+                }
+                try handleGradient(from: peer, decoded, payload: nil)
+                if finished { return }
             }
         }
 
@@ -191,7 +229,7 @@ public final class Coordinator {
                                          epoch: UInt64(epoch), batchIndex: UInt64(batch), rate: Double(policy.rate(at: machine.step)),
                                          parameterCount: UInt32(parameterCount))
             if sharedRanks[rank] {
-                send(header.inSharedMemory(), to: peer)
+                stepSequence?.wake()
             } else {
                 if stepMessage == nil { stepMessage = try ZMQMessage(copyingFloats: UnsafeBufferPointer(parameters)) }
                 send(header, to: peer, payload: stepMessage)
@@ -303,40 +341,7 @@ public final class Coordinator {
                     sendText({ WireHeader.reject(runID: runID, generation: generation, reasonByteCount: $0) }, Array(reason.utf8), to: peer)
                 }
             case .gradient, .gradientShared:
-                // The gradient's floats: the payload frame, or the sender's slot of the shared segment.
-                let slot: UnsafeRawBufferPointer?
-                if decoded.type == .gradientShared {
-                    guard let rank = machine.rank(of: peer), sharedRanks[rank], let segment else {
-                        machine.count(.unexpected)
-                        log.log(kind: "unexpected", "coordinator: rejected a shared-memory gradient from \(peer), which was given no shared memory")
-                        return
-                    }
-                    slot = UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: parameterCount))
-                } else {
-                    slot = nil
-                }
-                func withGradientBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-                    if let slot { return body(slot) }
-                    return payload!.withUnsafeBytes(body)
-                }
-                let countMatches = Int(decoded.count) == parameterCount
-                let finite = countMatches && withGradientBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
-                let report = CoordinatorMachine.GradientReport(
-                    peer: peer, runID: decoded.runID, generation: decoded.generation, rank: Int(decoded.rank),
-                    step: Int(clamping: decoded.step), samples: Int(clamping: decoded.samples),
-                    countMatches: countMatches, finite: finite)
-                switch machine.gradient(report, now: monotonicSeconds()) {
-                case let .accepted(_, complete):
-                    withGradientBytes {
-                        averager.add(floatBytes: $0, samples: Int(decoded.samples), lossSum: decoded.lossSum, correct: Int(decoded.correct))
-                    }
-                    if complete { try applyStep() }
-                case let .rejected(kind, reason):
-                    log.log(kind: kind.rawValue, "coordinator: rejected \(reason) [\(kind.rawValue)]")
-                    if kind == .unknownSender {
-                        send(WireHeader.registerAgain(runID: runID, generation: generation), to: peer)
-                    }
-                }
+                try handleGradient(from: peer, decoded, payload: payload)
             case .heartbeat:
                 if !machine.heard(from: peer, now: monotonicSeconds()) {
                     send(WireHeader.registerAgain(runID: runID, generation: generation), to: peer)
@@ -344,6 +349,45 @@ public final class Coordinator {
             default:
                 machine.count(.unexpected)
                 log.log(kind: "unexpected", "coordinator: rejected a \(decoded.type) message from \(peer): coordinators do not take them")
+            }
+        }
+
+        /// A gradient (its floats in `payload`, or in the sender's slot of the segment) checked,
+        /// then added to the step's average; the last one of a step applies the update.
+        func handleGradient(from peer: PeerID, _ decoded: WireHeader, payload: ZMQMessage?) throws {
+            // The gradient's floats: the payload frame, or the sender's slot of the shared segment.
+            let slot: UnsafeRawBufferPointer?
+            if decoded.type == .gradientShared {
+                guard let rank = machine.rank(of: peer), sharedRanks[rank], let segment else {
+                    machine.count(.unexpected)
+                    log.log(kind: "unexpected", "coordinator: rejected a shared-memory gradient from \(peer), which was given no shared memory")
+                    return
+                }
+                slot = UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: parameterCount))
+            } else {
+                slot = nil
+            }
+            func withGradientBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+                if let slot { return body(slot) }
+                return payload!.withUnsafeBytes(body)
+            }
+            let countMatches = Int(decoded.count) == parameterCount
+            let finite = countMatches && withGradientBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+            let report = CoordinatorMachine.GradientReport(
+                peer: peer, runID: decoded.runID, generation: decoded.generation, rank: Int(decoded.rank),
+                step: Int(clamping: decoded.step), samples: Int(clamping: decoded.samples),
+                countMatches: countMatches, finite: finite)
+            switch machine.gradient(report, now: monotonicSeconds()) {
+            case let .accepted(_, complete):
+                withGradientBytes {
+                    averager.add(floatBytes: $0, samples: Int(decoded.samples), lossSum: decoded.lossSum, correct: Int(decoded.correct))
+                }
+                if complete { try applyStep() }
+            case let .rejected(kind, reason):
+                log.log(kind: kind.rawValue, "coordinator: rejected \(reason) [\(kind.rawValue)]")
+                if kind == .unknownSender {
+                    send(WireHeader.registerAgain(runID: runID, generation: generation), to: peer)
+                }
             }
         }
 
@@ -384,7 +428,15 @@ public final class Coordinator {
         do {
             while !finished {
                 if Coordinator.stopRequested != 0 { throw CoordinatorError.interrupted }
-                let events = try poll(items: items, timeout: 100)
+                var timeout = 100
+                if machine.phase == .training, let completions, sharedRanks.contains(true) {
+                    // Sleep on the futex the workers on this host bump; look at the socket between naps.
+                    let naps = sharedRanks.contains(false) ? 0.0005 : 0.005
+                    seenCompletions = completions.wait(whileEquals: seenCompletions, timeout: naps)
+                    try collectSharedGradients()
+                    timeout = 0
+                }
+                let events = try poll(items: items, timeout: timeout)
                 if events[0].contains(.readable) {
                     receiving: while !finished {
                         switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {

@@ -1,22 +1,44 @@
-/// Where the parameters and each rank's gradient lie in a run's shared-memory segment: the
-/// parameters first, then one gradient slot per worker rank, each region starting on a
-/// 64-byte boundary.
+/// Where everything lies in a run's shared-memory segment (coordinator and the workers on its
+/// host): a control region, then the parameters, then one gradient slot per worker rank.
+///
+/// Control region, in 64-byte lines: line 0 holds the step sequence (u32 at 0: step + 1 of the
+/// step last published) and the completion counter (u32 at 4: bumped by each worker that finishes
+/// a step); line 1 holds the published step's 64-byte wire header; then two lines per rank: its
+/// done sequence (u32: the step sequence it last finished) and its gradient's wire header. The
+/// float regions start on 64-byte boundaries.
 public struct SharedStepLayout: Sendable, Equatable {
     public let parameterCount: Int
     public let slots: Int
+    static let line = 64
 
     public init(parameterCount: Int, slots: Int) {
         self.parameterCount = parameterCount
         self.slots = slots
     }
 
-    /// Bytes from one region to the next.
-    public var stride: Int { (parameterCount * 4 + 63) / 64 * 64 }
-    public var byteCount: Int { stride * (slots + 1) }
-    public var parametersOffset: Int { 0 }
+    public var stepSequenceOffset: Int { 0 }
+    public var completionsOffset: Int { 4 }
+    public var stepHeaderOffset: Int { Self.line }
+
+    public func doneSequenceOffset(rank: Int) -> Int {
+        precondition(rank >= 0 && rank < slots, "rank outside the layout")
+        return 2 * Self.line + rank * 2 * Self.line
+    }
+
+    public func gradientHeaderOffset(rank: Int) -> Int { doneSequenceOffset(rank: rank) + Self.line }
+
+    /// Bytes of the control region.
+    public var controlByteCount: Int { 2 * Self.line + slots * 2 * Self.line }
+    /// Bytes from one float region to the next.
+    public var stride: Int { (parameterCount * 4 + Self.line - 1) / Self.line * Self.line }
+    public var byteCount: Int { controlByteCount + stride * (slots + 1) }
+    public var parametersOffset: Int { controlByteCount }
 
     public func gradientOffset(rank: Int) -> Int {
         precondition(rank >= 0 && rank < slots, "rank outside the layout")
-        return stride * (rank + 1)
+        return controlByteCount + stride * (rank + 1)
     }
+
+    /// The step sequence number that announces `step` (wraps after 2^32 - 1 steps).
+    public static func sequence(ofStep step: Int) -> UInt32 { UInt32(truncatingIfNeeded: step + 1) }
 }

@@ -158,45 +158,11 @@ public final class Worker {
                 Console.out("Worker rank \(settings.rank) of \(settings.workers) joined run \(decoded.runID): "
                             + "\(settings.sampleCount) samples per epoch, global batch \(settings.globalBatch)"
                             + (settings.sharedMemoryName != nil ? ", parameters through shared memory" : ""))
-            case .step, .stepShared:
-                guard let session else { return true }
-                let input: Session.Input
-                if decoded.type == .stepShared {
-                    guard session.hasSharedMemory else {
-                        Console.error("worker: ignored a shared-memory step: this worker was given no shared memory")
-                        return true
-                    }
-                    input = .sharedMemory
-                } else {
-                    input = .frame(payload!)
-                }
-                switch machine.step(Int(decoded.step), runID: decoded.runID, generation: decoded.generation, now: now) {
-                case .ignore(let reason):
-                    Console.error("worker: ignored a step: \(reason)")
-                case .compute:
-                    let arrived = monotonicSeconds()
-                    guard Int(decoded.count) == session.shape.parameterCount else {
-                        Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters, the model has \(session.shape.parameterCount)")
-                        return true
-                    }
-                    let result = try session.compute(input, epoch: Int(decoded.epoch), batch: Int(decoded.batchIndex))
-                    var gradientHeader = WireHeader.gradient(
-                        runID: decoded.runID, generation: decoded.generation, rank: UInt32(session.settings.rank), step: decoded.step,
-                        samples: UInt64(result.samples), lossSum: result.lossSum, correct: UInt64(result.correct),
-                        parameterCount: UInt32(session.shape.parameterCount))
-                    if result.gradient == nil { gradientHeader = gradientHeader.inSharedMemory() }
-                    if try !send(gradientHeader, payload: result.gradient) {
-                        Console.error("worker: could not send the gradient of step \(decoded.step): no connection to the coordinator")
-                    }
-                    let done = monotonicSeconds()
-                    machine.sent(now: done)
-                    try trace?.append(WorkerStepRecord(step: Int(decoded.step), rank: session.settings.rank, epoch: Int(decoded.epoch),
-                                                       batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples,
-                                                       computeMs: (done - arrived) * 1000,
-                                                       idleMs: lastGradientSent.map { (arrived - $0) * 1000 },
-                                                       rssMB: decoded.step % 100 == 0 ? residentMemoryMB() : nil))
-                    lastGradientSent = done
-                }
+            case .step:
+                guard let session, let payload else { return true }
+                try computeStep(decoded, session: session, input: .frame(payload), now: now)
+            case .stepShared:
+                Console.error("worker: ignored a shared-memory step sent through the socket; such steps are announced in the segment")
             case .reject:
                 let reason = (try? payload.map { p in try p.withUnsafeBytes { (b) throws(WireError) -> String in try WireText.decodeText(b, in: .reject) } }) ?? nil
                 machine.finish()
@@ -217,6 +183,42 @@ public final class Worker {
             return true
         }
 
+        /// Computes one step and hands the gradient back: in a frame, or in this worker's slot of
+        /// the shared segment with a futex wake.
+        func computeStep(_ decoded: WireHeader, session: Session, input: Session.Input, now: Double) throws {
+            switch machine.step(Int(decoded.step), runID: decoded.runID, generation: decoded.generation, now: now) {
+            case .ignore(let reason):
+                Console.error("worker: ignored a step: \(reason)")
+            case .compute:
+                let arrived = monotonicSeconds()
+                guard Int(decoded.count) == session.shape.parameterCount else {
+                    Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters, the model has \(session.shape.parameterCount)")
+                    return
+                }
+                let result = try session.compute(input, epoch: Int(decoded.epoch), batch: Int(decoded.batchIndex))
+                let gradientHeader = WireHeader.gradient(
+                    runID: decoded.runID, generation: decoded.generation, rank: UInt32(session.settings.rank), step: decoded.step,
+                    samples: UInt64(result.samples), lossSum: result.lossSum, correct: UInt64(result.correct),
+                    parameterCount: UInt32(session.shape.parameterCount))
+                if let message = result.gradient {
+                    if try !send(gradientHeader, payload: message) {
+                        Console.error("worker: could not send the gradient of step \(decoded.step): no connection to the coordinator")
+                    }
+                } else {
+                    session.announce(gradientHeader.inSharedMemory(), step: Int(decoded.step))
+                }
+                let done = monotonicSeconds()
+                machine.sent(now: done)
+                try trace?.append(WorkerStepRecord(step: Int(decoded.step), rank: session.settings.rank, epoch: Int(decoded.epoch),
+                                                   batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples,
+                                                   computeMs: (done - arrived) * 1000,
+                                                   idleMs: lastGradientSent.map { (arrived - $0) * 1000 },
+                                                   rssMB: decoded.step % 100 == 0 ? residentMemoryMB() : nil))
+                lastGradientSent = done
+            }
+        }
+
+        var seenStepSequence: UInt32 = 0
         let items = [ZMQPollItem(socket)]
         while true {
             if Worker.stopRequested != 0 { throw WorkerError.interrupted }
@@ -240,7 +242,23 @@ public final class Worker {
             case .giveUp(let reason):
                 throw WorkerError.gaveUp(endpoint: options.connect, reason: reason, connected: connected)
             }
-            let events = try poll(items: items, timeout: 100)
+            var timeout = 100
+            if let session, session.hasSharedMemory {
+                // Sleep on the segment's step word; look at the socket between naps.
+                let sequence = session.waitForStep(after: seenStepSequence, timeout: 0.005)
+                if sequence != seenStepSequence {
+                    seenStepSequence = sequence
+                    machine.heard(now: monotonicSeconds())
+                    do {
+                        let decoded = try session.publishedStep()
+                        try computeStep(decoded, session: session, input: .sharedMemory, now: monotonicSeconds())
+                    } catch let error as WireError {
+                        Console.error("worker: ignored a malformed step header in the segment: \(error)")
+                    }
+                }
+                timeout = 0
+            }
+            let events = try poll(items: items, timeout: timeout)
             guard events[0].contains(.readable) else { continue }
             while case .message(let frames) = try socket.receiveMultipart(maxFrames: 2, mode: .dontWait) {
                 if try !handle(frames) { try? socket.setLinger(milliseconds: 1000); return }
@@ -263,6 +281,8 @@ final class Session {
     private let gradient: UnsafeMutableBufferPointer<Float>
     private let ownBuffers: Bool
     private let segment: SharedMemorySegment?
+    private let layout: SharedStepLayout?
+    private let signals: (step: SharedWord, completions: SharedWord, done: SharedWord)?
     private var order: [Int] = []
     private var orderEpoch = -1
 
@@ -295,11 +315,16 @@ final class Session {
                 throw WorkerError.sharedMemory("\(error)")
             }
             self.segment = segment
+            self.layout = layout
+            signals = (SharedWord(segment, offset: layout.stepSequenceOffset), SharedWord(segment, offset: layout.completionsOffset),
+                       SharedWord(segment, offset: layout.doneSequenceOffset(rank: settings.rank)))
             parameters = segment.floats(at: layout.parametersOffset, count: shape.parameterCount)
             gradient = segment.floats(at: layout.gradientOffset(rank: settings.rank), count: shape.parameterCount)
             ownBuffers = false
         } else {
             segment = nil
+            layout = nil
+            signals = nil
             parameters = .allocate(capacity: shape.parameterCount)
             parameters.initialize(repeating: 0)
             gradient = .allocate(capacity: shape.parameterCount)
@@ -316,6 +341,32 @@ final class Session {
     }
 
     var hasSharedMemory: Bool { segment != nil }
+
+    /// Sleeps until the coordinator publishes a step sequence other than `seen` (or `timeout`
+    /// seconds pass); returns the sequence now published.
+    func waitForStep(after seen: UInt32, timeout: Double) -> UInt32 {
+        guard let signals else { return seen }
+        return signals.step.wait(whileEquals: seen, timeout: timeout)
+    }
+
+    /// The step header the coordinator published in the segment, validated.
+    func publishedStep() throws(WireError) -> WireHeader {
+        guard let segment, let layout else { throw WireError.missingPayload(type: .stepShared) }
+        let header = try WireHeader.decode(UnsafeRawBufferPointer(segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size)),
+                                           payloadByteCount: nil)
+        guard header.type == .stepShared else { throw WireError.unknownType(header.type.rawValue) }
+        return header
+    }
+
+    /// Publishes this worker's gradient header for `step` (the floats are already in its slot)
+    /// and wakes the coordinator.
+    func announce(_ header: WireHeader, step: Int) {
+        guard let segment, let layout, let signals else { return }
+        header.encode(into: segment.bytes(at: layout.gradientHeaderOffset(rank: settings.rank), count: WireHeader.size))
+        signals.done.store(SharedStepLayout.sequence(ofStep: step))
+        signals.completions.add(1)
+        signals.completions.wake(all: false)
+    }
 
     /// Where a step's parameters are.
     enum Input {

@@ -32,11 +32,17 @@ struct WireSharedMemoryTests {
     }
 
     @Test func layoutPutsEachRegionOnItsOwn64ByteBoundary() {
+        // Control: 2 lines + 2 lines per rank = 8 lines of 64 bytes = 512 bytes for 3 ranks.
         // 101,770 floats = 407,080 bytes, rounded up to a multiple of 64: 407,104.
         let layout = SharedStepLayout(parameterCount: 101_770, slots: 3)
+        #expect(layout.controlByteCount == 512)
+        #expect(layout.stepHeaderOffset == 64)
+        #expect(layout.doneSequenceOffset(rank: 0) == 128 && layout.gradientHeaderOffset(rank: 0) == 192)
+        #expect(layout.doneSequenceOffset(rank: 2) == 384 && layout.gradientHeaderOffset(rank: 2) == 448)
         #expect(layout.stride == 407_104)
-        #expect(layout.gradientOffset(rank: 0) == 407_104)
-        #expect(layout.gradientOffset(rank: 2) == 3 * 407_104)
-        #expect(layout.byteCount == 4 * 407_104)
+        #expect(layout.parametersOffset == 512)
+        #expect(layout.gradientOffset(rank: 0) == 512 + 407_104)
+        #expect(layout.gradientOffset(rank: 2) == 512 + 3 * 407_104)
+        #expect(layout.byteCount == 512 + 4 * 407_104)
     }
 }

@@ -1,0 +1,52 @@
+#ifndef DESCENT_CLINUXSYNC_SHIM_H
+#define DESCENT_CLINUXSYNC_SHIM_H
+/* Atomics and futexes on words in memory shared between processes. Swift cannot call the
+ * variadic syscall(2) nor the compiler's atomic builtins, so they are wrapped here. */
+#include <stdint.h>
+#include <time.h>
+#include <errno.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
+static inline uint32_t descent_atomic_load(const uint32_t *word) { return __atomic_load_n(word, __ATOMIC_ACQUIRE); }
+static inline void descent_atomic_store(uint32_t *word, uint32_t value) { __atomic_store_n(word, value, __ATOMIC_RELEASE); }
+static inline uint32_t descent_atomic_add(uint32_t *word, uint32_t value) { return __atomic_fetch_add(word, value, __ATOMIC_ACQ_REL); }
+
+/* 1 where futexes work (Linux), 0 elsewhere: callers then poll. */
+static inline int descent_futex_supported(void) {
+#ifdef __linux__
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/* Sleeps while *word == expected, at most timeout_ns; returns 0 when woken or when *word already
+ * differed, -1 with errno ETIMEDOUT, EINTR or EAGAIN otherwise. Not FUTEX_PRIVATE: the word is in
+ * a mapping shared between processes. */
+static inline int descent_futex_wait(uint32_t *word, uint32_t expected, long timeout_ns) {
+#ifdef __linux__
+    struct timespec timeout = { timeout_ns / 1000000000L, timeout_ns % 1000000000L };
+    long result = syscall(SYS_futex, word, FUTEX_WAIT, expected, &timeout, NULL, 0);
+    if (result == -1 && errno == EAGAIN) return 0;
+    return (int)result;
+#else
+    (void)word; (void)expected; (void)timeout_ns;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/* Wakes up to `count` processes sleeping on *word. */
+static inline int descent_futex_wake(uint32_t *word, int count) {
+#ifdef __linux__
+    return (int)syscall(SYS_futex, word, FUTEX_WAKE, count, NULL, NULL, 0);
+#else
+    (void)word; (void)count;
+    return 0;
+#endif
+}
+#endif
