@@ -49,4 +49,20 @@ static inline int descent_futex_wake(uint32_t *word, int count) {
     return 0;
 #endif
 }
+
+/* Pins the calling thread (and the threads it starts afterwards) to one CPU. The raw system call
+ * avoids the CPU_SET macros, which a module built without _GNU_SOURCE does not see. */
+static inline int descent_pin_to_cpu(int cpu) {
+#ifdef __linux__
+    unsigned long mask[16] = {0};
+    const int bits = (int)(8 * sizeof(unsigned long));
+    if (cpu < 0 || cpu >= 16 * bits) { errno = EINVAL; return -1; }
+    mask[cpu / bits] |= 1UL << (cpu % bits);
+    return (int)syscall(SYS_sched_setaffinity, 0, sizeof(mask), mask);
+#else
+    (void)cpu;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 #endif

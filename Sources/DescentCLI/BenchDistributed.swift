@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentLaunch
+import DescentTransport
 import Foundation
 
 /// `descent bench distributed`: samples/s of real coordinator and worker processes on this
@@ -42,6 +43,9 @@ struct BenchDistributed: ParsableCommand {
     @Flag(help: "Send parameters and gradients through the socket instead of shared memory.")
     var noSharedMemory = false
 
+    @Flag(help: "Do not pin worker r to CPU r.")
+    var noPin = false
+
     @Option(help: "A Python that imports torch, to run the PyTorch DDP peer ('none' to skip).")
     var peerPython: String = "python3"
 
@@ -59,7 +63,7 @@ struct BenchDistributed: ParsableCommand {
         let dataDirectory = resolveData()
         let executable = try Launch.currentExecutable()
         let peer = peerAvailable()
-        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport)\(noSharedMemory ? "" : " + shared memory"), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
+        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport)\(noSharedMemory ? "" : " + shared memory")\(noPin || noSharedMemory ? "" : ", workers pinned"), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
         var results: [String: Double] = [:]
         var table: [[String]] = []
         var machineLines: [String] = []
@@ -130,9 +134,9 @@ struct BenchDistributed: ParsableCommand {
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<count {
-            children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: [
-                "worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl",
-            ]))
+            var arguments = ["worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl"]
+            if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: count) { arguments += ["--cpu", "\(cpu)"] }
+            children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: arguments))
         }
         let sink = QuietSink()
         let result = try ProcessGroup().run(children, output: sink)

@@ -80,9 +80,13 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Refuse the coordinator's shared memory; parameters and gradients go through the socket.")
     var noSharedMemory = false
 
+    @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
+    var cpu: Int?
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
+        if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
     }
 
@@ -95,6 +99,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.tracePath = trace
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
+        options.cpu = cpu
         StopSignals.install { Worker.stopRequested = 1 }
         try Worker(train: train, options: options).run()
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentLaunch
+import DescentTransport
 import Foundation
 
 /// `descent launch`: a coordinator and N workers on this machine, in one command.
@@ -25,6 +26,9 @@ struct Launch: AsyncParsableCommand {
     @Flag(help: "Send parameters and gradients through the socket instead of shared memory.")
     var noSharedMemory = false
 
+    @Flag(help: "Do not pin worker r to CPU r (pinning is on with shared memory and at most one worker per CPU).")
+    var noPin = false
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
@@ -46,6 +50,7 @@ struct Launch: AsyncParsableCommand {
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
+            if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
         let result = try ProcessGroup().run(children)

@@ -20,6 +20,8 @@ public struct WorkerOptions: Sendable {
     public var joinTimeoutSeconds: Double? = 120
     /// Accept the coordinator's shared-memory segment when both run on the same host.
     public var sharedMemory = true
+    /// Pin the worker's threads to this CPU.
+    public var cpu: Int?
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect
@@ -97,6 +99,10 @@ public final class Worker {
 
     /// Runs until the coordinator says stop (returns normally) or something fails (throws).
     public func run() throws {
+        if let cpu = options.cpu {
+            // Before the ZeroMQ context, so its I/O thread stays on the same CPU.
+            do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("worker: \(error); running unpinned") }
+        }
         let context = try ZMQContext()
         let socket = try ZMQSocket(context, kind: .dealer)
         var identity = SeededGenerator(seed: UInt64(getpid()) ^ UInt64(Date().timeIntervalSince1970 * 1e6))

@@ -34,3 +34,32 @@ import Testing
         #expect(identity.hasPrefix(boot + "/net:["))
     }
 }
+
+@Suite struct CPUPinningTests {
+    @Test func severalWorkersGetACPUEachAndOtherwiseNone() {
+        #expect((0..<2).map { CPUPinning.cpu(forRank: $0, workers: 2, cpus: 2) } == [0, 1])
+        #expect(CPUPinning.cpu(forRank: 0, workers: 1, cpus: 2) == nil)
+        #expect(CPUPinning.cpu(forRank: 3, workers: 4, cpus: 2) == nil)
+        #expect(CPUPinning.cpu(forRank: 2, workers: 3, cpus: 8) == 2)
+    }
+
+    @Test func pinningAThreadLimitsItToThatCPU() throws {
+        // In a thread of its own, so the test runner's threads keep their affinity; the kernel's
+        // own account of the thread (Cpus_allowed_list) is read back.
+        final class Box: @unchecked Sendable { var allowed: String? = nil; var done = false }
+        let box = Box()
+        let thread = Thread {
+            if (try? CPUPinning.pin(toCPU: 0)) != nil,
+               let status = try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8) {
+                box.allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+                    .map { $0.split(separator: "\t").last.map(String.init) ?? "" }
+            }
+            box.done = true
+        }
+        thread.start()
+        let deadline = Date().addingTimeInterval(10)
+        while !box.done && Date() < deadline { usleep(1000) }
+        #expect(box.allowed == "0")
+        #expect(throws: CPUPinningError.self) { try CPUPinning.pin(toCPU: 100_000) }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+extension SystemTests {
+    /// Bad command lines are refused before anything runs, with a message that names the option.
+    @Test(arguments: [
+        (["coordinator", "--workers", "0"], "--workers must be 1 or more (got 0)"),
+        (["coordinator", "--workers", "2", "--bind", "localhost:5555"], "--bind 'localhost:5555' is not a ZeroMQ endpoint"),
+        (["worker", "--connect", "10.0.0.1:5555"], "--connect '10.0.0.1:5555' is not a ZeroMQ endpoint"),
+        (["launch", "--workers", "0"], "--workers must be between 1 and 256 (got 0)"),
+        (["train", "--max-steps", "0"], "--max-steps must be 1 or more (got 0)"),
+        (["bench", "compute", "--batch", "32,x"], "'x' is not a batch size"),
+        (["train", "--config", "/nonexistent/run.yaml"], "cannot read config file '/nonexistent/run.yaml'"),
+    ])
+    func badCommandLinesAreRefusedNamingTheOption(arguments: [String], message: String) throws {
+        let dir = try Paths.temporaryDirectory("cli")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let child = try Child("descent", arguments, directory: dir)
+        #expect(child.wait(seconds: 30) != 0)
+        #expect(child.stderr.contains(message), "\(child.stderr)")
+    }
+
+    @Test func aBadConfigFileIsRefusedNamingTheFileAndTheKey() throws {
+        let dir = try Paths.temporaryDirectory("badconfig")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try writeConfig("training:\n  batch_size: 0\n", in: dir)
+        let child = try Child("train", ["train", "--config", config], directory: dir)
+        #expect(child.wait(seconds: 30) != 0)
+        #expect(child.stderr.contains("\(config): config key 'training.batch_size': must be a positive integer (got 0)"), "\(child.stderr)")
+    }
+
+    @Test func trainingWithoutDataOrNetworkSaysWhatWasTriedAndWhatToDo() throws {
+        let dir = try Paths.temporaryDirectory("nodata")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // A mirror that cannot serve: a file:// directory with nothing in it.
+        try FileManager.default.createDirectory(atPath: "\(dir)/mirror", withIntermediateDirectories: true)
+        let fetch = try Child("fetch", ["data", "fetch", "--dir", "\(dir)/mnist", "--mirror", "file://\(dir)/mirror/"], directory: dir)
+        #expect(fetch.wait(seconds: 60) != 0)
+        #expect(fetch.stderr.contains("file://\(dir)/mirror/train-images-idx3-ubyte.gz"), "\(fetch.stderr)")
+        #expect(fetch.stderr.contains("--data") || fetch.stderr.contains("DESCENT_DATA"), "\(fetch.stderr)")
+        // Nothing half-written is left behind.
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/mnist")) ?? []
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func scheduleCommandPrintsTheRatesOfTheReferenceConfigAndDrawsThem() throws {
+        let dir = try Paths.temporaryDirectory("schedule")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = Paths.packageRoot.appendingPathComponent("Config/mnist-seed.yaml").path
+        let child = try Child("schedule", [
+            "schedule", "--config", config, "--steps", "0:3000:1000", "--format", "csv", "--plot", "\(dir)/rates.svg",
+        ], directory: dir)
+        #expect(child.wait(seconds: 30) == 0, "\(child.stderr)")
+        // 0.1 * 0.96^k in float32 for k = 0, 1, 2, 3 (steps 0, 1000, 2000, 3000).
+        for k in 0...3 {
+            let rate = Float(Double(Float(0.1)) * pow(Double(Float(0.96)), Double(k)))
+            #expect(child.stdout.contains("\(k * 1000),"), "\(child.stdout)")
+            let line = child.stdout.split(separator: "\n").first { $0.hasPrefix("\(k * 1000),") }
+            let value = line.flatMap { Double($0.split(separator: ",")[2]) }  // step,epoch,rate
+            #expect(value.map { Float($0) } == rate, "step \(k * 1000): \(String(describing: line))")
+        }
+        let svg = try String(contentsOfFile: "\(dir)/rates.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") || svg.hasPrefix("<?xml"))
+        #expect(svg.contains("exponential") && svg.contains("</svg>"))
+    }
+}
