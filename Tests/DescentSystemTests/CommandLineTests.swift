@@ -29,7 +29,7 @@ extension SystemTests {
         #expect(child.stderr.contains("\(config): config key 'training.batch_size': must be a positive integer (got 0)"), "\(child.stderr)")
     }
 
-    @Test func trainingWithoutDataOrNetworkSaysWhatWasTriedAndWhatToDo() throws {
+    @Test func aFetchThatNoMirrorCanServeListsWhatWasTriedAndLeavesNothingBehind() throws {
         let dir = try Paths.temporaryDirectory("nodata")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // A mirror that cannot serve: a file:// directory with nothing in it.
