@@ -25,8 +25,11 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "Comma-separated batch sizes per worker.", transform: BatchSizes.parse)
     var batch = BatchSizes(values: [32, 128])
 
-    @Option(help: "Epochs per measurement.")
+    @Option(help: "Epochs per measurement (at least; runs grow to --min-steps).")
     var epochs: Int = 2
+
+    @Option(help: "Each measurement runs at least this many steps, so short runs are not all noise.")
+    var minSteps: Int = 1500
 
     @Option(help: "Stop each run after this many steps (e.g. 20000 for a memory soak; the epochs grow to match).")
     var steps: Int?
@@ -72,6 +75,7 @@ struct BenchDistributed: ParsableCommand {
                 let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable)
                 results["\(count)x\(size)"] = measured.samplesPerSecond
                 let torch = peer ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
+                if peer { sleep(2) }  // let the peer's processes go before the next measurement
                 table.append([
                     "\(count)", "\(size)", fmt(measured.samplesPerSecond, 0), torch.map { fmt($0, 0) } ?? "-",
                     torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
@@ -114,8 +118,9 @@ struct BenchDistributed: ParsableCommand {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let sampleCount = 60_000 / 12 * `repeat`
-        var runEpochs = epochs
-        if let steps { runEpochs = max(epochs, (steps * count * size + sampleCount - 1) / sampleCount + 1) }
+        let stepsPerEpoch = (sampleCount + count * size - 1) / (count * size)
+        var runEpochs = max(epochs, (minSteps + stepsPerEpoch - 1) / stepsPerEpoch)
+        if let steps { runEpochs = max(runEpochs, (steps + stepsPerEpoch - 1) / stepsPerEpoch) }
         let config = """
             seed: 42
             data:
