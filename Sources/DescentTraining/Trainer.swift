@@ -90,8 +90,7 @@ public final class Trainer {
         while step < totalSteps {
             plan.shuffle(epoch: epoch, into: &order)
             reporter.epochStarted(epoch, rate: policy.rate(at: step))
-            let epochStart = monotonicSeconds()
-            var lossSum = 0.0, correct = 0, seen = 0
+            var tally = EpochTally(started: monotonicSeconds())
             let lastBatch = min(plan.stepsPerEpoch, totalSteps - step)
             for batchIndex in 0..<lastBatch {
                 let rate = policy.rate(at: step)
@@ -110,19 +109,14 @@ public final class Trainer {
                 parameters.withUnsafeMutableBufferPointer { p in
                     gradient.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }
                 }
-                lossSum += stats.loss * Double(count)
-                correct += stats.correct
-                seen += count
+                tally.add(lossSum: stats.loss * Double(count), correct: stats.correct, samples: count)
                 step += 1
-                reporter.stepFinished(step: step - 1, lossSoFar: lossSum / Double(seen),
-                                      samplesPerSecond: Double(seen) / max(monotonicSeconds() - epochStart, 1e-9))
+                reporter.stepFinished(step: step - 1, lossSoFar: tally.meanLoss, samplesPerSecond: tally.samplesPerSecond(now: monotonicSeconds()))
             }
             let isLast = step >= totalSteps
             if options.evaluateEachEpoch || isLast {
                 let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
-                reporter.epochFinished(epoch, steps: lastBatch, loss: lossSum / Double(max(seen, 1)),
-                                       accuracy: Double(correct) / Double(max(seen, 1)),
-                                       testLoss: testLoss, testAccuracy: testAccuracy, seconds: monotonicSeconds() - epochStart)
+                tally.report(epoch: epoch, to: &reporter, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds())
                 policy.observe(validationLoss: testLoss)
             }
             epoch += 1

@@ -24,8 +24,19 @@ public final class ZMQContext: @unchecked Sendable {
         try zmqRequire("zmq_ctx_shutdown") { zmq_ctx_shutdown(handle) }
     }
 
+    private var terminated = false
+
+    /// Terminates the context now: blocks until every message its (closed) sockets still hold has
+    /// gone out or their `LINGER` has passed. Close every socket first. Used at the end of a run,
+    /// so the last messages (a coordinator's stop) are not lost when the process exits.
+    public func terminate() {
+        guard !terminated else { return }
+        terminated = true
+        while zmq_ctx_term(handle) != 0 && descent_zmq_errno() == descent_zmq_code_eintr() {}
+    }
+
     deinit {
         // All sockets are gone (each holds this context), so this returns promptly.
-        while zmq_ctx_term(handle) != 0 && descent_zmq_errno() == descent_zmq_code_eintr() {}
+        terminate()
     }
 }

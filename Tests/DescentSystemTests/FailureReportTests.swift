@@ -41,7 +41,7 @@ extension SystemTests {
         #expect(coordinator.wait(seconds: 30) != 0)
         #expect(coordinator.stderr.contains("worker rank 1 (mute-host) has been silent for 8 s"), "\(coordinator.stderr)")
         // The real worker was told to stop, and says why.
-        #expect(worker.wait(seconds: 20) == 0)
+        #expect(worker.wait(seconds: 20) == 0, "\(worker.stderr)\n--- coordinator:\n\(coordinator.stderr)\n\(coordinator.stdout)")
         #expect(worker.stdout.contains("Worker stopping: the coordinator stopped"), "\(worker.stdout)")
     }
 

@@ -1,0 +1,89 @@
+import DescentCore
+import DescentProtocol
+import DescentTransport
+
+/// The coordinator's side of the shared-memory segment, for the workers on its own host: the
+/// parameters live in the segment, a step is announced by writing its header there and waking a
+/// futex, and each worker announces its gradient the same way (see `SharedStepLayout`).
+final class LocalWorkers {
+    let segment: SharedMemorySegment
+    let layout: SharedStepLayout
+    /// This host and network namespace; workers that report the same one get the segment.
+    let hostIdentity: String
+    /// Which ranks use the segment.
+    private(set) var ranks: [Bool]
+    private let stepSequence: SharedWord
+    private let completions: SharedWord
+    private let doneSequences: [SharedWord]
+    private var seenDone: [UInt32]
+    private var seenCompletions: UInt32 = 0
+
+    /// A segment for a run, or nil (with the reason on standard error) where none can be made.
+    static func create(runID: UInt64, parameterCount: Int, workers: Int) -> LocalWorkers? {
+        guard let identity = HostIdentity.current() else { return nil }
+        let layout = SharedStepLayout(parameterCount: parameterCount, slots: workers)
+        do {
+            let segment = try SharedMemorySegment.create(name: "/descent-\(runID)", byteCount: layout.byteCount)
+            return LocalWorkers(segment: segment, layout: layout, hostIdentity: identity)
+        } catch {
+            Console.error("coordinator: no shared memory for local workers (\(error)); parameters go through the sockets")
+            return nil
+        }
+    }
+
+    private init(segment: SharedMemorySegment, layout: SharedStepLayout, hostIdentity: String) {
+        self.segment = segment
+        self.layout = layout
+        self.hostIdentity = hostIdentity
+        ranks = Array(repeating: false, count: layout.slots)
+        stepSequence = SharedWord(segment, offset: layout.stepSequenceOffset)
+        completions = SharedWord(segment, offset: layout.completionsOffset)
+        doneSequences = (0..<layout.slots).map { SharedWord(segment, offset: layout.doneSequenceOffset(rank: $0)) }
+        seenDone = Array(repeating: 0, count: layout.slots)
+    }
+
+    /// The run's parameters, in the segment.
+    var parameters: UnsafeMutableBufferPointer<Float> {
+        segment.floats(at: layout.parametersOffset, count: layout.parameterCount)
+    }
+
+    /// Records whether `rank` (just admitted) runs on this host and takes shared memory.
+    func admit(rank: Int, _ introduction: WorkerIntroduction) -> Bool {
+        ranks[rank] = introduction.sharedMemory == true && introduction.hostIdentity == hostIdentity
+        return ranks[rank]
+    }
+
+    var any: Bool { ranks.contains(true) }
+    var all: Bool { ranks.allSatisfy { $0 } }
+
+    /// Announces a step (its header says `stepShared`) to every local worker.
+    func publish(_ header: WireHeader, step: Int) {
+        header.encode(into: segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size))
+        stepSequence.store(SharedStepLayout.sequence(ofStep: step))
+        stepSequence.wake()
+    }
+
+    /// Wakes the local workers again (one that restarted looks at the published step).
+    func wakeAll() { stepSequence.wake() }
+
+    /// Sleeps until a local worker announces a gradient, at most `timeout` seconds.
+    func waitForGradients(timeout: Double) {
+        seenCompletions = completions.wait(whileEquals: seenCompletions, timeout: timeout)
+    }
+
+    /// Calls `body` with each local rank that announced a new gradient, and its header as decoded.
+    func forEachAnnouncement(_ body: (Int, Result<WireHeader, WireError>) throws -> Void) rethrows {
+        for rank in 0..<layout.slots where ranks[rank] {
+            let done = doneSequences[rank].load()
+            guard done != seenDone[rank] else { continue }
+            seenDone[rank] = done
+            let bytes = UnsafeRawBufferPointer(segment.bytes(at: layout.gradientHeaderOffset(rank: rank), count: WireHeader.size))
+            try body(rank, Result { () throws(WireError) -> WireHeader in try WireHeader.decode(bytes, payloadByteCount: nil) })
+        }
+    }
+
+    /// The gradient floats of `rank`'s slot, as bytes.
+    func gradientBytes(rank: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount))
+    }
+}
