@@ -32,7 +32,8 @@ public struct WorkerOptions: Sendable {
 /// Why a worker stopped without being told to.
 public enum WorkerError: Error, CustomStringConvertible {
     case refused(reason: String)
-    case gaveUp(endpoint: String, reason: String, connected: Bool)
+    /// `state`: how far the worker got (no connection; connected but not admitted; admitted).
+    case gaveUp(endpoint: String, reason: String, state: String)
     case dataMismatch(String)
     case cannotConnect(endpoint: String, reason: String)
     case sharedMemory(String)
@@ -42,8 +43,7 @@ public enum WorkerError: Error, CustomStringConvertible {
         switch self {
         case let .refused(reason):
             return "the coordinator refused this worker: \(reason)"
-        case let .gaveUp(endpoint, reason, connected):
-            let state = connected ? "connected, but the coordinator never admitted this worker" : "no connection could be made"
+        case let .gaveUp(endpoint, reason, state):
             return "gave up on the coordinator at \(endpoint): \(reason) (\(state)). Check that 'descent coordinator' runs and that --connect names its address and port."
         case let .dataMismatch(detail):
             return "this worker's training data differs from the coordinator's: \(detail). Point --data at the same MNIST files and use the same config."

@@ -67,6 +67,7 @@ final class WorkerRun {
     }
 
     private func tick() throws {
+        let admitted = machine.registration != nil
         switch machine.tick(now: monotonicSeconds()) {
         case .idle:
             break
@@ -85,7 +86,8 @@ final class WorkerRun {
                                                   rank: UInt32(session.settings.rank)))
             }
         case .giveUp(let reason):
-            throw WorkerError.gaveUp(endpoint: options.connect, reason: reason, connected: connected)
+            let state = admitted ? "this worker had been admitted" : connected ? "connected, but the coordinator never admitted this worker" : "no connection could be made"
+            throw WorkerError.gaveUp(endpoint: options.connect, reason: reason, state: state)
         }
     }
 
