@@ -44,6 +44,7 @@ struct Launch: AsyncParsableCommand {
         var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + shared
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }
         if let save = run.save { coordinator += ["--save", save] }
+        if let threads = run.threads { coordinator += ["--threads", "\(threads)"] }
         if let traceDir { coordinator += ["--trace", "\(traceDir)/coordinator.jsonl"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]

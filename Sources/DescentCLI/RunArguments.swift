@@ -19,11 +19,20 @@ struct RunArguments: ParsableArguments {
     @Option(help: "Save the final parameters to this file.")
     var save: String?
 
+    @Option(help: "OpenBLAS threads per process (default: the config's training.threads, 1).")
+    var threads: Int?
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be 1 or more (got \(maxSteps))") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
     }
 
-    func loadConfig() throws -> RunConfig { try RunConfig.load(path: config) }
+    /// The config file, with the command line's overrides applied.
+    func loadConfig() throws -> RunConfig {
+        var loaded = try RunConfig.load(path: config)
+        if let threads { loaded.training.threads = threads }
+        return loaded
+    }
 
     var options: RunOptions { RunOptions(maxSteps: maxSteps, tracePath: trace, savePath: save) }
 }

@@ -164,6 +164,11 @@ final class CoordinatorRun {
         } catch {
             machine.count(.malformed)
             log.log(kind: "malformed", "coordinator: rejected a message from \(peer): \(error)")
+            if case .unsupportedVersion(let version) = error as? WireError {
+                // Tell a worker of another version why it is not admitted, instead of letting it wait.
+                let reason = "this coordinator speaks protocol version \(WireHeader.protocolVersion), the worker \(version); run the same Descent version on every host"
+                sendText({ WireHeader.reject(runID: runID, generation: generation, reasonByteCount: $0) }, Array(reason.utf8), to: peer)
+            }
             return
         }
         let payload = body.count == 2 ? body[body.startIndex + 1] : nil

@@ -115,7 +115,11 @@ extension SystemTests {
         let stranger = try FakeWorker(context, endpoint: endpoint, identity: Array("stranger".utf8))
         try stranger.send(gradient(step: 0), floatBytes(valid))
         #expect(try stranger.receiveSkippingHeartbeats()?.header.type == .registerAgain)
-        // None of that moved the run on: no step 1 has come.
+        // None of that moved the run on: no step 1 has come. The frame of another protocol
+        // version got a reject that says why, so such a worker does not wait in vain.
+        let answer = try #require(try worker.receiveSkippingHeartbeats(seconds: 5))
+        #expect(answer.header.type == .reject)
+        #expect(String(decoding: answer.payload ?? [], as: UTF8.self).contains("protocol version 1, the worker 99"))
         #expect(try worker.receiveSkippingHeartbeats(seconds: 1) == nil)
 
         // A valid gradient is applied with the rate of step 0: p1 = p0 - 0.5 * g.
