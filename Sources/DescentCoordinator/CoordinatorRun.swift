@@ -68,8 +68,7 @@ final class CoordinatorRun {
                             configHash: options.configHash, silenceLimit: options.silenceLimitSeconds),
             now: started, heartbeatInterval: options.heartbeatSeconds)
         policy = LearningRatePolicy(schedule: config.schedule, stepsPerEpoch: plan.stepsPerEpoch, globalBatch: globalBatch)
-        optimizer = SGD(parameterCount: parameterCount, momentum: Float(config.optimizer.momentum),
-                        nesterov: config.optimizer.nesterov, weightDecay: Float(config.optimizer.weightDecay))
+        optimizer = SGD(config.optimizer, parameterCount: parameterCount)
         averager = GradientAverager(count: parameterCount)
         evaluator = Evaluator(shape: shape)
         trace = try options.run.tracePath.map { try JSONLinesWriter(path: $0) }

@@ -13,15 +13,20 @@ public enum RunData {
 
     /// Loads both sets from `location`, downloading missing files first (as Keras's `load_data`).
     public static func load(_ location: DataLocation) async throws -> MNIST {
-        Console.error("Using \(location)")
-        return try await MNIST.loadFetchingIfMissing(
-            directory: location.directory,
-            fetcher: DatasetFetcher(events: { [printer = FetchProgressPrinter.standardError()] in printer.handle($0) }))
+        try await fetchMissing(location)
+        return try MNIST.load(directory: location.directory)
     }
 
     /// Loads only the training set (what a worker needs), fetching missing files first.
     public static func loadTraining(_ location: DataLocation) async throws -> LabeledImages {
-        try await load(location).train
+        try await fetchMissing(location)
+        return try MNIST.load(.train, directory: location.directory)
+    }
+
+    private static func fetchMissing(_ location: DataLocation) async throws {
+        Console.error("Using \(location)")
+        let printer = FetchProgressPrinter.standardError()
+        try await DatasetFetcher(events: { printer.handle($0) }).ensurePresent(in: location.directory)
     }
 
     /// A digest of the training labels a run uses (after the limit), to check that a worker

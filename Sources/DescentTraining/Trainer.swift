@@ -74,9 +74,7 @@ public final class Trainer {
 
         var parameters = shape.initialParameters(seed: config.seed)
         var gradient = [Float](repeating: 0, count: shape.parameterCount)
-        var optimizer = SGD(
-            parameterCount: shape.parameterCount, momentum: Float(config.optimizer.momentum),
-            nesterov: config.optimizer.nesterov, weightDecay: Float(config.optimizer.weightDecay))
+        var optimizer = SGD(config.optimizer, parameterCount: shape.parameterCount)
         let engine = GradientEngine(shape: shape, maxBatch: batch)
         let buffer = BatchBuffer(capacity: batch, featureCount: shape.inputs)
         let evaluator = Evaluator(shape: shape)
@@ -137,4 +135,12 @@ public func norm(_ values: [Float]) -> Double {
     var sum = 0.0
     for v in values { sum += Double(v) * Double(v) }
     return sum.squareRoot()
+}
+
+extension SGD {
+    /// SGD as the config's `optimizer` section describes it.
+    public init(_ settings: RunConfig.Optimizer, parameterCount: Int) {
+        self.init(parameterCount: parameterCount, momentum: Float(settings.momentum), nesterov: settings.nesterov,
+                  weightDecay: Float(settings.weightDecay))
+    }
 }

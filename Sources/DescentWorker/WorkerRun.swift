@@ -14,7 +14,7 @@ final class WorkerRun {
     private let introduction: [UInt8]
     private var machine: WorkerMachine
     private var header = [UInt8](repeating: 0, count: WireHeader.size)
-    private var session: Session?
+    private var session: WorkerSession?
     private var connected = false
     private var lastGradientSent: Double?
     private var seenStepSequence: UInt32 = 0
@@ -92,7 +92,7 @@ final class WorkerRun {
     }
 
     /// Waits briefly for the coordinator to publish a step in the segment, and computes it.
-    private func takePublishedStep(_ session: Session) throws {
+    private func takePublishedStep(_ session: WorkerSession) throws {
         let sequence = session.waitForStep(after: seenStepSequence, timeout: 0.005)
         guard sequence != seenStepSequence else { return }
         seenStepSequence = sequence
@@ -148,7 +148,7 @@ final class WorkerRun {
     }
 
     private func welcome(_ decoded: WireHeader, settings: RunSettings) throws {
-        if session?.settings != settings { session = try Session(settings: settings, train: train) }
+        if session?.settings != settings { session = try WorkerSession(settings: settings, train: train) }
         machine.welcomed(rank: settings.rank, runID: decoded.runID, generation: decoded.generation,
                          heartbeatInterval: settings.heartbeatSeconds, silenceLimit: settings.silenceLimitSeconds, now: monotonicSeconds())
         Console.out("Worker rank \(settings.rank) of \(settings.workers) joined run \(decoded.runID): "
@@ -158,7 +158,7 @@ final class WorkerRun {
 
     /// Computes one step and hands the gradient back: in a frame, or in this worker's slot of the
     /// shared segment with a futex wake.
-    private func computeStep(_ decoded: WireHeader, session: Session, input: Session.Input) throws {
+    private func computeStep(_ decoded: WireHeader, session: WorkerSession, input: WorkerSession.Input) throws {
         switch machine.step(Int(decoded.step), runID: decoded.runID, generation: decoded.generation, now: monotonicSeconds()) {
         case .ignore(let reason):
             Console.error("worker: ignored a step: \(reason)")

@@ -6,7 +6,7 @@ import DescentTransport
 import DescentData
 
 /// What a worker holds once admitted: the model shape, its share of each batch, the buffers.
-final class Session {
+final class WorkerSession {
     let settings: RunSettings
     let shape: MLPShape
     private let images: LabeledImages
