@@ -26,6 +26,8 @@ struct NetworkNamespaces {
 
     /// Creates the bridge and one namespace per host, host `i` at `subnet.(i+1)`.
     mutating func create(hosts: [String]) throws {
+        // A run killed before its cleanup may have left namespaces of the same names.
+        for host in ["br"] + hosts { _ = try? Self.ip(["netns", "del", namespace(host)]) }
         let bridge = namespace("br")
         try Self.ip(["netns", "add", bridge]); created.append(bridge)
         try Self.ip(["-n", bridge, "link", "add", "br0", "type", "bridge"])
@@ -118,6 +120,8 @@ extension SystemTests {
         // Each worker's connection came from its own host's address.
         #expect(out.contains("Worker rank 0 joined from") && out.contains("address \(hosts.address(ofHostAt: 1))"), "\(out)")
         #expect(out.contains("Worker rank 1 joined from") && out.contains("address \(hosts.address(ofHostAt: 2))"), "\(out)")
+        // Other hosts get their parameters over TCP, never through this host's shared memory.
+        #expect(!out.contains("shared memory"), "\(out)")
         // 400 samples, global batch 32: 13 steps an epoch, 26 in all, each once.
         let steps = try jsonLines("\(dir)/trace.jsonl")
         #expect(steps.map { $0["step"] as! Int } == Array(0..<26))
