@@ -107,14 +107,14 @@ final class CoordinatorRun {
         do {
             while !finished {
                 if Coordinator.stopRequested != 0 { throw CoordinatorError.interrupted }
-                var timeout = 100
                 if machine.phase == .training, let local, local.any {
                     // Sleep on the futex the workers on this host bump; look at the socket between naps.
                     local.waitForGradients(timeout: local.all ? 0.005 : 0.0005)
                     try collectLocalGradients(local)
-                    timeout = 0
+                    try receiveAll()
+                } else if try poll(items: items, timeout: 100)[0].contains(.readable) {
+                    try receiveAll()
                 }
-                if try poll(items: items, timeout: timeout)[0].contains(.readable) { try receiveAll() }
                 try tick()
             }
         } catch {
