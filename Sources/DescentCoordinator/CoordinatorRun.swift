@@ -163,7 +163,7 @@ final class CoordinatorRun {
         } catch {
             machine.count(.malformed)
             log.log(kind: "malformed", "coordinator: rejected a message from \(peer): \(error)")
-            if case .unsupportedVersion(let version) = error as? WireError {
+            if case .unsupportedVersion(let version) = error {
                 // Tell a worker of another version why it is not admitted, instead of letting it wait.
                 let reason = "this coordinator speaks protocol version \(WireHeader.protocolVersion), the worker \(version); run the same Descent version on every host"
                 sendText({ WireHeader.reject(runID: runID, generation: generation, reasonByteCount: $0) }, Array(reason.utf8), to: peer)
