@@ -1,4 +1,3 @@
-import DescentCore
 
 /// Which training samples make up each global batch of each epoch, and which of them each
 /// worker computes.

@@ -47,8 +47,8 @@ final class Child {
         self.label = label
         outPath = "\(directory)/\(label).out"
         errPath = "\(directory)/\(label).err"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: outPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: errPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardOutput = FileHandle(forWritingAtPath: outPath)

@@ -7,7 +7,7 @@ import Testing
         let name = "/descent-test-\(getpid())"
         var creator: SharedMemorySegment? = try SharedMemorySegment.create(name: name, byteCount: 4096)
         let reader = try SharedMemorySegment.open(name: name, byteCount: 4096)
-        creator!.floats(at: 64, count: 4).update(from: [1.5, -2, 3, 4].makeIterator())
+        _ = creator!.floats(at: 64, count: 4).update(from: [1.5, -2, 3, 4].makeIterator())
         #expect(Array(reader.floats(at: 64, count: 4)) == [1.5, -2, 3, 4])
         #expect(FileManager.default.fileExists(atPath: "/dev/shm\(name)"))
         creator = nil
