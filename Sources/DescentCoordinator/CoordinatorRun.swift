@@ -57,6 +57,7 @@ final class CoordinatorRun {
         globalBatch = config.globalBatch(workers: workers)
         parameterCount = shape.parameterCount
         labelsDigest = RunData.labelsDigest(train.images)
+        try train.checkNotEmpty()
 
         let plan = EpochPlan(sampleCount: train.count, globalBatch: globalBatch, seed: config.seed)
         let totalSteps = min(config.training.epochs * plan.stepsPerEpoch, options.run.maxSteps ?? Int.max)
@@ -259,7 +260,8 @@ final class CoordinatorRun {
         switch machine.gradient(report, now: monotonicSeconds()) {
         case let .accepted(_, complete):
             withGradientBytes {
-                averager.add(floatBytes: $0, samples: Int(decoded.samples), lossSum: decoded.lossSum, correct: Int(decoded.correct))
+                averager.add(floatBytes: $0, samples: Int(clamping: decoded.samples), lossSum: decoded.lossSum,
+                             correct: Int(clamping: decoded.correct))
             }
             if complete { try applyStep() }
         case let .rejected(kind, reason):

@@ -33,6 +33,16 @@ public struct TrainingSet: Sendable {
         self.images = images.prefix(config.data.trainLimit)
         self.repeats = config.data.trainRepeat
     }
+
+    /// Throws when there is nothing to train on (an empty training file).
+    public func checkNotEmpty() throws {
+        guard count > 0 else { throw EmptyTrainingSet() }
+    }
+}
+
+/// A training set without a single image.
+public struct EmptyTrainingSet: Error, CustomStringConvertible {
+    public var description: String { "the training set holds no images; check the training files in the data directory" }
 }
 
 /// What a finished run measured.
@@ -66,6 +76,7 @@ public final class Trainer {
     }
 
     public func run(train: TrainingSet, test: LabeledImages, options: RunOptions = RunOptions()) throws -> RunSummary {
+        try train.checkNotEmpty()
         BLASThreads.set(config.training.threads)
         let batch = config.globalBatch(workers: 1)
         let plan = EpochPlan(sampleCount: train.count, globalBatch: batch, seed: config.seed)

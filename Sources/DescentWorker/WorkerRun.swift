@@ -159,16 +159,18 @@ final class WorkerRun {
     /// Computes one step and hands the gradient back: in a frame, or in this worker's slot of the
     /// shared segment with a futex wake.
     private func computeStep(_ decoded: WireHeader, session: WorkerSession, input: WorkerSession.Input) throws {
-        switch machine.step(Int(decoded.step), runID: decoded.runID, generation: decoded.generation, now: monotonicSeconds()) {
+        let step = Int(clamping: decoded.step), epoch = Int(clamping: decoded.epoch), batch = Int(clamping: decoded.batchIndex)
+        guard Int(decoded.count) == session.shape.parameterCount, session.holds(batch: batch) else {
+            Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters for batch \(decoded.batchIndex); "
+                          + "the model has \(session.shape.parameterCount) and an epoch \(session.batchesPerEpoch) batches")
+            return
+        }
+        switch machine.step(step, runID: decoded.runID, generation: decoded.generation, now: monotonicSeconds()) {
         case .ignore(let reason):
             Console.error("worker: ignored a step: \(reason)")
         case .compute:
             let arrived = monotonicSeconds()
-            guard Int(decoded.count) == session.shape.parameterCount else {
-                Console.error("worker: ignored step \(decoded.step): \(decoded.count) parameters, the model has \(session.shape.parameterCount)")
-                return
-            }
-            let result = try session.compute(input, epoch: Int(decoded.epoch), batch: Int(decoded.batchIndex))
+            let result = try session.compute(input, epoch: epoch, batch: batch)
             let gradient = WireHeader.gradient(
                 runID: decoded.runID, generation: decoded.generation, rank: UInt32(session.settings.rank), step: decoded.step,
                 samples: UInt64(result.samples), lossSum: result.lossSum, correct: UInt64(result.correct),
@@ -178,12 +180,12 @@ final class WorkerRun {
                     Console.error("worker: could not send the gradient of step \(decoded.step): no connection to the coordinator")
                 }
             } else {
-                session.announce(gradient.inSharedMemory(), step: Int(decoded.step))
+                session.announce(gradient.inSharedMemory(), step: step)
             }
             let done = monotonicSeconds()
             machine.sent(now: done)
-            try trace?.append(WorkerStepRecord(step: Int(decoded.step), rank: session.settings.rank, epoch: Int(decoded.epoch),
-                                               batch: Int(decoded.batchIndex), rate: decoded.rate, samples: result.samples,
+            try trace?.append(WorkerStepRecord(step: step, rank: session.settings.rank, epoch: epoch,
+                                               batch: batch, rate: decoded.rate, samples: result.samples,
                                                computeMs: (done - arrived) * 1000,
                                                idleMs: lastGradientSent.map { (arrived - $0) * 1000 },
                                                rssMB: decoded.step % 100 == 0 ? residentMemoryMB() : nil))

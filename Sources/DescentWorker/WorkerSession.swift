@@ -25,6 +25,11 @@ final class WorkerSession {
     private var orderEpoch = -1
 
     init(settings: RunSettings, train: LabeledImages) throws {
+        guard settings.workers >= 1, (0..<settings.workers).contains(settings.rank), settings.globalBatch >= 1,
+              settings.sampleCount >= 1, settings.trainRepeat >= 1, settings.threads >= 1,
+              settings.hidden.allSatisfy({ $0 > 0 }), (settings.trainLimit ?? 1) >= 1 else {
+            throw WorkerError.dataMismatch("the coordinator's run settings are impossible (\(settings)); it may be a broken or foreign coordinator")
+        }
         let images = train.prefix(settings.trainLimit)
         guard images.count * settings.trainRepeat == settings.sampleCount else {
             throw WorkerError.dataMismatch("the coordinator trains on \(settings.sampleCount) samples per epoch, this worker's data gives \(images.count * settings.trainRepeat)")
@@ -79,6 +84,12 @@ final class WorkerSession {
     }
 
     var hasSharedMemory: Bool { segment != nil }
+
+    /// Global batches in an epoch of this run.
+    var batchesPerEpoch: Int { plan.stepsPerEpoch }
+
+    /// Whether `batch` is a batch index of an epoch of this run.
+    func holds(batch: Int) -> Bool { batch >= 0 && batch < plan.stepsPerEpoch }
 
     /// Sleeps until the coordinator publishes a step sequence other than `seen` (or `timeout`
     /// seconds pass); returns the sequence now published.

@@ -64,3 +64,17 @@ extension SystemTests {
         #expect(svg.contains("exponential") && svg.contains("</svg>"))
     }
 }
+
+extension SystemTests {
+    @Test func anEmptyTrainingSetIsRefusedNotCrashedOn() throws {
+        let dir = try Paths.temporaryDirectory("empty")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticMNIST.write(to: dir, train: 0, test: 10)
+        let config = try writeConfig("data:\n  dir: \(dir)\n", in: dir)
+        for command in [["train"], ["coordinator", "--workers", "1", "--bind", "ipc://\(dir)/c.sock"]] {
+            let child = try Child(command[0], command + ["--config", config], directory: dir)
+            #expect(child.wait(seconds: 30) == 1, "\(child.stderr)")
+            #expect(child.stderr.contains("the training set holds no images"), "\(child.stderr)")
+        }
+    }
+}
