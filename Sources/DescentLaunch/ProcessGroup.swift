@@ -1,3 +1,4 @@
+import DescentCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

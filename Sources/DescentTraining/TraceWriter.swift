@@ -61,13 +61,18 @@ public final class JSONLinesWriter {
     private var pending = Data()
     private let encoder: JSONEncoder
 
-    public init(path: String) throws {
+    /// Opens `path` for writing: a new file, or (with `append`, for a resumed run) the end of the
+    /// existing one.
+    public init(path: String, append: Bool = false) throws {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        if !(append && FileManager.default.fileExists(atPath: path)) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
         }
         handle = try FileHandle(forWritingTo: url)
+        if append { try handle.seekToEnd() }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }

@@ -46,9 +46,9 @@ final class WorkerSession {
         self.shape = shape
         self.images = images
         plan = EpochPlan(sampleCount: settings.sampleCount, globalBatch: settings.globalBatch, seed: settings.seed)
-        let share = (settings.globalBatch + settings.workers - 1) / settings.workers
-        engine = GradientEngine(shape: shape, maxBatch: share)
-        buffer = BatchBuffer(capacity: share, featureCount: shape.inputs)
+        // A worker may be dealt the slots of lost ones, up to the whole global batch.
+        engine = GradientEngine(shape: shape, maxBatch: settings.globalBatch)
+        buffer = BatchBuffer(capacity: settings.globalBatch, featureCount: shape.inputs)
         if let name = settings.sharedMemoryName {
             let layout = SharedStepLayout(parameterCount: shape.parameterCount, slots: settings.workers)
             let segment: SharedMemorySegment
@@ -109,10 +109,10 @@ final class WorkerSession {
 
     /// Publishes this worker's gradient header for `step` (the floats are already in its slot)
     /// and wakes the coordinator.
-    func announce(_ header: WireHeader, step: Int) {
+    func announce(_ header: WireHeader, publication: UInt32) {
         guard let segment, let layout, let signals else { return }
         header.encode(into: segment.bytes(at: layout.gradientHeaderOffset(rank: settings.rank), count: WireHeader.size))
-        signals.done.store(SharedStepLayout.sequence(ofStep: step))
+        signals.done.store(publication)
         signals.completions.add(1)
         signals.completions.wake(all: false)
     }
@@ -131,15 +131,19 @@ final class WorkerSession {
         var gradient: ZMQMessage?
     }
 
-    /// The gradient of this worker's share of global batch `batch` of `epoch`, at the parameters
+    /// The gradient of this worker's slots of global batch `batch` of `epoch`, at the parameters
     /// the step carried.
-    func compute(_ input: Input, epoch: Int, batch: Int) throws -> Result {
+    func compute(_ input: Input, epoch: Int, batch: Int, slots: [Int]) throws -> Result {
         if case .frame(let payload) = input { try payload.copyFloats(into: parameters) }
         if epoch != orderEpoch {
             plan.shuffle(epoch: epoch, into: &order)
             orderEpoch = epoch
         }
-        let count = plan.share(batch: batch, rank: settings.rank, workers: settings.workers, order: order, into: buffer.indices)
+        var count = 0
+        for slot in slots {
+            count += plan.share(batch: batch, rank: slot, workers: settings.workers, order: order,
+                                into: UnsafeMutableBufferPointer(rebasing: buffer.indices[count...]))
+        }
         var stats = BatchStats(loss: 0, correct: 0, samples: 0)
         if count > 0 {
             buffer.fill(from: images, count: count)

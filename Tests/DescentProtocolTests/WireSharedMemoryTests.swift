@@ -3,7 +3,7 @@ import Testing
 
 @Suite("Shared-memory steps and gradients")
 struct WireSharedMemoryTests {
-    let step = WireHeader.step(runID: 5, generation: 1, rank: 0, step: 9, epoch: 2, batchIndex: 3, rate: 0.25, parameterCount: 1000)
+    let step = WireHeader.step(runID: 5, generation: 1, rank: 0, step: 9, participants: 2, batchIndex: 3, rate: 0.25, parameterCount: 1000)
 
     @Test func sharedStepTravelsWithoutAPayloadFrameAndKeepsItsFields() throws {
         let shared = step.inSharedMemory()
@@ -13,7 +13,7 @@ struct WireSharedMemoryTests {
         #expect(bytes[36] == 3)
         let decoded = try WireHeader.decode(bytes, payloadByteCount: nil)
         #expect(decoded.type == .stepShared)
-        #expect(decoded.count == 1000 && decoded.rate == 0.25 && decoded.epoch == 2 && decoded.batchIndex == 3)
+        #expect(decoded.count == 1000 && decoded.rate == 0.25 && decoded.participants == 2 && decoded.batchIndex == 3)
     }
 
     @Test func sharedMessagesRefuseAPayloadFrame() {

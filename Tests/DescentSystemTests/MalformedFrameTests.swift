@@ -119,7 +119,7 @@ extension SystemTests {
         // version got a reject that says why, so such a worker does not wait in vain.
         let answer = try #require(try worker.receiveSkippingHeartbeats(seconds: 5))
         #expect(answer.header.type == .reject)
-        #expect(String(decoding: answer.payload ?? [], as: UTF8.self).contains("protocol version 1, the worker 99"))
+        #expect(String(decoding: answer.payload ?? [], as: UTF8.self).contains("protocol version \(WireHeader.protocolVersion), the worker 99"))
         #expect(try worker.receiveSkippingHeartbeats(seconds: 1) == nil)
 
         // A valid gradient is applied with the rate of step 0: p1 = p0 - 0.5 * g.
