@@ -23,6 +23,8 @@ final class CoordinatorShell {
     private var finished = false
     private var failure: Error?
     private var lastWatch = 0.0
+    /// What the transport knows of each rank's connection, for the join line.
+    private var joinDetails: [Int: String] = [:]
 
     init(machine: CoordinatorMachine, transport: CoordinatorTransport, driver: ProgressDriver, settings: RunSettings,
          options: CoordinatorOptions, stop: StopRequest?) {
@@ -95,7 +97,7 @@ final class CoordinatorShell {
             // The payload's checks happen here, once, before the machine accepts the gradient.
             guard result.count == transport.parameters.count, let floats else {
                 return try execute(machine.payloadRefused(from: peer, .wrongCount,
-                                                          "gradient from \(peer) has \(result.count) floats, the model \(transport.parameters.count)", now: now))
+                                                          "gradient from \(peer) has the wrong element count (\(result.count) floats, the model has \(transport.parameters.count))", now: now))
             }
             let finite = floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
             guard finite else {
@@ -116,6 +118,9 @@ final class CoordinatorShell {
                 transport.send(message, to: peer)
             case let .admit(rank, peer, introduction, rejoined):
                 admit(rank: rank, peer: peer, introduction: introduction, rejoined: rejoined)
+            case let .remove(rank, peer):
+                transport.removed(rank: rank)
+                watch.forget(peer)
             case let .sendStep(order, recipients):
                 transport.sendStep(order, to: recipients)
             case .discardPartialStep:
@@ -127,7 +132,7 @@ final class CoordinatorShell {
             case .log(let event):
                 report(event)
             case .trainingStarted:
-                Console.out("\(machine.registeredCount) worker(s) registered; training \(machine.step == 0 ? "starts" : "resumes at step \(machine.step)")")
+                Console.out("All \(machine.registeredCount) workers registered; training \(machine.step == 0 ? "starts" : "resumes at step \(machine.step)")")
                 driver.begin(now: monotonicSeconds())
             case .finish:
                 finished = true
@@ -139,6 +144,7 @@ final class CoordinatorShell {
 
     private func admit(rank: Int, peer: PeerID, introduction: WorkerIntroduction, rejoined: Bool) {
         let shared = transport.admitted(rank: rank, peer: peer, introduction: introduction)
+        joinDetails[rank] = (transport.address(of: peer).map { ", address \(Console.sanitized($0))" } ?? "") + (shared != nil ? ", shared memory" : "")
         watch.watch(peer, introduction: introduction)
         var settings = settingsTemplate
         settings.rank = rank
@@ -173,13 +179,14 @@ final class CoordinatorShell {
     private func report(_ event: CoordinatorMachine.Event) {
         switch event {
         case let .joined(rank, host, pid, registered, rejoined):
-            Console.out("Worker rank \(rank) \(rejoined ? "rejoined" : "joined") from \(Console.sanitized(host)) (pid \(pid)); \(registered) registered")
+            Console.out("Worker rank \(rank) \(rejoined ? "rejoined" : "joined") from \(Console.sanitized(host)) (pid \(pid)\(joinDetails[rank] ?? "")); "
+                        + "\(registered) of \(machine.settings.initialWorkers) registered")
         case let .lost(rank, host, reason, survivors):
             Console.out("Worker rank \(rank) (\(Console.sanitized(host))) lost: \(reason); \(survivors) worker(s) go on")
         case let .redealt(step, round, participants):
             Console.out("Step \(step) dealt again (round \(round)) to rank(s) \(participants.map(String.init).joined(separator: ", "))")
         case let .waitingForWorkers(have, need, seconds):
-            Console.error("coordinator: waiting for workers at \(transport.endpoint): \(have) of \(need) needed (\(Int(seconds)) s)")
+            Console.error("coordinator: waiting for \(need - have) of \(need) worker(s) to register at \(transport.endpoint) (\(Int(seconds)) s)")
         case let .waitingForGradients(step, ranks, seconds):
             let names = ranks.map { rank in "\(rank) (\(Console.sanitized(machine.members[rank]?.introduction.host ?? "?")))" }.joined(separator: ", ")
             Console.error("coordinator: step \(step) waiting \(String(format: "%.1f", seconds)) s for rank(s) \(names)")
@@ -216,6 +223,8 @@ final class ProcessWatch {
         guard let hostIdentity, introduction.hostIdentity == hostIdentity, let pid = Int32(exactly: introduction.pid), pid > 1 else { return }
         watched[peer] = pid
     }
+
+    func forget(_ peer: PeerID) { watched[peer] = nil }
 
     /// Peers whose process no longer exists (each reported once).
     func exited() -> [PeerID] {

@@ -35,6 +35,8 @@ public protocol CoordinatorTransport: AnyObject {
     func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String?
     /// `rank` left the run.
     func removed(rank: Int)
+    /// The network address `peer` connected from, when the transport knows it.
+    func address(of peer: PeerID) -> String?
     /// Flushes what is queued (the final stops) and closes.
     func close()
 }

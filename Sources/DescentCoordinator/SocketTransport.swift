@@ -20,6 +20,8 @@ public final class SocketTransport: CoordinatorTransport {
     private var stepMessage: ZMQMessage?
     private var stepMessageKey: (Int, UInt16)?
     private var log = RateLimitedLog()
+    /// Peer-Address of the peers that said hello (bounded: a flood of strangers cannot grow it).
+    private var addresses: [PeerID: String] = [:]
 
     /// Binds `bind`. `parameters` nil: the transport allocates the model's buffer.
     public init(bind: String, parameterCount: Int, parameters: UnsafeMutableBufferPointer<Float>? = nil) throws {
@@ -55,7 +57,12 @@ public final class SocketTransport: CoordinatorTransport {
     func drain(_ handle: (CoordinatorArrival) throws -> Void) throws {
         while true {
             switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {
-            case .message(let frames): try handle(Self.decode(frames))
+            case .message(let frames):
+                let arrival = Self.decode(frames)
+                if case .message(.hello, let peer, _) = arrival, addresses.count < 4096, let address = frames[1].metadata("Peer-Address") {
+                    addresses[peer] = address
+                }
+                try handle(arrival)
             case .wouldBlock: return
             case .tooManyFrames(let count): try handle(.malformed(from: nil, .wrongFrameCount(count - 1)))
             }
@@ -113,6 +120,7 @@ public final class SocketTransport: CoordinatorTransport {
 
     public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? { nil }
     public func removed(rank: Int) {}
+    public func address(of peer: PeerID) -> String? { addresses[peer] }
 
     private func send(_ value: WireHeader, to peer: PeerID, payload: ZMQMessage?) {
         do {

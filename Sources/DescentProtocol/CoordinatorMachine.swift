@@ -121,6 +121,8 @@ public struct CoordinatorMachine: Sendable {
         case send(WireMessage, to: PeerID)
         /// Admit a worker: the shell adds its transport facts (shared memory) to `settings` and sends the welcome.
         case admit(rank: Int, peer: PeerID, introduction: WorkerIntroduction, rejoined: Bool)
+        /// `rank` has left the run: the transport stops serving it.
+        case remove(rank: Int, peer: PeerID)
         /// Send this step's order and the current parameters to these ranks.
         case sendStep(WireMessage.StepOrder, to: [Recipient])
         /// Drop whatever was accumulated for the step in flight (it is being dealt again).
@@ -242,7 +244,8 @@ public struct CoordinatorMachine: Sendable {
         guard let firstFree = free.first else {
             return refuse(peer, .runFull, "all \(settings.slots) ranks are taken; start the coordinator with a larger --max-workers")
         }
-        let requested = Int(exactly: hello.requestedRank).flatMap { free.contains($0) ? $0 : nil }
+        let asked = hello.introduction.requestedRank ?? Int(exactly: hello.requestedRank)
+        let requested = asked.flatMap { free.contains($0) ? $0 : nil }
         let rank = requested ?? firstFree
         let rejoined = hello.runID == settings.runID
         // A worker joining a running job takes part from the next step sent.
@@ -351,6 +354,7 @@ public struct CoordinatorMachine: Sendable {
         var directives: [Directive] = [
             .send(.stop(WireMessage.Envelope(runID: settings.runID, generation: settings.generation, rank: UInt32(rank), step: UInt64(step)),
                         reason: "the coordinator treats this worker as lost: \(reason)"), to: member.peer),
+            .remove(rank: rank, peer: member.peer),
             .log(.lost(rank: rank, host: member.introduction.host, reason: reason, survivors: activeRanks.count)),
         ]
         if phase == .training && wasParticipant { directives += dealAgain(now: now) }

@@ -61,8 +61,10 @@ public struct WorkerMachine: Sendable {
         case startSession(WireMessage.Welcome)
         /// Compute these slots of the step's global batch and send the gradient back.
         case compute(WireMessage.StepOrder, rank: Int, slots: [Int])
-        /// Tell the user something (not yet admitted, rejoining, ignored a message).
+        /// Tell the user something (rejoining, ignored a message).
         case report(String)
+        /// Still not admitted after `seconds` (`rejoining`: it was admitted before).
+        case stillJoining(seconds: Double, rejoining: Bool)
         /// Stop the loop.
         case end(Ending)
     }
@@ -173,7 +175,7 @@ public struct WorkerMachine: Sendable {
             }
             if now - lastReport >= timing.reportInterval {
                 lastReport = now
-                return [.report("still trying to \(lastRun == nil ? "join" : "rejoin") the coordinator after \(Int(now - joiningSince)) s")]
+                return [.stillJoining(seconds: now - joiningSince, rejoining: lastRun != nil)]
             }
             return []
         case .registered(let registration):

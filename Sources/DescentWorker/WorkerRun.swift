@@ -114,6 +114,9 @@ final class WorkerRun {
                 try compute(order, rank: rank, slots: slots, payload: payload, publication: publication)
             case .report(let text):
                 Console.error("worker: \(text)")
+            case let .stillJoining(seconds, rejoining):
+                let state = connected ? "connected, waiting to be admitted" : "no connection yet"
+                Console.error("worker: still trying to \(rejoining ? "rejoin" : "join") the coordinator at \(options.connect) after \(Int(seconds)) s (\(state))")
             case .end(let ending):
                 self.ending = ending
             }
