@@ -111,6 +111,9 @@ public final class Worker {
             // Before the ZeroMQ context, so its I/O thread stays on the same CPU.
             do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("worker: \(error); running unpinned") }
         }
-        try WorkerRun(options: options, train: train).run()
+        let socket = try SocketWorkerTransport(connect: options.connect)
+        let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(socket: socket) : socket
+        Console.error("worker: connecting to \(options.connect)")
+        try WorkerShell(options: options, train: train, transport: transport).run()
     }
 }
