@@ -52,12 +52,14 @@ public enum CoordinatorError: Error, CustomStringConvertible {
     case tooFewWorkers(have: Int, need: Int, seconds: Double)
     case registrationTimedOut(missing: Int, seconds: Double)
     case cannotBind(endpoint: String, reason: String)
+    case diverged(step: Int, rank: Int)
     case interrupted
 
     init(_ failure: CoordinatorMachine.Failure) {
         switch failure {
         case let .registrationTimedOut(missing, seconds): self = .registrationTimedOut(missing: missing, seconds: seconds)
         case let .tooFewWorkers(have, need, seconds): self = .tooFewWorkers(have: have, need: need, seconds: seconds)
+        case let .diverged(step, rank): self = .diverged(step: step, rank: rank)
         }
     }
 
@@ -69,6 +71,8 @@ public enum CoordinatorError: Error, CustomStringConvertible {
             return "\(missing) worker(s) had not registered after \(Int(seconds)) s. Start them with 'descent worker --connect <this coordinator's address>', and check the address and firewall."
         case let .cannotBind(endpoint, reason):
             return "cannot bind \(endpoint): \(reason). Pick another port or address with --bind."
+        case let .diverged(step, rank):
+            return "training diverged at step \(step): the gradient of rank \(rank) is NaN or infinite. Lower the learning rate or add warmup."
         case .interrupted:
             return "interrupted"
         }
@@ -98,6 +102,16 @@ public final class Coordinator {
     /// run cannot go on (too few workers, divergence, interrupted), after telling the workers to
     /// stop and saving a checkpoint when the run keeps them.
     public func run() throws -> RunSummary {
+        let shell = try makeShell { runID, parameterCount, slots in
+            options.sharedMemory
+                ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, parameterCount: parameterCount, slots: slots)
+                : try SocketTransport(bind: options.bind, parameterCount: parameterCount)
+        }
+        return try shell.run()
+    }
+
+    /// Everything of a run but the loop, on the transport `makeTransport(runID, parameterCount, slots)` gives.
+    func makeShell(_ makeTransport: (UInt64, Int, Int) throws -> CoordinatorTransport) throws -> CoordinatorShell {
         try train.checkNotEmpty()
         guard options.slots <= SlotAssignment.maxSlots else {
             throw ValidationFailure("a run has at most \(SlotAssignment.maxSlots) workers (got \(options.slots))")
@@ -119,9 +133,7 @@ public final class Coordinator {
             Console.out("Resuming run \(runID) at step \(progress.step) of \(progress.totalSteps) from \(directory) "
                         + "(generation \(generation), rate \(progress.rate))")
         }
-        let transport: CoordinatorTransport = options.sharedMemory
-            ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, parameterCount: shape.parameterCount, slots: options.slots)
-            : try SocketTransport(bind: options.bind, parameterCount: shape.parameterCount)
+        let transport = try makeTransport(runID, shape.parameterCount, options.slots)
         _ = transport.parameters.update(fromContentsOf: initialParameters)
         if let file = options.endpointFile { try DurableFile.write(Array(transport.endpoint.utf8), to: file) }
 
@@ -145,9 +157,8 @@ public final class Coordinator {
         Console.out("Coordinator listening on \(transport.endpoint) (run \(runID)), waiting for \(options.workers) worker(s); "
                     + "\(progress.plan.stepsPerEpoch) steps per epoch, global batch \(progress.plan.globalBatch), \(progress.totalSteps) steps")
         Console.out("Schedule: \(progress.policy.schedule.summary)")
-        let shell = CoordinatorShell(machine: machine, transport: transport, driver: driver, settings: settings,
-                                     options: options, stop: options.stop)
-        return try shell.run()
+        return CoordinatorShell(machine: machine, transport: transport, driver: driver, settings: settings,
+                                options: options, stop: options.stop)
     }
 
     private static func newRunID() -> UInt64 {

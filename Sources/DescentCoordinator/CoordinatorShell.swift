@@ -48,13 +48,26 @@ final class CoordinatorShell {
                 try turn(timeout: 0.1)
             }
         } catch {
-            try? execute(machine.stopAll(reason: "the coordinator stopped: \(error)"))
-            driver.flush()
-            saveCheckpoint(because: "\(error)")
-            transport.close()
-            reportRejections()
+            abandon(error)
             throw error
         }
+        return try complete()
+    }
+
+    /// Every step is applied.
+    var isFinished: Bool { finished }
+
+    /// The run cannot go on: stop the workers, keep a checkpoint, close.
+    func abandon(_ error: Error) {
+        try? execute(machine.stopAll(reason: "the coordinator stopped: \(error)"))
+        driver.flush()
+        saveCheckpoint(because: "\(error)")
+        transport.close()
+        reportRejections()
+    }
+
+    /// After the last step: stop the workers, evaluate, report, save.
+    func complete() throws -> RunSummary {
         try? execute(machine.stopAll(reason: "training finished"))
         transport.close()
         let summary = try driver.finish(parameters: UnsafeBufferPointer(transport.parameters), savePath: options.run.savePath)
@@ -100,9 +113,7 @@ final class CoordinatorShell {
                                                           "gradient from \(peer) has the wrong element count (\(result.count) floats, the model has \(transport.parameters.count))", now: now))
             }
             let finite = floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
-            guard finite else {
-                return try execute(machine.payloadRefused(from: peer, .nonFinite, "gradient from \(peer) for step \(result.step) holds NaN or infinity", now: now))
-            }
+            guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
         case let .message(message, peer, _):
             try execute(machine.receive(message, from: peer, now: now))
@@ -136,6 +147,9 @@ final class CoordinatorShell {
                 driver.begin(now: monotonicSeconds())
             case .finish:
                 finished = true
+            case .fail(.diverged(let step, let rank)):
+                failure = DivergenceError(step: step, rate: driver.progress.rate,
+                                          detail: "the gradient of rank \(rank) is NaN or infinite")
             case .fail(let failure):
                 self.failure = CoordinatorError(failure)
             }

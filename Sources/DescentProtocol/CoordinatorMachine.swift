@@ -157,6 +157,9 @@ public struct CoordinatorMachine: Sendable {
     }
 
     public enum Failure: Sendable, Equatable {
+        /// A participant's gradient of the step in flight is NaN or infinite: the model diverged
+        /// (the same parameters and data would give it again), so the step cannot complete.
+        case diverged(step: Int, rank: Int)
         case registrationTimedOut(missing: Int, seconds: Double)
         case tooFewWorkers(have: Int, need: Int, seconds: Double)
     }
@@ -214,7 +217,7 @@ public struct CoordinatorMachine: Sendable {
         case .hello(let hello):
             return self.hello(hello, from: peer, now: now)
         case .gradient(let result):
-            return gradient(result, from: peer, now: now)
+            return gradient(result, finite: true, from: peer, now: now)
         case .heartbeat:
             guard let rank = rankOf[peer] else { return [.send(.registerAgain(envelope), to: peer)] }
             members[rank]?.lastHeard = now
@@ -271,7 +274,13 @@ public struct CoordinatorMachine: Sendable {
     /// The rate of the first step, given by the shell before training starts (it owns the schedule).
     public mutating func prepare(firstRate: Double) { rate = firstRate }
 
-    private mutating func gradient(_ result: WireMessage.GradientResult, from peer: PeerID, now: Double) -> [Directive] {
+    /// A gradient whose floats the shell found NaN or infinite: refused; when it is a participant's
+    /// gradient of the step in flight, the run has diverged and stops.
+    public mutating func nonFiniteGradient(_ result: WireMessage.GradientResult, from peer: PeerID, now: Double) -> [Directive] {
+        gradient(result, finite: false, from: peer, now: now)
+    }
+
+    private mutating func gradient(_ result: WireMessage.GradientResult, finite: Bool, from peer: PeerID, now: Double) -> [Directive] {
         guard let rank = rankOf[peer] else {
             return reject(.unknownSender, "gradient from unregistered peer \(peer)") + [.send(.registerAgain(envelope), to: peer)]
         }
@@ -307,6 +316,10 @@ public struct CoordinatorMachine: Sendable {
                                                       slotCount: settings.slots)
         guard result.samples == UInt64(expected), result.correct <= result.samples else {
             return reject(.wrongSamples, "gradient from rank \(rank) for step \(step) covers \(result.samples) samples (\(result.correct) correct), its share is \(expected)")
+        }
+        guard finite else {
+            phase = .finished
+            return reject(.nonFinite, "gradient from rank \(rank) for step \(step) holds NaN or infinity") + [.fail(.diverged(step: step, rank: rank))]
         }
         received |= bit(rank)
         latencies[rank] = now - stepSentAt

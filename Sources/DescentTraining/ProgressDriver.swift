@@ -10,6 +10,12 @@ public struct DivergenceError: Error, CustomStringConvertible, Equatable {
     public var rate: Float
     public var detail: String
 
+    public init(step: Int, rate: Float, detail: String) {
+        self.step = step
+        self.rate = rate
+        self.detail = detail
+    }
+
     public var description: String {
         "training diverged at step \(step) (rate \(rate)): \(detail). The model is kept as it was before this step. "
             + "Lower the learning rate (schedule.initial_rate), add warmup, or check the data."
