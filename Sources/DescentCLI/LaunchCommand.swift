@@ -29,9 +29,13 @@ struct Launch: AsyncParsableCommand {
     @Flag(help: "Do not pin worker r to CPU r (pinning is on with shared memory and at most one worker per CPU).")
     var noPin = false
 
+    @Option(help: "Restart a process that dies, up to this many times in all: a worker rejoins, the coordinator resumes from its last checkpoint.")
+    var maxRestarts: Int = 0
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
+        guard (0...10_000).contains(maxRestarts) else { throw ValidationError("--max-restarts must be between 0 and 10000 (got \(maxRestarts))") }
     }
 
     func run() async throws {
@@ -47,6 +51,14 @@ struct Launch: AsyncParsableCommand {
         if let threads = run.threads { coordinator += ["--threads", "\(threads)"] }
         if let traceDir { coordinator += ["--trace", "\(traceDir)/coordinator.jsonl"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        // Checkpoints: as asked, and always when the coordinator may be restarted (it resumes from the last one).
+        var checkpointDir = run.checkpointDir
+        if checkpointDir == nil && maxRestarts > 0 { checkpointDir = "\(NSTemporaryDirectory())descent-launch-\(getpid())-checkpoints" }
+        if let checkpointDir { coordinator += ["--checkpoint-dir", checkpointDir] }
+        if let every = run.checkpointEvery ?? (maxRestarts > 0 && run.checkpointSeconds == nil ? 100 : nil) { coordinator += ["--checkpoint-every", "\(every)"] }
+        if let seconds = run.checkpointSeconds { coordinator += ["--checkpoint-seconds", "\(seconds)"] }
+        if let resume = run.resume { coordinator += ["--resume", resume] }
+        if run.autoResume || maxRestarts > 0 { coordinator += ["--auto-resume"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
@@ -54,7 +66,8 @@ struct Launch: AsyncParsableCommand {
             if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
-        let result = try ProcessGroup().run(children)
+        let result = try ProcessGroup(options: .init(maxRestarts: maxRestarts)).run(children)
+        if run.checkpointDir == nil, let checkpointDir, result.exitCode == 0 { try? FileManager.default.removeItem(atPath: checkpointDir) }
         if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }

@@ -34,11 +34,15 @@ struct RunArguments: ParsableArguments {
     @Option(help: "Continue from the newest good checkpoint in this directory (bit-identical to an uninterrupted run).")
     var resume: String?
 
+    @Flag(help: "Resume from --checkpoint-dir when it holds a checkpoint, else start afresh (for restarts by launch, systemd or Slurm).")
+    var autoResume = false
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be 1 or more (got \(maxSteps))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be 1 or more (got \(checkpointEvery))") }
         if let checkpointSeconds, !(checkpointSeconds > 0) { throw ValidationError("--checkpoint-seconds must be positive (got \(checkpointSeconds))") }
+        if autoResume && checkpointDir == nil { throw ValidationError("--auto-resume needs --checkpoint-dir DIR") }
         if (checkpointEvery != nil || checkpointSeconds != nil) && checkpointDir == nil {
             throw ValidationError("--checkpoint-every and --checkpoint-seconds need --checkpoint-dir DIR")
         }
@@ -57,6 +61,7 @@ struct RunArguments: ParsableArguments {
         options.checkpointEverySteps = checkpointEvery
         options.checkpointEverySeconds = checkpointSeconds
         options.resumeDirectory = resume
+        options.autoResume = autoResume
         return options
     }
 }

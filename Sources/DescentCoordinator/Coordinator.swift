@@ -102,16 +102,16 @@ public final class Coordinator {
     /// run cannot go on (too few workers, divergence, interrupted), after telling the workers to
     /// stop and saving a checkpoint when the run keeps them.
     public func run() throws -> RunSummary {
-        let shell = try makeShell { runID, parameterCount, slots in
+        let shell = try makeShell { runID, generation, parameterCount, slots in
             options.sharedMemory
-                ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, parameterCount: parameterCount, slots: slots)
+                ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots)
                 : try SocketTransport(bind: options.bind, parameterCount: parameterCount)
         }
         return try shell.run()
     }
 
-    /// Everything of a run but the loop, on the transport `makeTransport(runID, parameterCount, slots)` gives.
-    func makeShell(_ makeTransport: (UInt64, Int, Int) throws -> CoordinatorTransport) throws -> CoordinatorShell {
+    /// Everything of a run but the loop, on the transport `makeTransport(runID, generation, parameterCount, slots)` gives.
+    func makeShell(_ makeTransport: (UInt64, UInt32, Int, Int) throws -> CoordinatorTransport) throws -> CoordinatorShell {
         try train.checkNotEmpty()
         guard options.slots <= SlotAssignment.maxSlots else {
             throw ValidationFailure("a run has at most \(SlotAssignment.maxSlots) workers (got \(options.slots))")
@@ -123,7 +123,7 @@ public final class Coordinator {
         var initialParameters = shape.initialParameters(seed: config.seed)
         var runID = Coordinator.newRunID()
         var generation: UInt32 = 0
-        if let directory = options.run.resumeDirectory {
+        if let directory = options.run.autoResumeDirectory ?? options.run.resumeDirectory {
             let checkpoint = try Checkpoint.resume(from: directory, expecting: fresh, parameterCount: shape.parameterCount,
                                                    configDigest: options.configHash)
             progress = checkpoint.header.progress
@@ -133,7 +133,7 @@ public final class Coordinator {
             Console.out("Resuming run \(runID) at step \(progress.step) of \(progress.totalSteps) from \(directory) "
                         + "(generation \(generation), rate \(progress.rate))")
         }
-        let transport = try makeTransport(runID, shape.parameterCount, options.slots)
+        let transport = try makeTransport(runID, generation, shape.parameterCount, options.slots)
         _ = transport.parameters.update(fromContentsOf: initialParameters)
         if let file = options.endpointFile { try DurableFile.write(Array(transport.endpoint.utf8), to: file) }
 

@@ -22,11 +22,11 @@ final class LocalWorkers {
     private var seenCompletions: UInt32 = 0
 
     /// A segment for a run, or nil (with the reason on standard error) where none can be made.
-    static func create(runID: UInt64, parameterCount: Int, workers: Int) -> LocalWorkers? {
+    static func create(runID: UInt64, generation: UInt32, parameterCount: Int, workers: Int) -> LocalWorkers? {
         guard let identity = HostIdentity.current() else { return nil }
         let layout = SharedStepLayout(parameterCount: parameterCount, slots: workers)
         do {
-            let segment = try SharedMemorySegment.create(name: "/descent-\(runID)", byteCount: layout.byteCount)
+            let segment = try SharedMemorySegment.create(name: "/descent-\(runID)-\(generation)", byteCount: layout.byteCount)
             return LocalWorkers(segment: segment, layout: layout, hostIdentity: identity)
         } catch {
             Console.error("coordinator: no shared memory for local workers (\(error)); parameters go through the sockets")

@@ -368,7 +368,7 @@ public struct CoordinatorMachine: Sendable {
             .send(.stop(WireMessage.Envelope(runID: settings.runID, generation: settings.generation, rank: UInt32(rank), step: UInt64(step)),
                         reason: "the coordinator treats this worker as lost: \(reason)"), to: member.peer),
             .remove(rank: rank, peer: member.peer),
-            .log(.lost(rank: rank, host: member.introduction.host, reason: reason, survivors: activeRanks.count)),
+            .log(.lost(rank: rank, host: member.introduction.host, reason: reason, survivors: rankOf.count)),
         ]
         if phase == .training && wasParticipant { directives += dealAgain(now: now) }
         return directives

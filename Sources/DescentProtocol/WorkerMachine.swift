@@ -109,7 +109,8 @@ public struct WorkerMachine: Sendable {
             }
             let registration = Registration(rank: welcome.rank, runID: welcome.runID, generation: welcome.generation,
                                             slots: welcome.settings.workers)
-            if lastRun?.runID != welcome.runID { lastComputed = nil }
+            // Another run, or the same run's coordinator restarted from a checkpoint: steps start over.
+            if lastRun?.runID != welcome.runID || lastRun?.generation != welcome.generation { lastComputed = nil }
             phase = .registered(registration)
             lastRun = registration
             timing.heartbeatInterval = welcome.settings.heartbeatSeconds

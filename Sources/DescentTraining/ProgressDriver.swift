@@ -42,6 +42,7 @@ public final class ProgressDriver {
         self.test = test
         evaluator = Evaluator(shape: shape)
         reporter = RunReporter(epochs: epochs, stepsPerEpoch: progress.plan.stepsPerEpoch)
+        if let path = options.tracePath, progress.step > 0 { try JSONLinesWriter.truncate(path, toStepsBefore: progress.step) }
         trace = try options.tracePath.map { try JSONLinesWriter(path: $0, append: progress.step > 0) }
         evaluateEachEpoch = options.evaluateEachEpoch
         guardBounds = UpdateGuard()

@@ -1,3 +1,4 @@
+import DescentCore
 import Foundation
 
 /// One line of the per-step trace: what the coordinator (or the single-process trainer) did
@@ -75,6 +76,21 @@ public final class JSONLinesWriter {
         if append { try handle.seekToEnd() }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+    }
+
+    /// A resumed run keeps only the records of the steps its checkpoint holds: steps applied after
+    /// the checkpoint by a process that then died are applied again (identically), once.
+    public static func truncate(_ path: String, toStepsBefore step: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        struct StepOnly: Decodable { var step: Int }
+        let decoder = JSONDecoder()
+        var kept: [UInt8] = []
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            guard let record = try? decoder.decode(StepOnly.self, from: Data(line)), record.step < step else { continue }
+            kept += line
+            kept.append(0x0A)
+        }
+        try DurableFile.write(kept, to: path)
     }
 
     public func append<T: Encodable>(_ record: T) throws {

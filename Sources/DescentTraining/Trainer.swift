@@ -22,6 +22,14 @@ public struct RunOptions: Sendable {
     public var checkpointEverySeconds: Double?
     /// Continue from the newest good checkpoint in this directory.
     public var resumeDirectory: String?
+    /// Continue from this directory's newest good checkpoint when it holds one, else start afresh
+    /// (for supervisors that restart a run: launch, systemd, Slurm's requeue).
+    public var autoResumeDirectory: String? {
+        guard autoResume, let directory = checkpointDirectory, !CheckpointStore(directory: directory).files().isEmpty else { return nil }
+        return directory
+    }
+    /// See `autoResumeDirectory`.
+    public var autoResume = false
     /// Checked between steps: a posted signal stops the run (with a checkpoint when it keeps them).
     public var stop: StopRequest?
     /// The config's digest, written into checkpoints and checked when resuming.
@@ -103,7 +111,7 @@ public final class Trainer {
         let fresh = freshProgress(train: train, maxSteps: options.maxSteps)
         var progress = fresh
         var parameters = shape.initialParameters(seed: config.seed)
-        if let directory = options.resumeDirectory {
+        if let directory = options.autoResumeDirectory ?? options.resumeDirectory {
             let checkpoint = try Checkpoint.resume(from: directory, expecting: fresh, parameterCount: shape.parameterCount,
                                                    configDigest: options.configDigest)
             progress = checkpoint.header.progress

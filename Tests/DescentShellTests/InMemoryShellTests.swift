@@ -54,7 +54,7 @@ import Testing
             let network = self.network
             shell = try Coordinator(config: config, train: TrainingSet(images: InMemoryShellTests.train, config: config),
                                     test: InMemoryShellTests.test, options: coordinatorOptions)
-                .makeShell { _, parameterCount, _ in InMemoryCoordinatorTransport(network: network, parameterCount: parameterCount) }
+                .makeShell { _, _, parameterCount, _ in InMemoryCoordinatorTransport(network: network, parameterCount: parameterCount) }
             for rank in 0..<count { try addWorker(rank: rank) }
         }
 
