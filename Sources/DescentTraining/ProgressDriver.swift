@@ -59,7 +59,10 @@ public final class ProgressDriver {
     /// run keeps checkpoints; returns its path.
     @discardableResult
     public func checkpoint(parameters: UnsafeBufferPointer<Float>) throws -> String? {
-        try checkpoints?.save(progress: progress, parameters: parameters, now: monotonicSeconds())
+        guard let checkpoints else { return nil }
+        // The trace on disk covers at least the steps the checkpoint holds.
+        try trace?.flush()
+        return try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
     }
 
     /// Training starts (or resumes) now: restart the clock and print the epoch banner when the
@@ -96,7 +99,8 @@ public final class ProgressDriver {
         if let closed = advance.closedEpoch { closeEpoch(closed, parameters: UnsafeBufferPointer(parameters), now: now) }
         if progress.startsEpoch { reporter.epochStarted(progress.position.epoch, rate: progress.rate) }
         if let checkpoints, checkpoints.isDue(step: progress.step, now: now), !progress.isFinished {
-            try checkpoints.save(progress: progress, parameters: UnsafeBufferPointer(parameters), now: now)
+            try trace?.flush()
+            _ = try checkpoints.save(progress: progress, parameters: UnsafeBufferPointer(parameters), now: now)
         }
     }
 

@@ -60,9 +60,18 @@ extension SystemTests {
         var targets = Array(repeating: "worker", count: 10) + Array(repeating: "coordinator", count: 3)
         targets.shuffle(using: &generator)
         var kills: [String: Int] = [:]
+        var checkpointAtLastCoordinatorKill = ""
         for target in targets {
             usleep(UInt32(400_000 + Int(generator.next() % 800_000)))
             let deadline = Date().addingTimeInterval(30)
+            if target == "coordinator" {
+                // Kill a coordinator only once it has written a newer checkpoint, so each kill tests a resume.
+                while Date() < deadline && launch.process.isRunning
+                        && (CheckpointStore(directory: "\(dir)/ckpt").files().first ?? "") <= checkpointAtLastCoordinatorKill {
+                    usleep(50_000)
+                }
+                checkpointAtLastCoordinatorKill = CheckpointStore(directory: "\(dir)/ckpt").files().first ?? ""
+            }
             var victim: Int32?
             while victim == nil && Date() < deadline && launch.process.isRunning {
                 let candidates = childProcesses(of: launch.process.processIdentifier).filter { $0.arguments.dropFirst().first == target }
@@ -74,14 +83,16 @@ extension SystemTests {
         }
         #expect(kills["worker"] == 10 && kills["coordinator"] == 3, "\(kills): the run ended before every kill")
         #expect(launch.wait(seconds: 900) == 0, "\(launch.stdout.suffix(4000))\n\(launch.stderr.suffix(2000))")
-        let out = launch.stdout
-        #expect(out.components(separatedBy: "killed by signal 9 (SIGKILL); restarting it").count - 1 == 13, "\(out.suffix(3000))")
+        let out = launch.stdout, log = launch.stdout + launch.stderr
+        #expect(log.components(separatedBy: "killed by signal 9 (SIGKILL); restarting it").count - 1 == 13, "\(log.suffix(3000))")
         #expect(out.contains("training resumes at step"), "\(out.suffix(3000))")
 
         // Every step 0..N-1 applied exactly once, at the schedule's rate.
         let steps = 15 * 157
         let trace = try jsonLines("\(dir)/trace/coordinator.jsonl")
-        #expect(trace.map { $0["step"] as! Int } == Array(0..<steps))
+        let applied = trace.map { $0["step"] as! Int }
+        #expect(applied.count == steps && applied == Array(0..<steps),
+                "\(applied.count) records; first out of place at index \(Array(zip(applied, 0..<steps)).firstIndex { $0.0 != $0.1 } ?? -1)")
         for record in trace {
             let step = record["step"] as! Int
             #expect(Float(record["rate"] as! Double) == Self.referenceRate(step), "step \(step)")
