@@ -44,8 +44,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(help: "Send parameters and gradients through the socket even to workers on this host (default: shared memory for them).")
     var noSharedMemory = false
 
+    @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
+    var fault: [String] = []
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
         guard progressDeadline > 0 else { throw ValidationError("--progress-deadline must be positive (got \(progressDeadline))") }
         guard minWorkersTimeout > 0 else { throw ValidationError("--min-workers-timeout must be positive (got \(minWorkersTimeout))") }
@@ -71,6 +75,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
         options.stop = try StopRequest(forwardingSignals: true)
+        options.faults = try FaultPlan.parse(fault)
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
     }
@@ -109,10 +114,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
+    @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
+    var fault: [String] = []
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
+        do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
         guard rejoinTimeout > 0 else { throw ValidationError("--rejoin-timeout must be positive (got \(rejoinTimeout))") }
     }
@@ -127,6 +136,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
+        options.faults = try FaultPlan.parse(fault)
         options.rejoinTimeoutSeconds = rejoinTimeout
         options.stop = try StopRequest(forwardingSignals: true)
         try Worker(train: train, options: options).run()

@@ -36,6 +36,8 @@ public struct CoordinatorOptions: Sendable {
     public var sharedMemory = true
     /// SIGINT/SIGTERM arrive here; the coordinator then stops with a checkpoint.
     public var stop: StopRequest?
+    /// Faults to inject (a testing tool; see `FaultPlan`).
+    public var faults = FaultPlan()
 
     public init(bind: String, workers: Int, run: RunOptions) {
         self.bind = bind

@@ -25,6 +25,8 @@ final class CoordinatorShell {
     private var lastWatch = 0.0
     /// What the transport knows of each rank's connection, for the join line.
     private var joinDetails: [Int: String] = [:]
+    private var faults: FaultPlan
+    private var hung = false
 
     init(machine: CoordinatorMachine, transport: CoordinatorTransport, driver: ProgressDriver, settings: RunSettings,
          options: CoordinatorOptions, stop: StopRequest?) {
@@ -35,6 +37,7 @@ final class CoordinatorShell {
         self.options = options
         self.stop = stop
         averager = GradientAverager(count: transport.parameters.count)
+        faults = options.faults
         self.machine.prepare(firstRate: Double(driver.progress.rate))
     }
 
@@ -112,7 +115,7 @@ final class CoordinatorShell {
                 return try execute(machine.payloadRefused(from: peer, .wrongCount,
                                                           "gradient from \(peer) has the wrong element count (\(result.count) floats, the model has \(transport.parameters.count))", now: now))
             }
-            let finite = floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+            let finite = result.lossSum.isFinite && floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
             guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
         case let .message(message, peer, _):
@@ -133,6 +136,7 @@ final class CoordinatorShell {
                 transport.removed(rank: rank)
                 watch.forget(peer)
             case let .sendStep(order, recipients):
+                guard injectFault(step: order.step) else { continue }
                 transport.sendStep(order, to: recipients)
             case .discardPartialStep:
                 averager.reset()
@@ -153,6 +157,27 @@ final class CoordinatorShell {
             case .fail(let failure):
                 self.failure = CoordinatorError(failure)
             }
+        }
+    }
+
+    /// Applies the fault plan to a step about to go out; false when it must not.
+    private func injectFault(step: Int) -> Bool {
+        guard !hung else { return false }
+        switch faults.action(step: step) {
+        case .proceed: return true
+        case .exit:
+            Console.error("coordinator: fault injected: exiting at step \(step)")
+            _exit(70)
+        case .hang:
+            Console.error("coordinator: fault injected: sending no step from step \(step) on")
+            hung = true
+            return false
+        case .drop:
+            Console.error("coordinator: fault injected: dropping step \(step)")
+            return false
+        case .delay(let seconds):
+            usleep(UInt32(min(seconds, 600) * 1_000_000))
+            return true
         }
     }
 

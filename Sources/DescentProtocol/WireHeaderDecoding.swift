@@ -63,7 +63,8 @@ extension WireHeader {
         if !used.c && c != 0 { throw WireError.unusedFieldNotZero(type: type, field: "c") }
         if !type.isStep && !type.isGradient && round != 0 { throw WireError.unusedFieldNotZero(type: type, field: "round") }
         if type.isStep && !a.isFinite { throw WireError.nonFiniteRate }
-        if type.isGradient && !a.isFinite { throw WireError.nonFiniteLoss }
+        // A gradient's loss may be NaN or infinite on the wire: that is how a diverged worker
+        // says so, and the coordinator decides (it stops the run), not the decoder.
     }
 
     /// The payload frame is present exactly when the type requires one, and holds `count` elements.

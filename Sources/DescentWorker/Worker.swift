@@ -26,6 +26,8 @@ public struct WorkerOptions: Sendable {
     public var rejoinTimeoutSeconds: Double = 120
     /// SIGINT/SIGTERM arrive here.
     public var stop: StopRequest?
+    /// Faults to inject (a testing tool; see `FaultPlan`).
+    public var faults = FaultPlan()
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect

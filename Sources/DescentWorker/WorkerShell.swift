@@ -19,6 +19,8 @@ public final class WorkerShell {
     private var coordinatorPID: Int32?
     private var lastPIDCheck = 0.0
     private let trace: JSONLinesWriter?
+    private var faults: FaultPlan
+    private var hung = false
     public private(set) var ending: WorkerMachine.Ending?
     /// Steps this worker computed (for tests and the trace).
     public private(set) var computedSteps = 0
@@ -33,6 +35,7 @@ public final class WorkerShell {
         machine = WorkerMachine(timing: .init(joinTimeout: options.joinTimeoutSeconds, rejoinTimeout: options.rejoinTimeoutSeconds),
                                 now: monotonicSeconds())
         trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
+        faults = options.faults
     }
 
     deinit { try? trace?.close() }
@@ -129,7 +132,22 @@ public final class WorkerShell {
 
     /// Computes this worker's slots of one step and hands the gradient to the transport.
     private func compute(_ order: WireMessage.StepOrder, rank: Int, slots: [Int], parameters: StepParameters?) throws {
-        guard let session, let parameters else { return }
+        guard let session, let parameters, !hung else { return }
+        switch faults.action(step: order.step) {
+        case .proceed: break
+        case .exit:
+            Console.error("worker: fault injected: exiting at step \(order.step)")
+            _exit(70)
+        case .hang:
+            Console.error("worker: fault injected: computing nothing from step \(order.step) on (still answering heartbeats)")
+            hung = true
+            return
+        case .drop:
+            Console.error("worker: fault injected: dropping the gradient of step \(order.step)")
+            return
+        case .delay(let seconds):
+            usleep(UInt32(min(seconds, 600) * 1_000_000))
+        }
         guard order.parameterCount == session.shape.parameterCount, session.holds(batch: order.batch),
               order.batch == order.step % session.batchesPerEpoch else {
             Console.error("worker: ignored step \(order.step): \(order.parameterCount) parameters for batch \(order.batch); "

@@ -119,6 +119,18 @@ import Testing
         #expect(stranger.contains(.send(.registerAgain(.init(runID: Self.runID, generation: 0)), to: c)))
     }
 
+    @Test func aParticipantsNonFiniteGradientOfTheStepInFlightMeansDivergence() {
+        var m = registered()
+        let stale = m.nonFiniteGradient(.init(runID: Self.runID, generation: 0, rank: 0, step: 5, round: 0, samples: 2, lossSum: .nan,
+                                              correct: 0, count: 5, location: .frame), from: a, now: 1)
+        #expect(rejections(stale) == [.futureStep])
+        let current = m.nonFiniteGradient(.init(runID: Self.runID, generation: 0, rank: 1, step: 0, round: 0, samples: 2, lossSum: .nan,
+                                                correct: 0, count: 5, location: .frame), from: b, now: 1)
+        #expect(rejections(current) == [.nonFinite])
+        #expect(current.contains(.fail(.diverged(step: 0, rank: 1))))
+        #expect(m.phase == .finished)
+    }
+
     @Test func aLostWorkersShareIsDealtAgainToTheSurvivorInANewRound() {
         var m = registered()
         _ = m.receive(gradient(rank: 0, step: 0, samples: 2), from: a, now: 1)
