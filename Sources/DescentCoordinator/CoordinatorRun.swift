@@ -317,7 +317,7 @@ final class CoordinatorRun {
                 loss: averager.lossSum / Double(max(averager.samples, 1)), gradientNorm: norm, slowestRank: slowest,
                 slowestLatencyMs: latencies[slowest] * 1000, fastestLatencyMs: (latencies.min() ?? 0) * 1000,
                 timeMs: (now - trainingStarted) * 1000, updateMs: (now - updateStarted) * 1000,
-                rssMB: step % 100 == 0 ? residentMemoryMB() : nil))
+                rssMB: step % 100 == 0 ? residentMemoryMB() : nil, exactRate: policy.exactRate(at: step)))
         }
         epoch.add(lossSum: averager.lossSum, correct: averager.correct, samples: averager.samples)
         averager.reset()

@@ -113,7 +113,7 @@ public final class Trainer {
                 if let trace {
                     try trace.append(StepRecord(
                         step: step, epoch: epoch, rate: rate, ranks: [0], samples: count, loss: stats.loss,
-                        gradientNorm: norm(gradient)))
+                        gradientNorm: norm(gradient), exactRate: policy.exactRate(at: step)))
                 }
                 parameters.withUnsafeMutableBufferPointer { p in
                     gradient.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }

@@ -106,3 +106,30 @@ extension SystemTests {
         #expect(child.stderr.contains("--losses replays reduce_on_plateau"), "\(child.stderr)")
     }
 }
+
+extension SystemTests {
+    /// A trace line carries the rate SGD applied (float32) and the schedule's float64 `exact_rate`.
+    /// Expected: torch ExponentialLR(0.9) on 0.1, 0.1 * 0.9^t in Python float64.
+    @Test func theTraceRecordsTheExactRateBesideTheAppliedOne() throws {
+        let dir = try Paths.temporaryDirectory("trace-exact")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticMNIST.write(to: dir, train: 64, test: 10)
+        let config = try writeConfig("""
+            training: {epochs: 1, batch_size: 8}
+            schedule: {type: exponential, style: torch, initial_rate: 0.1, decay_steps: 1, decay_rate: 0.9}
+            """, in: dir)
+        let child = try Child("train", ["train", "--config", config, "--data", dir, "--max-steps", "5", "--trace", "\(dir)/trace.jsonl"], directory: dir)
+        #expect(child.wait(seconds: 60) == 0, "\(child.stderr)")
+        let lines = try String(contentsOfFile: "\(dir)/trace.jsonl", encoding: .utf8).split(separator: "\n")
+        func number(_ key: String, in line: Substring) -> Double? {
+            guard let range = line.range(of: "\"\(key)\":") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0 != "," && $0 != "}" })
+        }
+        let expected = [0.1, 0.09000000000000001, 0.08100000000000002, 0.0729, 0.06561]
+        #expect(lines.count == expected.count)
+        for (line, exact) in zip(lines, expected) {
+            #expect(number("exact_rate", in: line) == exact, "\(line)")
+            #expect(number("rate", in: line).map { Float($0) } == Float(exact), "\(line)")
+        }
+    }
+}
