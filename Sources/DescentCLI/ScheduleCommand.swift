@@ -104,7 +104,7 @@ struct ScheduleCommand: ParsableCommand {
         for value in range.sequence {
             let step = value * scale
             let exact = policy.exactRate(at: step)
-            try output.row(step: step, epoch: Double(step) / Double(geometry.stepsPerEpoch), rate: Float(exact), exact: exact)
+            try output.row(step: step, stepsPerEpoch: geometry.stepsPerEpoch, rate: Float(exact), exact: exact)
         }
         try output.end()
         if format != .table {
@@ -112,7 +112,9 @@ struct ScheduleCommand: ParsableCommand {
         }
 
         if let plot {
-            let first = range.first * scale, last = max(range.last * scale, range.first * scale + 1)
+            // At least two points to draw (a one-step range is widened by one step, never past Int.max).
+            let first = range.first * scale
+            let last = range.last * scale > first ? range.last * scale : (first < Int.max ? first + 1 : first)
             let stride = max(1, (last - first) / 2000)
             let points = Swift.stride(from: first, through: last, by: stride).map { step in
                 (x: inEpochs ? Double(step) / Double(geometry.stepsPerEpoch) : Double(step), y: Double(policy.rate(at: step)))
@@ -251,19 +253,80 @@ struct ScheduleOutput {
         try flushIfFull()
     }
 
-    mutating func row(step: Int, epoch: Double, rate: Float, exact: Double) throws {
-        let rateText = Self.exact(Double(rate)), exactText = Self.exact(exact)
+    /// One row; `rate` is `Float(exact)`. CSV and JSON rows are formatted straight into the buffer.
+    mutating func row(step: Int, stepsPerEpoch: Int, rate: Float, exact: Double) throws {
         switch format {
         case .table:
-            append(Self.pad(String(step), 12) + Self.pad(String(format: "%.3f", epoch), 12) + "  " + Self.padRight("\(rate)", 36) + exactText + "\n")
+            let epoch = Double(step) / Double(stepsPerEpoch)
+            append(Self.pad(String(step), 12) + Self.pad(String(format: "%.3f", epoch), 12) + "  " + Self.padRight("\(rate)", 36) + Self.exact(exact) + "\n")
         case .csv:
-            append("\(step),\(String(format: "%.6f", epoch)),\(rateText),\(exactText)\n")
+            append(String(step))
+            appendByte(UInt8(ascii: ","))
+            appendEpoch(step: step, stepsPerEpoch: stepsPerEpoch)
+            appendByte(UInt8(ascii: ","))
+            appendRates(rate: rate, exact: exact, between: ",")
+            appendByte(UInt8(ascii: "\n"))
         case .json:
-            append((rows == 0 ? "\n" : ",\n") + "    {\"step\": \(step), \"epoch\": \(Self.exact(epoch)), \"rate\": \(rateText), \"exact_rate\": \(exactText)}")
+            append((rows == 0 ? "\n" : ",\n") + "    {\"step\": \(step), \"epoch\": ")
+            appendExact(Double(step) / Double(stepsPerEpoch))
+            append(", \"rate\": ")
+            appendRates(rate: rate, exact: exact, between: ", \"exact_rate\": ")
+            appendByte(UInt8(ascii: "}"))
         }
         rows += 1
         try flushIfFull()
     }
+
+    /// `rate` (as its exact double) and `exact`, 17 significant digits each; formatted once when equal
+    /// (every Keras-style family).
+    private mutating func appendRates(rate: Float, exact: Double, between separator: String) {
+        Self.withExactText(Double(rate)) { rateText in
+            buffer.append(contentsOf: rateText)
+            append(separator)
+            if Double(rate) == exact {
+                buffer.append(contentsOf: rateText)
+            } else {
+                Self.withExactText(exact) { buffer.append(contentsOf: $0) }
+            }
+        }
+    }
+
+    /// step / stepsPerEpoch with 6 decimals, from the integers (rounded half up): no float formatting.
+    private mutating func appendEpoch(step: Int, stepsPerEpoch: Int) {
+        let whole = step / stepsPerEpoch
+        let remainder = step % stepsPerEpoch
+        // remainder * 10^6 fits: remainder < stepsPerEpoch, and a row past 2^43 steps per epoch takes the slow path.
+        var micro: Int
+        if remainder <= Int.max / 2_000_000 {
+            micro = (remainder * 2_000_000 + stepsPerEpoch) / (2 * stepsPerEpoch)
+        } else {
+            micro = Int((Double(remainder) / Double(stepsPerEpoch) * 1e6).rounded())
+        }
+        var integral = whole
+        if micro == 1_000_000 { integral += 1; micro = 0 }
+        append(String(integral))
+        appendByte(UInt8(ascii: "."))
+        let digits = String(micro)
+        for _ in digits.utf8.count..<6 { appendByte(UInt8(ascii: "0")) }
+        append(digits)
+    }
+
+    /// `x` with 17 significant digits (`%.17g`), written into the buffer.
+    private mutating func appendExact(_ x: Double) {
+        Self.withExactText(x) { buffer.append(contentsOf: $0) }
+    }
+
+    /// Calls `body` with the bytes of `x` formatted `%.17g`, from a stack buffer (no allocation).
+    private static func withExactText<R>(_ x: Double, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { text in
+            let count = withVaList([x]) { vsnprintf(text.baseAddress!, 40, "%.17g", $0) }
+            return text.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: 40) { bytes in
+                body(UnsafeBufferPointer(start: bytes, count: Int(max(0, min(count, 39)))))
+            }
+        }
+    }
+
+    private mutating func appendByte(_ byte: UInt8) { buffer.append(byte) }
 
     mutating func plateauRow(_ e: PlateauReplay.Epoch) throws {
         let best = e.state.best

@@ -133,3 +133,19 @@ extension SystemTests {
         }
     }
 }
+
+extension SystemTests {
+    /// Steps up to Int.max print and plot without overflowing.
+    @Test func stepsUpToIntMaxPrintAndPlot() throws {
+        let dir = try Paths.temporaryDirectory("schedule-intmax")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = Paths.packageRoot.appendingPathComponent("Config/schedules/cyclic.yaml").path
+        for range in ["9223372036854775806:9223372036854775807:1", "9223372036854775807:9223372036854775807"] {
+            let child = try Child("intmax", ["schedule", "--config", config, "--steps", range, "--format", "csv", "--plot", "\(dir)/rates.svg"], directory: dir)
+            #expect(child.wait(seconds: 30) == 0, "\(range): \(child.stderr)")
+            #expect(child.stdout.contains("9223372036854775807,"), "\(child.stdout)")
+            let svg = (try? String(contentsOfFile: "\(dir)/rates.svg", encoding: .utf8)) ?? ""
+            #expect(svg.contains("</svg>") && !svg.contains("nan"), "\(range)")
+        }
+    }
+}
