@@ -49,6 +49,14 @@ import Testing
         #expect(f.exactRate(at: t) == expected)
     }
 
+    // step_size_down 0: T = up and r = 1, so every x <= r and scale = x: a sawtooth from base up to (not reaching) max.
+    // Up 4: t = 0 -> 0.001, t = 2 -> 0.001 + 0.005 * 0.5, t = 3 -> 0.001 + 0.005 * 0.75, t = 4 -> 0.001 again.
+    @Test(arguments: [(0, 0.001), (2, 0.0035), (3, 0.00475), (4, 0.001), (6, 0.0035)] as [(Int, Double)])
+    func aZeroStepSizeDownIsASawtooth(t: Int, expected: Double) {
+        let f = CyclicRate(baseRate: 0.001, maxRate: 0.006, stepSizeUp: 4, stepSizeDown: 0)
+        #expect(abs(f.exactRate(at: t) - expected) <= 1e-15)
+    }
+
     @Test func triangular2StaysFiniteWhereTorchOverflows() {
         // Cycle 1100: torch's 2.0 ** 1099 raises OverflowError; the height is 0 long before.
         let f = CyclicRate(baseRate: 0.001, maxRate: 0.006, stepSizeUp: 1, stepSizeDown: 1, mode: .triangular2)

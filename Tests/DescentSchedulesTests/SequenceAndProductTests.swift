@@ -72,6 +72,23 @@ import Testing
         #expect(torch.exactRate(at: t) == expected)
     }
 
+    @Test func aSequenceInEpochsCountsItsMilestonesInEpochs() throws {
+        // Config/schedules/sequence.yaml's schedule, 100 steps per epoch: 0.01 through epoch 0 (steps 0...99);
+        // from epoch 1 the exponential at epoch - 1: 0.1 in epoch 1, 0.1 * 0.8 = 0.08 in epoch 2 (step 250).
+        let s = try schedule("""
+            type: sequence
+            units: epochs
+            milestones: [1]
+            schedules:
+              - {type: constant, rate: 0.01}
+              - {type: exponential, style: torch, initial_rate: 0.1, decay_steps: 1, decay_rate: 0.8}
+            """)
+        let p = policy(s, stepsPerEpoch: 100)
+        #expect(p.exactRate(at: 99) == 0.01)
+        #expect(p.exactRate(at: 100) == 0.1)
+        #expect(p.exactRate(at: 250) == 0.1 * 0.8)
+    }
+
     @Test func sequenceAndProductDecodeWithNestedFamilies() throws {
         let s = try schedule("""
             type: sequence
