@@ -90,7 +90,8 @@ public final class ProgressDriver {
                                        correct: correct, samples: samples)
         if let trace {
             var record = StepRecord(step: step, epoch: epoch, rate: rate, ranks: [0], samples: samples,
-                                    loss: lossSum / Double(max(samples, 1)), gradientNorm: gradientNorm)
+                                    loss: lossSum / Double(max(samples, 1)), gradientNorm: gradientNorm,
+                                    exactRate: progress.policy.exactRate(at: step))
             details(&record)
             try trace.append(record)
         }

@@ -6,7 +6,10 @@ import Foundation
 public struct StepRecord: Codable, Sendable, Equatable {
     public var step: Int
     public var epoch: Int
+    /// The rate SGD applied (float32).
     public var rate: Float
+    /// The schedule's float64 rate before SGD's float32 rounding (`LearningRatePolicy.exactRate`).
+    public var exactRate: Double?
     /// Ranks whose gradients were averaged into this update.
     public var ranks: [Int]
     public var samples: Int
@@ -28,8 +31,10 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     public init(step: Int, epoch: Int, rate: Float, ranks: [Int], samples: Int, loss: Double,
                 gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil,
-                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil) {
+                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil,
+                exactRate: Double? = nil) {
         self.step = step
+        self.exactRate = exactRate
         self.epoch = epoch
         self.rate = rate
         self.ranks = ranks
@@ -46,6 +51,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, rate, ranks, samples, loss
+        case exactRate = "exact_rate"
         case gradientNorm = "gradient_norm"
         case slowestRank = "slowest_rank"
         case slowestLatencyMs = "slowest_latency_ms"
