@@ -49,6 +49,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        try run.checkCheckpointDirectory()
         do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
         guard progressDeadline > 0 else { throw ValidationError("--progress-deadline must be positive (got \(progressDeadline))") }

@@ -30,6 +30,12 @@ struct Launch: AsyncParsableCommand {
     @Flag(help: "Do not pin worker r to CPU r (pinning is on with shared memory and at most one worker per CPU).")
     var noPin = false
 
+    @Option(help: "Seconds a worker may stay silent before the coordinator treats it as lost (default 30).")
+    var silenceLimit: Double?
+
+    @Option(help: "Seconds a worker may take for its gradient of a step before it is treated as lost (default 60).")
+    var progressDeadline: Double?
+
     @Option(help: "Inject a fault into worker RANK, for testing: RANK=SPEC, e.g. 1=delay:ms=20 (see 'descent worker --help'; repeatable).")
     var workerFault: [String] = []
 
@@ -50,6 +56,9 @@ struct Launch: AsyncParsableCommand {
             do { _ = try FaultPlan.parse([parts[1]]) } catch { throw ValidationError("\(error)") }
         }
         do { _ = try FaultPlan.parse(coordinatorFault) } catch { throw ValidationError("\(error)") }
+        if let silenceLimit, !(silenceLimit > 0) { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
+        if let progressDeadline, !(progressDeadline > 0) { throw ValidationError("--progress-deadline must be positive (got \(progressDeadline))") }
+        if maxRestarts == 0 { try run.checkCheckpointDirectory() }
         guard (0...10_000).contains(maxRestarts) else { throw ValidationError("--max-restarts must be between 0 and 10000 (got \(maxRestarts))") }
     }
 
@@ -75,6 +84,8 @@ struct Launch: AsyncParsableCommand {
         if let resume = run.resume { coordinator += ["--resume", resume] }
         if run.autoResume || maxRestarts > 0 { coordinator += ["--auto-resume"] }
         for spec in coordinatorFault { coordinator += ["--fault", spec] }
+        if let silenceLimit { coordinator += ["--silence-limit", "\(silenceLimit)"] }
+        if let progressDeadline { coordinator += ["--progress-deadline", "\(progressDeadline)"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared

@@ -42,6 +42,10 @@ struct RunArguments: ParsableArguments {
         if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be 1 or more (got \(checkpointEvery))") }
         if let checkpointSeconds, !(checkpointSeconds > 0) { throw ValidationError("--checkpoint-seconds must be positive (got \(checkpointSeconds))") }
+    }
+
+    /// The checkpoint flags that need a directory have one (launch makes one itself when it restarts processes).
+    func checkCheckpointDirectory() throws {
         if autoResume && checkpointDir == nil { throw ValidationError("--auto-resume needs --checkpoint-dir DIR") }
         if (checkpointEvery != nil || checkpointSeconds != nil) && checkpointDir == nil {
             throw ValidationError("--checkpoint-every and --checkpoint-seconds need --checkpoint-dir DIR")
