@@ -1,4 +1,5 @@
 import ArgumentParser
+import CDNNL
 import COpenBLAS
 import DescentCore
 import DescentData
@@ -12,23 +13,21 @@ struct Bench: AsyncParsableCommand {
         subcommands: [BenchCompute.self, BenchDistributed.self])
 }
 
-/// `descent bench compute`: samples/s of one whole training step on one core, beside the BLAS
-/// floor (the step's five GEMMs alone, as `shared/bench/limit/mlp_gemm_bound.c` runs them).
+/// `descent bench compute`: samples/s of one whole training step on one core, on each compute
+/// backend, beside the floors of both libraries (the step's five GEMMs alone, as
+/// `shared/bench/limit/mlp_gemm_bound.c` and `mlp_gemm_bound_dnnl.c` run them), in one run.
 struct BenchCompute: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compute",
-        abstract: "Training-step throughput on one core against the GEMM-only floor.",
+        abstract: "Training-step throughput on one core, per backend, against both GEMM-only floors.",
         discussion: """
-            For each batch size, alternates three rounds of whole training steps (gather a batch \
-            from a byte image buffer, forward, backward, SGD update of the 784-128-10 MLP) with \
-            three rounds of the same step's five GEMMs and nothing else, keeps the best round of \
-            each, and reports both rates and their ratio. BLAS runs on one thread.
+            For each batch size, alternates three rounds of: the five GEMMs of a step on OpenBLAS,             the same on oneDNN, and whole training steps (gather a batch from a byte image buffer,             forward, backward, SGD update of the 784-128-10 MLP) on each backend; keeps the best             round of each and reports the rates and the ratios of each trainer to its own floor.             Then it times the parts of a step alone (gather, gradient, update), in microseconds             per step, to show where the time goes. Everything runs on one thread.
             """)
 
     @Option(name: .long, help: "Comma-separated batch sizes.", transform: BatchSizes.parse)
     var batch = BatchSizes(values: [32, 128, 512])
 
-    @Option(name: .long, help: "Seconds each measurement round runs (6 rounds per batch size).")
+    @Option(name: .long, help: "Seconds each measurement round runs (12 rounds per batch size).")
     var seconds: Double = 0.5
 
     func validate() throws {
@@ -40,27 +39,65 @@ struct BenchCompute: ParsableCommand {
     func run() throws {
         BLASThreads.set(1)
         let shape = MLPShape(inputs: 784, hidden: [128], classes: 10)
-        print("descent bench compute: MLP 784-128-10, 1 BLAS thread, best of 3 rounds of \(seconds) s each")
-        print("batch   trainer samples/s   GEMM floor samples/s   trainer/floor")
+        let backends = ComputeBackend.allCases
+        print("descent bench compute: MLP 784-128-10, 1 thread, best of 3 rounds of \(seconds) s each; samples/s")
+        print("batch  OpenBLAS floor  oneDNN floor  trainer openblas  trainer onednn  openblas/floor  onednn/floor  onednn/openblas floor")
         var lines: [String] = []
+        var breakdowns: [String] = []
         for size in batch.values {
-            let trainer = TrainingStepBench(shape: shape, batch: size)
-            let floor = GEMMFloorBench(batch: size)
-            var bestTrainer = 0.0
-            var bestFloor = 0.0
+            var floors: [ComputeBackend: GEMMFloorBench] = [:]
+            var trainers: [ComputeBackend: TrainingStepBench] = [:]
+            for backend in backends {
+                floors[backend] = GEMMFloorBench(batch: size, backend: backend)
+                trainers[backend] = TrainingStepBench(shape: shape, batch: size, backend: backend)
+            }
+            var bestFloor: [ComputeBackend: Double] = [:]
+            var bestTrainer: [ComputeBackend: Double] = [:]
             for _ in 0..<3 {
-                bestFloor = max(bestFloor, samplesPerSecond(batch: size, seconds: seconds) { floor.step() })
-                bestTrainer = max(bestTrainer, samplesPerSecond(batch: size, seconds: seconds) { trainer.step() })
+                for backend in backends {
+                    let floor = floors[backend]!
+                    bestFloor[backend] = max(bestFloor[backend] ?? 0, samplesPerSecond(batch: size, seconds: seconds) { floor.step() })
+                }
+                for backend in backends {
+                    let trainer = trainers[backend]!
+                    bestTrainer[backend] = max(bestTrainer[backend] ?? 0, samplesPerSecond(batch: size, seconds: seconds) { trainer.step() })
+                }
             }
-            guard trainer.lastLoss.isFinite else {
-                throw ValidationError("the benchmark's training loss became \(trainer.lastLoss); the engine is broken")
+            for backend in backends {
+                let loss = trainers[backend]!.lastLoss
+                guard loss.isFinite else {
+                    throw ValidationError("the benchmark's training loss on \(backend) became \(loss); the engine is broken")
+                }
             }
-            let ratio = bestTrainer / bestFloor
-            print(pad(String(size), 5) + pad(format(bestTrainer, 0), 20) + pad(format(bestFloor, 0), 23) + pad(format(ratio, 3), 16))
+            let floorOB = bestFloor[.openblas]!, floorDNN = bestFloor[.onednn]!
+            let trainOB = bestTrainer[.openblas]!, trainDNN = bestTrainer[.onednn]!
+            print(pad(String(size), 5) + pad(format(floorOB, 0), 16) + pad(format(floorDNN, 0), 14)
+                  + pad(format(trainOB, 0), 18) + pad(format(trainDNN, 0), 16)
+                  + pad(format(trainOB / floorOB, 3), 16) + pad(format(trainDNN / floorDNN, 3), 14)
+                  + pad(format(trainDNN / floorOB, 3), 23))
             lines.append(
-                "bench=compute batch=\(size) trainer_samples_per_s=\(format(bestTrainer, 0)) "
-                    + "gemm_bound_samples_per_s=\(format(bestFloor, 0)) ratio=\(format(ratio, 3))")
+                "bench=compute batch=\(size) openblas_floor=\(format(floorOB, 0)) onednn_floor=\(format(floorDNN, 0)) "
+                    + "trainer_openblas=\(format(trainOB, 0)) trainer_onednn=\(format(trainDNN, 0)) "
+                    + "openblas_ratio=\(format(trainOB / floorOB, 3)) onednn_ratio=\(format(trainDNN / floorDNN, 3))")
+            for backend in backends {
+                let trainer = trainers[backend]!
+                let floor = floors[backend]!
+                let perStep = { (part: () -> Void) in 1e6 * Double(size) / samplesPerSecond(batch: size, seconds: seconds / 2, part) }
+                let gemms = perStep { floor.step() }
+                let gather = perStep { trainer.gather() }
+                let gradient = perStep { trainer.computeGradient() }
+                let update = perStep { trainer.update() }
+                let whole = 1e6 * Double(size) / bestTrainer[backend]!
+                breakdowns.append(
+                    pad(String(size), 5) + pad(backend.rawValue, 10) + pad(format(whole, 1), 10) + pad(format(gather, 1), 9)
+                        + pad(format(gradient, 1), 10) + pad(format(gemms, 1), 14) + pad(format(gradient - gemms, 1), 16)
+                        + pad(format(update, 1), 9))
+            }
         }
+        print("")
+        print("where a step's time goes, microseconds per step (each part timed alone):")
+        print("batch   backend      step   gather  gradient  of it: GEMMs  around the GEMMs   update")
+        for line in breakdowns { print(line) }
         for line in lines { print(line) }
     }
 
@@ -80,6 +117,7 @@ struct BenchCompute: ParsableCommand {
     }
 
     private func format(_ value: Double, _ decimals: Int) -> String {
+        if value < 0 { return "-" + format(-value, decimals) }
         if decimals == 0 { return String(Int(value.rounded())) }
         let scale = Double((0..<decimals).reduce(1) { product, _ in product * 10 })
         let scaled = Int((value * scale).rounded())
@@ -125,14 +163,14 @@ final class TrainingStepBench {
     private var cursor = 0
     private(set) var lastLoss = 0.0
 
-    init(shape: MLPShape, batch: Int) {
+    init(shape: MLPShape, batch: Int, backend: ComputeBackend) {
         self.batch = batch
         let count = max(4096, 2 * batch)
         var random = SeededGenerator(seed: 2024, stream: 0)
         let pixels = (0..<(count * shape.inputs)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
         let classes = (0..<count).map { _ in UInt8(random.nextIndex(below: shape.classes)) }
         images = LabeledImages(pixels: pixels, labels: classes, rows: 28, columns: shape.inputs / 28)
-        engine = GradientEngine(shape: shape, maxBatch: batch)
+        engine = GradientEngine(shape: shape, maxBatch: batch, backend: backend)
         optimizer = SGD(parameterCount: shape.parameterCount)
         parameters = .allocate(capacity: shape.parameterCount)
         _ = parameters.initialize(from: shape.initialParameters(seed: 1))
@@ -155,25 +193,43 @@ final class TrainingStepBench {
     }
 
     func step() {
+        gather()
+        computeGradient()
+        update()
+    }
+
+    /// The batch's pixels as scaled floats, and its labels.
+    func gather() {
         if cursor + batch > order.count { cursor = 0 }
         images.gather(UnsafeBufferPointer(rebasing: order[cursor..<(cursor + batch)]), features: features, labels: labels)
         cursor += batch
+    }
+
+    /// Forward and backward.
+    func computeGradient() {
         let stats = engine.lossAndGradient(
             parameters: UnsafeBufferPointer(parameters), features: features, labels: labels,
             batch: batch, gradient: gradient)
-        optimizer.step(parameters: parameters, gradient: UnsafeBufferPointer(gradient), rate: 0.01)
         lastLoss = stats.loss
+    }
+
+    /// The SGD update.
+    func update() {
+        optimizer.step(parameters: parameters, gradient: UnsafeBufferPointer(gradient), rate: 0.01)
     }
 }
 
 /// The five GEMMs of one 784-128-10 training step and nothing else, exactly as
-/// `shared/bench/limit/mlp_gemm_bound.c` runs them (same shapes, operands and fill values).
+/// `shared/bench/limit/mlp_gemm_bound.c` (OpenBLAS) and `mlp_gemm_bound_dnnl.c` (oneDNN) run them
+/// (same shapes, operands and fill values).
 final class GEMMFloorBench {
     let batch: Int
+    let backend: ComputeBackend
     private let x, w1, h, w2, z, g1, g2, da: UnsafeMutablePointer<Float>
 
-    init(batch: Int) {
+    init(batch: Int, backend: ComputeBackend) {
         self.batch = batch
+        self.backend = backend
         func filled(_ count: Int, _ value: Float) -> UnsafeMutablePointer<Float> {
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
             buffer.initialize(repeating: value, count: count)
@@ -194,12 +250,31 @@ final class GEMMFloorBench {
     }
 
     func step() {
+        switch backend {
+        case .openblas: stepOpenBLAS()
+        case .onednn: stepOneDNN()
+        }
+    }
+
+    private func stepOpenBLAS() {
         let b = blasint(batch)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, 128, 784, 1, x, 784, w1, 128, 0, h, 128)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, 10, 128, 1, h, 128, w2, 10, 0, z, 10)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 128, 10, b, 1, h, 128, z, 10, 0, g2, 10)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, 128, 10, 1, z, 10, w2, 10, 0, da, 128)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 784, 128, b, 1, x, 784, da, 128, 0, g1, 128)
+    }
+
+    private func stepOneDNN() {
+        BLASThreads.applyToCurrentThread()
+        let b = dnnl_dim_t(batch)
+        let n: CChar = 78, t: CChar = 84  // "N", "T"
+        var status = dnnl_sgemm(n, n, b, 128, 784, 1, x, 784, w1, 128, 0, h, 128)
+        status = dnnl_sgemm(n, n, b, 10, 128, 1, h, 128, w2, 10, 0, z, 10)
+        status = dnnl_sgemm(t, n, 128, 10, b, 1, h, 128, z, 10, 0, g2, 10)
+        status = dnnl_sgemm(n, t, b, 128, 10, 1, z, 10, w2, 10, 0, da, 128)
+        status = dnnl_sgemm(t, n, 784, 128, b, 1, x, 784, da, 128, 0, g1, 128)
+        precondition(status == dnnl_success, "dnnl_sgemm failed (\(status))")
     }
 }
 

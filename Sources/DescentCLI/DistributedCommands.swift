@@ -83,6 +83,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
+    @Option(help: "Refuse a coordinator that computes on another backend (onednn or openblas); without it the worker uses the coordinator's.",
+            transform: ComputeBackend.parse)
+    var backend: ComputeBackend?
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
@@ -91,7 +95,11 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runConfig = try config.map { try RunConfig.load(path: $0) }
+        let runConfig = try config.map { path in
+            var loaded = try RunConfig.load(path: path)
+            if let backend { loaded.training.backend = backend }  // as the coordinator's --backend does
+            return loaded
+        }
         let location = RunData.location(commandLine: data, config: runConfig ?? RunConfig())
         let train = try await RunData.loadTraining(location)
         var options = WorkerOptions(connect: connect, requestedRank: rank)
@@ -100,6 +108,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
+        options.backend = backend
         StopSignals.install { Worker.stopRequested = 1 }
         try Worker(train: train, options: options).run()
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentConfig
+import DescentCore
 import DescentTraining
 
 /// The options every command that trains shares.
@@ -22,6 +23,10 @@ struct RunArguments: ParsableArguments {
     @Option(help: "OpenBLAS threads per process (default: the config's training.threads, 1).")
     var threads: Int?
 
+    @Option(help: "The library for the matrix products: onednn or openblas (default: the config's training.backend, onednn).",
+            transform: ComputeBackend.parse)
+    var backend: ComputeBackend?
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be 1 or more (got \(maxSteps))") }
         if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
@@ -31,8 +36,19 @@ struct RunArguments: ParsableArguments {
     func loadConfig() throws -> RunConfig {
         var loaded = try RunConfig.load(path: config)
         if let threads { loaded.training.threads = threads }
+        if let backend { loaded.training.backend = backend }
         return loaded
     }
 
     var options: RunOptions { RunOptions(maxSteps: maxSteps, tracePath: trace, savePath: save) }
+}
+
+extension ComputeBackend {
+    /// `--backend NAME`, with an error that lists the choices.
+    static func parse(_ text: String) throws -> ComputeBackend {
+        guard let backend = ComputeBackend(rawValue: text.lowercased()) else {
+            throw ValidationError("'\(text)' is not a compute backend; use one of \(ComputeBackend.choices)")
+        }
+        return backend
+    }
 }

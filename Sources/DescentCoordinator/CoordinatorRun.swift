@@ -71,7 +71,7 @@ final class CoordinatorRun {
         policy = LearningRatePolicy(schedule: config.schedule, stepsPerEpoch: plan.stepsPerEpoch, globalBatch: globalBatch)
         optimizer = SGD(config.optimizer, parameterCount: parameterCount)
         averager = GradientAverager(count: parameterCount)
-        evaluator = Evaluator(shape: shape)
+        evaluator = Evaluator(shape: shape, backend: config.training.backend)
         trace = try options.run.tracePath.map { try JSONLinesWriter(path: $0) }
         reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
 
@@ -205,6 +205,7 @@ final class CoordinatorRun {
                 rank: rank, workers: workers, seed: config.seed, hidden: config.model.hidden,
                 parameterCount: parameterCount, globalBatch: globalBatch, sampleCount: train.count,
                 trainLimit: config.data.trainLimit, trainRepeat: config.data.trainRepeat, threads: config.training.threads,
+                backend: config.training.backend,
                 labelsDigest: labelsDigest, heartbeatSeconds: options.heartbeatSeconds,
                 silenceLimitSeconds: options.silenceLimitSeconds, sharedMemoryName: shared ? local?.segment.name : nil)
             sendText({ WireHeader.welcome(runID: runID, generation: generation, rank: UInt32(rank),

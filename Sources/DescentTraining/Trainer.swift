@@ -86,9 +86,9 @@ public final class Trainer {
         var parameters = shape.initialParameters(seed: config.seed)
         var gradient = [Float](repeating: 0, count: shape.parameterCount)
         var optimizer = SGD(config.optimizer, parameterCount: shape.parameterCount)
-        let engine = GradientEngine(shape: shape, maxBatch: batch)
+        let engine = GradientEngine(shape: shape, maxBatch: batch, backend: config.training.backend)
         let buffer = BatchBuffer(capacity: batch, featureCount: shape.inputs)
-        let evaluator = Evaluator(shape: shape)
+        let evaluator = Evaluator(shape: shape, backend: config.training.backend)
         let trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
         var reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
         var order: [Int] = []

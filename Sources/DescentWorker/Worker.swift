@@ -22,6 +22,8 @@ public struct WorkerOptions: Sendable {
     public var sharedMemory = true
     /// Pin the worker's threads to this CPU.
     public var cpu: Int?
+    /// Refuse a coordinator that computes on another backend (nil: use the coordinator's).
+    public var backend: ComputeBackend?
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect

@@ -148,11 +148,12 @@ final class WorkerRun {
     }
 
     private func welcome(_ decoded: WireHeader, settings: RunSettings) throws {
+        try BackendMismatch.check(required: options.backend, coordinator: settings.backend)
         if session?.settings != settings { session = try WorkerSession(settings: settings, train: train) }
         machine.welcomed(rank: settings.rank, runID: decoded.runID, generation: decoded.generation,
                          heartbeatInterval: settings.heartbeatSeconds, silenceLimit: settings.silenceLimitSeconds, now: monotonicSeconds())
         Console.out("Worker rank \(settings.rank) of \(settings.workers) joined run \(decoded.runID): "
-                    + "\(settings.sampleCount) samples per epoch, global batch \(settings.globalBatch)"
+                    + "\(settings.sampleCount) samples per epoch, global batch \(settings.globalBatch), \(settings.backend) backend"
                     + (settings.sharedMemoryName != nil ? ", parameters through shared memory" : ""))
     }
 

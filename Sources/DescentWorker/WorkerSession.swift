@@ -47,7 +47,7 @@ final class WorkerSession {
         self.images = images
         plan = EpochPlan(sampleCount: settings.sampleCount, globalBatch: settings.globalBatch, seed: settings.seed)
         let share = (settings.globalBatch + settings.workers - 1) / settings.workers
-        engine = GradientEngine(shape: shape, maxBatch: share)
+        engine = GradientEngine(shape: shape, maxBatch: share, backend: settings.backend)
         buffer = BatchBuffer(capacity: share, featureCount: shape.inputs)
         if let name = settings.sharedMemoryName {
             let layout = SharedStepLayout(parameterCount: shape.parameterCount, slots: settings.workers)
