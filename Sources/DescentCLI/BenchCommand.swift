@@ -21,56 +21,64 @@ struct BenchCompute: ParsableCommand {
         commandName: "compute",
         abstract: "Training-step throughput on one core, per backend, against both GEMM-only floors.",
         discussion: """
-            For each batch size, alternates three rounds of: the five GEMMs of a step on OpenBLAS,             the same on oneDNN, and whole training steps (gather a batch from a byte image buffer,             forward, backward, SGD update of the 784-128-10 MLP) on each backend; keeps the best             round of each and reports the rates and the ratios of each trainer to its own floor.             Then it times the parts of a step alone (gather, gradient, update), in microseconds             per step, to show where the time goes. Everything runs on one thread.
+            For each batch size, alternates rounds of: the five GEMMs of a step on OpenBLAS, the \
+            same on oneDNN, and whole training steps (gather a batch from a byte image buffer, \
+            forward, backward, SGD update of the 784-128-10 MLP) on each backend; keeps the best \
+            round of each and reports the rates and the ratios of each trainer to its own floor. \
+            Each round also times the parts of a step alone (gather, gradient, update), shown in \
+            microseconds per step, to say where the time goes. Everything runs on one thread.
             """)
 
     @Option(name: .long, help: "Comma-separated batch sizes.", transform: BatchSizes.parse)
     var batch = BatchSizes(values: [32, 128, 512])
 
-    @Option(name: .long, help: "Seconds each measurement round runs (12 rounds per batch size).")
-    var seconds: Double = 0.5
+    @Option(name: .long, help: "Seconds each measurement of a round runs.")
+    var seconds: Double = 0.3
+
+    @Option(name: .long, help: "Rounds of measurements per batch size (the best of each is kept).")
+    var rounds: Int = 5
 
     func validate() throws {
         guard seconds.isFinite, seconds > 0, seconds <= 600 else {
             throw ValidationError("--seconds must be a number of seconds in (0, 600], got \(seconds)")
         }
+        guard (1...100).contains(rounds) else { throw ValidationError("--rounds must be in 1...100, got \(rounds)") }
     }
 
     func run() throws {
         BLASThreads.set(1)
         let shape = MLPShape(inputs: 784, hidden: [128], classes: 10)
         let backends = ComputeBackend.allCases
-        print("descent bench compute: MLP 784-128-10, 1 thread, best of 3 rounds of \(seconds) s each; samples/s")
+        print("descent bench compute: MLP 784-128-10, 1 thread, best of \(rounds) rounds of \(seconds) s each; samples/s")
+        print("OpenBLAS kernels: \(String(cString: openblas_get_corename())); oneDNN code: \(Self.oneDNNCode())")
         print("batch  OpenBLAS floor  oneDNN floor  trainer openblas  trainer onednn  openblas/floor  onednn/floor  onednn/openblas floor")
         var lines: [String] = []
         var breakdowns: [String] = []
         for size in batch.values {
-            var floors: [ComputeBackend: GEMMFloorBench] = [:]
-            var trainers: [ComputeBackend: TrainingStepBench] = [:]
-            for backend in backends {
-                floors[backend] = GEMMFloorBench(batch: size, backend: backend)
-                trainers[backend] = TrainingStepBench(shape: shape, batch: size, backend: backend)
+            let floors = backends.map { GEMMFloorBench(batch: size, backend: $0) }
+            let trainers = backends.map { TrainingStepBench(shape: shape, batch: size, backend: $0) }
+            // Best rate of each measurement over interleaved rounds, so a busy moment of a shared
+            // machine hits every measurement alike.
+            var best = [String: Double]()
+            func measure(_ name: String, seconds: Double, _ body: () -> Void) {
+                best[name] = max(best[name] ?? 0, samplesPerSecond(batch: size, seconds: seconds, body))
             }
-            var bestFloor: [ComputeBackend: Double] = [:]
-            var bestTrainer: [ComputeBackend: Double] = [:]
-            for _ in 0..<3 {
-                for backend in backends {
-                    let floor = floors[backend]!
-                    bestFloor[backend] = max(bestFloor[backend] ?? 0, samplesPerSecond(batch: size, seconds: seconds) { floor.step() })
-                }
-                for backend in backends {
-                    let trainer = trainers[backend]!
-                    bestTrainer[backend] = max(bestTrainer[backend] ?? 0, samplesPerSecond(batch: size, seconds: seconds) { trainer.step() })
-                }
-            }
-            for backend in backends {
-                let loss = trainers[backend]!.lastLoss
-                guard loss.isFinite else {
-                    throw ValidationError("the benchmark's training loss on \(backend) became \(loss); the engine is broken")
+            for _ in 0..<rounds {
+                for (backend, floor) in zip(backends, floors) { measure("floor \(backend)", seconds: seconds) { floor.step() } }
+                for (backend, trainer) in zip(backends, trainers) { measure("trainer \(backend)", seconds: seconds) { trainer.step() } }
+                for (backend, (floor, trainer)) in zip(backends, zip(floors, trainers)) {
+                    let part = seconds / 4
+                    measure("gemms \(backend)", seconds: part) { floor.step() }
+                    measure("gather \(backend)", seconds: part) { trainer.gather() }
+                    measure("gradient \(backend)", seconds: part) { trainer.computeGradient() }
+                    measure("update \(backend)", seconds: part) { trainer.update() }
                 }
             }
-            let floorOB = bestFloor[.openblas]!, floorDNN = bestFloor[.onednn]!
-            let trainOB = bestTrainer[.openblas]!, trainDNN = bestTrainer[.onednn]!
+            for (backend, trainer) in zip(backends, trainers) where !trainer.lastLoss.isFinite {
+                throw ValidationError("the benchmark's training loss on \(backend) became \(trainer.lastLoss); the engine is broken")
+            }
+            let floorOB = best["floor openblas"]!, floorDNN = best["floor onednn"]!
+            let trainOB = best["trainer openblas"]!, trainDNN = best["trainer onednn"]!
             print(pad(String(size), 5) + pad(format(floorOB, 0), 16) + pad(format(floorDNN, 0), 14)
                   + pad(format(trainOB, 0), 18) + pad(format(trainDNN, 0), 16)
                   + pad(format(trainOB / floorOB, 3), 16) + pad(format(trainDNN / floorDNN, 3), 14)
@@ -80,25 +88,31 @@ struct BenchCompute: ParsableCommand {
                     + "trainer_openblas=\(format(trainOB, 0)) trainer_onednn=\(format(trainDNN, 0)) "
                     + "openblas_ratio=\(format(trainOB / floorOB, 3)) onednn_ratio=\(format(trainDNN / floorDNN, 3))")
             for backend in backends {
-                let trainer = trainers[backend]!
-                let floor = floors[backend]!
-                let perStep = { (part: () -> Void) in 1e6 * Double(size) / samplesPerSecond(batch: size, seconds: seconds / 2, part) }
-                let gemms = perStep { floor.step() }
-                let gather = perStep { trainer.gather() }
-                let gradient = perStep { trainer.computeGradient() }
-                let update = perStep { trainer.update() }
-                let whole = 1e6 * Double(size) / bestTrainer[backend]!
+                let micros = { (name: String) in 1e6 * Double(size) / best["\(name) \(backend)"]! }
+                let gradient = micros("gradient"), gemms = micros("gemms")
                 breakdowns.append(
-                    pad(String(size), 5) + pad(backend.rawValue, 10) + pad(format(whole, 1), 10) + pad(format(gather, 1), 9)
-                        + pad(format(gradient, 1), 10) + pad(format(gemms, 1), 14) + pad(format(gradient - gemms, 1), 16)
-                        + pad(format(update, 1), 9))
+                    pad(String(size), 5) + pad(backend.rawValue, 10) + pad(format(micros("trainer"), 1), 10)
+                        + pad(format(micros("gather"), 1), 9) + pad(format(gradient, 1), 10) + pad(format(gemms, 1), 14)
+                        + pad(format(gradient - gemms, 1), 18) + pad(format(micros("update"), 1), 9))
             }
         }
         print("")
-        print("where a step's time goes, microseconds per step (each part timed alone):")
+        print("where a step's time goes, microseconds per step (each part timed alone, best of \(rounds) rounds):")
         print("batch   backend      step   gather  gradient  of it: GEMMs  around the GEMMs   update")
         for line in breakdowns { print(line) }
         for line in lines { print(line) }
+    }
+
+    /// Which of its code paths oneDNN runs on this processor.
+    static func oneDNNCode() -> String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx512_core_amx: "AVX-512 with AMX"
+        case dnnl_cpu_isa_avx512_core_bf16: "AVX-512 with bf16"
+        case dnnl_cpu_isa_avx512_core_vnni: "AVX-512 with VNNI"
+        case dnnl_cpu_isa_avx512_core: "AVX-512"
+        case dnnl_cpu_isa_avx2_vnni, dnnl_cpu_isa_avx2: "AVX2"
+        case let other: "ISA code \(other.rawValue)"
+        }
     }
 
     /// Runs `step` (one batch each) in chunks until `seconds` have passed; samples per second.
