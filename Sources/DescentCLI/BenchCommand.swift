@@ -38,10 +38,10 @@ struct BenchCompute: ParsableCommand {
     var batch = BatchSizes(values: [32, 128, 512])
 
     @Option(name: .long, help: "Seconds each measurement of a round runs.")
-    var seconds: Double = 0.3
+    var seconds: Double = 0.2
 
     @Option(name: .long, help: "Rounds of measurements per batch size (the best of each is kept).")
-    var rounds: Int = 5
+    var rounds: Int = 9
 
     func validate() throws {
         guard seconds.isFinite, seconds > 0, seconds <= 600 else {
@@ -198,15 +198,14 @@ final class TrainingStepBench {
         images = LabeledImages(pixels: pixels, labels: classes, rows: 28, columns: shape.inputs / 28)
         engine = GradientEngine(shape: shape, maxBatch: batch, backend: backend)
         optimizer = SGD(parameterCount: shape.parameterCount)
-        parameters = .allocate(capacity: shape.parameterCount)
-        _ = parameters.initialize(from: shape.initialParameters(seed: 1))
-        gradient = .allocate(capacity: shape.parameterCount)
-        gradient.initialize(repeating: 0)
+        parameters = UnsafeMutableBufferPointer(start: .allocateAligned(zeroed: shape.parameterCount), count: shape.parameterCount)
+        _ = parameters.update(from: shape.initialParameters(seed: 1))
+        gradient = UnsafeMutableBufferPointer(start: .allocateAligned(zeroed: shape.parameterCount), count: shape.parameterCount)
         var indices = Array(0..<count)
         indices.seededShuffle(using: &random)
         order = .allocate(capacity: count)
         _ = order.initialize(from: indices)
-        features = .allocate(capacity: batch * shape.inputs)
+        features = .allocateAligned(zeroed: batch * shape.inputs)
         labels = .allocate(capacity: batch)
     }
 
@@ -257,8 +256,8 @@ final class GEMMFloorBench {
         self.batch = batch
         self.backend = backend
         func filled(_ count: Int, _ value: Float) -> UnsafeMutablePointer<Float> {
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            buffer.initialize(repeating: value, count: count)
+            let buffer = UnsafeMutablePointer<Float>.allocateAligned(zeroed: count)
+            buffer.update(repeating: value, count: count)
             return buffer
         }
         x = filled(batch * 784, 0.5)

@@ -41,16 +41,8 @@ public final class GradientEngine {
         self.maxBatch = maxBatch
         self.backend = backend
         product = MatrixProduct(backend: backend)
-        outputs = shape.layers.map { layer in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * layer.fanOut)
-            buffer.initialize(repeating: 0, count: maxBatch * layer.fanOut)
-            return buffer
-        }
-        hiddenDeltas = shape.layers.dropLast().map { layer in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * layer.fanOut)
-            buffer.initialize(repeating: 0, count: maxBatch * layer.fanOut)
-            return buffer
-        }
+        outputs = shape.layers.map { layer in .allocateAligned(zeroed: maxBatch * layer.fanOut) }
+        hiddenDeltas = shape.layers.dropLast().map { layer in .allocateAligned(zeroed: maxBatch * layer.fanOut) }
     }
 
     deinit {
