@@ -68,6 +68,7 @@ struct Launch: AsyncParsableCommand {
         let endpoint = bind ?? "ipc://\(NSTemporaryDirectory())descent-\(getpid()).sock"
         var shared: [String] = ["--config", run.config]
         if let data = run.data { shared += ["--data", data] }
+        if let backend = run.backend { shared += ["--backend", backend.rawValue] }
 
         var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + shared
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }

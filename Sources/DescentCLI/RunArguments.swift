@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentConfig
+import DescentCore
 import DescentTraining
 
 /// The options every command that trains shares.
@@ -21,6 +22,10 @@ struct RunArguments: ParsableArguments {
 
     @Option(help: "OpenBLAS threads per process (default: the config's training.threads, 1).")
     var threads: Int?
+
+    @Option(help: "The library for the matrix products: onednn or openblas (default: the config's training.backend, onednn).",
+            transform: ComputeBackend.parse)
+    var backend: ComputeBackend?
 
     @Option(help: "Write checkpoints into this directory (at SIGINT/SIGTERM, on failure, and as --checkpoint-every says).")
     var checkpointDir: String?
@@ -56,6 +61,7 @@ struct RunArguments: ParsableArguments {
     func loadConfig() throws -> RunConfig {
         var loaded = try RunConfig.load(path: config)
         if let threads { loaded.training.threads = threads }
+        if let backend { loaded.training.backend = backend }
         return loaded
     }
 
@@ -67,5 +73,15 @@ struct RunArguments: ParsableArguments {
         options.resumeDirectory = resume
         options.autoResume = autoResume
         return options
+    }
+}
+
+extension ComputeBackend {
+    /// `--backend NAME`, with an error that lists the choices.
+    static func parse(_ text: String) throws -> ComputeBackend {
+        guard let backend = ComputeBackend(rawValue: text.lowercased()) else {
+            throw ValidationError("'\(text)' is not a compute backend; use one of \(ComputeBackend.choices)")
+        }
+        return backend
     }
 }

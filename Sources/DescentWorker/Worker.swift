@@ -28,6 +28,8 @@ public struct WorkerOptions: Sendable {
     public var stop: StopRequest?
     /// Faults to inject (a testing tool; see `FaultPlan`).
     public var faults = FaultPlan()
+    /// Refuse a coordinator that computes on another backend (nil: use the coordinator's).
+    public var backend: ComputeBackend?
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect
