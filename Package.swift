@@ -55,6 +55,9 @@ let package = Package(
         .testTarget(name: "DescentTransportTests", dependencies: ["DescentTransport"]),
         .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
         .testTarget(name: "DescentLaunchTests", dependencies: ["DescentLaunch"]),
-        .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
+        .testTarget(name: "DescentSystemTests", dependencies: [
+            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport",
+            .product(name: "Yams", package: "Yams"),  // reads the Kubernetes manifests
+        ]),
     ]
 )
