@@ -46,7 +46,8 @@ cpus=$(nproc)
 mungekey --create --keyfile="$dir/munge.key" --force 2>/dev/null || dd if=/dev/urandom of="$dir/munge.key" bs=1024 count=1 2>/dev/null
 chmod 600 "$dir/munge.key"
 munged --force --socket="$dir/munge.socket" --key-file="$dir/munge.key" --pid-file="$dir/munged.pid" \
-    --log-file="$dir/munged.log" --seed-file="$dir/munged.seed"
+    --log-file="$dir/munged.log" --seed-file="$dir/munged.seed" </dev/null >"$dir/munged.out" 2>&1 \
+    || { cat "$dir/munged.out" >&2; echo "one-node-cluster: munged did not start" >&2; exit 4; }
 
 cat > "$dir/slurm.conf" <<CONF
 ClusterName=descent$$
@@ -81,8 +82,9 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=1000 State=UNKNOWN
 PartitionName=local Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$dir/slurm.conf
-slurmctld -i -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
+# The daemons' own output goes to files: they must not hold the caller's stdout open.
+slurmctld -i -f "$SLURM_CONF" </dev/null >"$dir/slurmctld.out" 2>&1 || { cat "$dir/slurmctld.out" >&2; stop; exit 4; }
+slurmd -f "$SLURM_CONF" </dev/null >"$dir/slurmd.out" 2>&1 || { cat "$dir/slurmd.out" >&2; stop; exit 4; }
 for _ in $(seq 100); do
     if sinfo -h -o '%T' 2>/dev/null | grep -q -E '^(idle|mixed|allocated)'; then
         echo "export SLURM_CONF=$SLURM_CONF"; exit 0
