@@ -15,9 +15,10 @@ struct BenchNetwork: ParsableCommand {
             bridge; each host's link is shaped in both directions (tbf for --rate; netem for --delay, and \
             for --loss where the kernel has it, else an nftables rule). For each rate and batch size it \
             trains the seed MLP over real TCP between the hosts for --steps steps, reads the coordinator's \
-            trace and reports samples/s beside the link bound: every step moves the parameters to each \
-            worker and a gradient back through the coordinator's link, 2 x workers x 407 KB, so a step \
-            takes at least that many bits / rate. An unshaped row (veth links) is measured in the same run. \
+            trace and reports samples/s beside the link bound: every step sends the parameters (407 KB) \
+            to each worker through the coordinator's link, and the last worker to get them sends its \
+            gradient (407 KB) back through it afterwards, so a step takes at least \
+            (workers + 1) x 407 KB x 8 / rate. An unshaped row (veth links) is measured in the same run. \
             The namespaces are removed at the end, also when a run fails. Traffic never leaves them.
             """)
 
@@ -69,7 +70,8 @@ struct BenchNetwork: ParsableCommand {
             for shape in shapes {
                 let measured = try measure(shape: shape, batch: size, data: dataDirectory, executable: executable)
                 let bound = shape.bitsPerSecond.map { rate -> Double in
-                    let stepSeconds = 2 * Double(workers) * parameterBytes * 8 / rate
+                    // All parameters out through the coordinator's link, then the last gradient back.
+                    let stepSeconds = Double(workers + 1) * parameterBytes * 8 / rate
                     return Double(workers * size) / stepSeconds
                 }
                 rows.append([shape.description, "\(size)", fmt(measured.samplesPerSecond, 0), fmt(measured.stepMs, 3),
