@@ -34,6 +34,10 @@ final class SlurmCluster {
         environment["PATH"] = (environment["PATH"] ?? "/usr/bin:/bin") + ":/usr/sbin:/sbin"
         environment["DESCENT"] = Paths.descent
         environment["DESCENT_DATA"] = Paths.mnistSample
+        // Workers reach the coordinator by its node's name; where this machine's own name does
+        // not resolve, by the address slurm.conf gives the node.
+        let name = (try? Command.run(["hostname", "-s"]).output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? ""
+        if (try? Command.run(["getent", "hosts", name]).status) != 0 { environment["DESCENT_COORDINATOR_ADDRESS"] = "127.0.0.1" }
         self.environment = environment
     }
 
