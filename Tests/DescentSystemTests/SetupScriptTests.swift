@@ -4,7 +4,7 @@ import Testing
 /// Deploy/setup.sh, README's first command, run as a real bash script against stand-ins for the
 /// package manager (dpkg-query, apt-get, sudo) and the compiler (swift) on PATH: the packages
 /// present, the runs of apt-get and swift and the user (root or not) are what the test chooses.
-@Suite struct SetupScriptTests {
+@Suite(.serialized) struct SetupScriptTests {
     /// A scratch copy of the script in a directory laid out like the repository, with stand-ins.
     struct Sandbox {
         let root: String
@@ -43,8 +43,7 @@ import Testing
         }
 
         func script(_ name: String, _ body: String) throws {
-            try "#!/bin/sh\n\(body)\n".write(toFile: "\(bin)/\(name)", atomically: true, encoding: .utf8)
-            chmod("\(bin)/\(name)", 0o755)
+            try writeExecutable("#!/bin/sh\n\(body)\n", to: "\(bin)/\(name)")
         }
 
         /// Runs the script (as `uid` when given) with the stand-ins first on PATH.
