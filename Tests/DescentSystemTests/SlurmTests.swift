@@ -80,6 +80,14 @@ final class SlurmCluster {
         return last
     }
 
+    /// A requeued job waits about two minutes before it may start again; once it is pending, let
+    /// it start now.
+    func startNowWhenRequeued(_ job: String) throws {
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try state(of: job).state != "PENDING" { usleep(200_000) }
+        _ = try scontrol(["update", "jobid=\(job)", "StartTime=now"])
+    }
+
     func output(of job: String) -> String { (try? String(contentsOfFile: "\(directory)/job-\(job).out", encoding: .utf8)) ?? "" }
 
     /// Waits until the job's output contains `text`.
@@ -140,42 +148,63 @@ extension SystemTests {
         #expect(abs(accuracy - expected) <= 0.002, "Slurm run \(accuracy), one process \(expected)")
         #expect(accuracy > 0.7)
 
+        // The script checkpoints and resumes when the binary can (issue 5's flags).
+        let help = try Command.run([Paths.descent, "coordinator", "--help"]).output
+        let checkpoints = help.contains("--checkpoint-dir") && help.contains("--auto-resume")
+        print("Slurm test: this descent \(checkpoints ? "checkpoints and resumes" : "has no checkpoints: stops and restarts from step 0")")
+
         // 2. The time-limit signal (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it):
-        //    the coordinator stops after its step, tells the workers, every process ends.
-        // 200 epochs: long enough to be interrupted.
+        //    the coordinator stops after its step (checkpointing when it can), every process ends.
         let longConfig = try writeConfig("training:\n  epochs: 200\n  batch_per_worker: 16\n", in: cluster.directory, name: "long.yaml")
-        let stopped = try cluster.submit([longConfig])
+        let stopped = try cluster.submit([longConfig, "--max-steps", "800"])
         #expect(cluster.waitFor("training starts", in: stopped), "\(cluster.output(of: stopped))")
         #expect(cluster.waitFor("  1/157 steps", in: stopped, seconds: 30), "\(cluster.output(of: stopped))")
         let signal = try Command.run(["scancel", "--signal=USR1", "--batch", stopped], environment: cluster.environment)
         #expect(signal.status == 0, "\(signal.output)")
-        let stoppedEnd = try cluster.waitForEnd(of: stopped, seconds: 60)
-        let stoppedOut = cluster.output(of: stopped)
-        #expect(stoppedOut.contains("descent.sbatch: SIGUSR1 received: stopping the run"), "\(stoppedOut)")
-        #expect(stoppedOut.contains("Worker stopping: the coordinator stopped: interrupted"), "\(stoppedOut)")
-        #expect(stoppedOut.contains("every process has ended"), "\(stoppedOut)")
-        // Without checkpoints in the binary, the script says so and exits 143 (not requeued).
-        #expect(stoppedEnd.exitCode == "143:0", "\(stoppedEnd)\n\(stoppedOut)")
-        let stoppedSteps = try cluster.trace(of: stopped).compactMap { $0["step"] as? Int }
-        #expect(!stoppedSteps.isEmpty && stoppedSteps.count < 200 * 157 && stoppedSteps == Array(0..<stoppedSteps.count))
-        #expect(stoppedOut.contains("stopped on SIGUSR1 after step \(stoppedSteps.last ?? -1);"), "\(stoppedOut)")
+        if checkpoints {
+            // Stopped, checkpointed, requeued by the script; the second start resumes and finishes.
+            #expect(cluster.waitFor("descent.sbatch: requeueing job \(stopped)", in: stopped, seconds: 60), "\(cluster.output(of: stopped))")
+            try cluster.startNowWhenRequeued(stopped)
+            let end = try cluster.waitForEnd(of: stopped, seconds: 180)
+            let out = cluster.output(of: stopped)
+            #expect(end.state == "COMPLETED", "\(end)\n\(out)")
+            #expect(out.contains("descent.sbatch: SIGUSR1 received: stopping the run"), "\(out)")
+            #expect(out.contains("descent.sbatch: job \(stopped) (start 2)") && out.contains("training resumes at step"), "\(out)")
+            // Every step once across the two starts, and the same model as one uninterrupted process.
+            #expect(try cluster.trace(of: stopped).map { $0["step"] as? Int } == Array(0..<800))
+            let single = try writeConfig("training:\n  epochs: 200\n  batch_size: 32\n", in: cluster.directory, name: "long-single.yaml")
+            let reference = try Command.run([Paths.descent, "train", "--config", single, "--data", Paths.mnistSample!, "--threads", "1",
+                                             "--max-steps", "800"], directory: cluster.directory)
+            let referenceAccuracy = try #require(finalTestAccuracy(in: reference.output), "\(reference.output)")
+            let resumedAccuracy = try #require(finalTestAccuracy(in: out), "\(out)")
+            #expect(abs(resumedAccuracy - referenceAccuracy) <= 0.002, "resumed \(resumedAccuracy), one process \(referenceAccuracy)")
+        } else {
+            let end = try cluster.waitForEnd(of: stopped, seconds: 60)
+            let out = cluster.output(of: stopped)
+            #expect(out.contains("descent.sbatch: SIGUSR1 received: stopping the run"), "\(out)")
+            #expect(out.contains("Worker stopping: the coordinator stopped: interrupted"), "\(out)")
+            #expect(out.contains("every process has ended"), "\(out)")
+            // Without checkpoints the script says so and exits 143 (not requeued).
+            #expect(end.exitCode == "143:0", "\(end)\n\(out)")
+            let steps = try cluster.trace(of: stopped).compactMap { $0["step"] as? Int }
+            #expect(!steps.isEmpty && steps.count < 800 && steps == Array(0..<steps.count))
+            #expect(out.contains("stopped on SIGUSR1 after step \(steps.last ?? -1);"), "\(out)")
+        }
 
         // 3. Requeue (what pre-emption with PreemptMode=REQUEUE does): Slurm sends SIGTERM, the run
-        //    stops, and the job starts again; without checkpoints it says it starts from step 0.
+        //    stops, and the job starts again: from its checkpoint, or else from step 0, saying so.
         let requeued = try cluster.submit([config])
         #expect(cluster.waitFor("  1/157 steps", in: requeued, seconds: 60), "\(cluster.output(of: requeued))")
         let requeue = try Command.run(["scontrol", "requeue", requeued], environment: cluster.environment)
         #expect(requeue.status == 0, "\(requeue.output)")
-        // A requeued job waits about two minutes before it may start again; let it start now.
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, try cluster.state(of: requeued).state != "PENDING" { usleep(200_000) }
-        _ = try cluster.scontrol(["update", "jobid=\(requeued)", "StartTime=now"])
+        try cluster.startNowWhenRequeued(requeued)
         let requeuedEnd = try cluster.waitForEnd(of: requeued, seconds: 120)
         let requeuedOut = cluster.output(of: requeued)
         #expect(requeuedEnd.state == "COMPLETED", "\(requeuedEnd)\n\(requeuedOut)")
         #expect(requeuedOut.contains("descent.sbatch: SIGTERM received: stopping the run"), "\(requeuedOut)")
         #expect(requeuedOut.contains("descent.sbatch: job \(requeued) (start 2)"), "\(requeuedOut)")
-        #expect(requeuedOut.contains("restarted by Slurm: the run starts again from step 0"), "\(requeuedOut)")
+        #expect(requeuedOut.contains(checkpoints ? "training resumes at step" : "restarted by Slurm: the run starts again from step 0"),
+                "\(requeuedOut)")
         #expect(try cluster.trace(of: requeued).map { $0["step"] as? Int } == Array(0..<157))
         let requeuedAccuracy = try #require(finalTestAccuracy(in: requeuedOut), "\(requeuedOut)")
         #expect(abs(requeuedAccuracy - expected) <= 0.002)
