@@ -17,11 +17,23 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
 
-    @Option(help: "How many workers to wait for.")
+    @Option(help: "How many workers to wait for before the first step.")
     var workers: Int
 
-    @Option(help: "Seconds a worker may stay silent before the run fails.")
+    @Option(help: "The most workers at once (ranks of the run; the global batch is dealt to this many slots). Default: --workers.")
+    var maxWorkers: Int?
+
+    @Option(help: "Below this many workers the run pauses; after --min-workers-timeout it stops with a checkpoint.")
+    var minWorkers: Int = 1
+
+    @Option(help: "Seconds to wait below --min-workers before stopping.")
+    var minWorkersTimeout: Double = 120
+
+    @Option(help: "Seconds a worker may stay silent before it is treated as lost (its share goes to the others).")
     var silenceLimit: Double = 30
+
+    @Option(help: "Seconds a worker may take for its gradient of a step before it is treated as lost.")
+    var progressDeadline: Double = 60
 
     @Option(help: "Give up when the workers have not all joined after this many seconds (default: wait).")
     var registrationTimeout: Double?
@@ -32,9 +44,20 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(help: "Send parameters and gradients through the socket even to workers on this host (default: shared memory for them).")
     var noSharedMemory = false
 
+    @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
+    var fault: [String] = []
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
+        guard progressDeadline > 0 else { throw ValidationError("--progress-deadline must be positive (got \(progressDeadline))") }
+        guard minWorkersTimeout > 0 else { throw ValidationError("--min-workers-timeout must be positive (got \(minWorkersTimeout))") }
+        if let maxWorkers, !(workers...64).contains(maxWorkers) {
+            throw ValidationError("--max-workers must be between --workers (\(workers)) and 64 (got \(maxWorkers))")
+        }
+        guard workers <= 64 else { throw ValidationError("--workers must be at most 64 (got \(workers))") }
+        guard (1...workers).contains(minWorkers) else { throw ValidationError("--min-workers must be between 1 and --workers (\(workers)) (got \(minWorkers))") }
         guard bind.contains("://") else { throw ValidationError("--bind '\(bind)' is not a ZeroMQ endpoint; use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock") }
     }
 
@@ -44,10 +67,15 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var options = CoordinatorOptions(bind: bind, workers: workers, run: run.options)
         options.configHash = ConfigDigest.of(config)
         options.silenceLimitSeconds = silenceLimit
+        options.progressDeadlineSeconds = progressDeadline
+        options.maxWorkers = maxWorkers
+        options.minWorkers = minWorkers
+        options.minWorkersTimeoutSeconds = minWorkersTimeout
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
-        StopSignals.install { Coordinator.stopRequested = 1 }
+        options.stop = try StopRequest(forwardingSignals: true)
+        options.faults = try FaultPlan.parse(fault)
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
     }
@@ -77,17 +105,25 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Give up when not admitted after this many seconds.")
     var joinTimeout: Double = 120
 
+    @Option(help: "Once admitted, keep trying to rejoin a coordinator that went away (restarted with --resume) for this many seconds.")
+    var rejoinTimeout: Double = 120
+
     @Flag(help: "Refuse the coordinator's shared memory; parameters and gradients go through the socket.")
     var noSharedMemory = false
 
     @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
+    @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
+    var fault: [String] = []
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
+        do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
+        guard rejoinTimeout > 0 else { throw ValidationError("--rejoin-timeout must be positive (got \(rejoinTimeout))") }
     }
 
     func run() async throws {
@@ -100,14 +136,16 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
-        StopSignals.install { Worker.stopRequested = 1 }
+        options.faults = try FaultPlan.parse(fault)
+        options.rejoinTimeoutSeconds = rejoinTimeout
+        options.stop = try StopRequest(forwardingSignals: true)
         try Worker(train: train, options: options).run()
     }
 }
 
 /// A digest of a parsed config: the same settings give the same digest whatever the comments.
-enum ConfigDigest {
-    static func of(_ config: RunConfig) -> UInt64 {
+public enum ConfigDigest {
+    public static func of(_ config: RunConfig) -> UInt64 {
         max(1, FNV1a.digest(Array(String(describing: config).utf8)))
     }
 }

@@ -1,3 +1,4 @@
+import DescentCore
 import Foundation
 
 /// One line of the per-step trace: what the coordinator (or the single-process trainer) did
@@ -5,7 +6,10 @@ import Foundation
 public struct StepRecord: Codable, Sendable, Equatable {
     public var step: Int
     public var epoch: Int
+    /// The rate SGD applied (float32).
     public var rate: Float
+    /// The schedule's float64 rate before SGD's float32 rounding (`LearningRatePolicy.exactRate`).
+    public var exactRate: Double?
     /// Ranks whose gradients were averaged into this update.
     public var ranks: [Int]
     public var samples: Int
@@ -27,8 +31,10 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     public init(step: Int, epoch: Int, rate: Float, ranks: [Int], samples: Int, loss: Double,
                 gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil,
-                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil) {
+                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil,
+                exactRate: Double? = nil) {
         self.step = step
+        self.exactRate = exactRate
         self.epoch = epoch
         self.rate = rate
         self.ranks = ranks
@@ -45,6 +51,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, rate, ranks, samples, loss
+        case exactRate = "exact_rate"
         case gradientNorm = "gradient_norm"
         case slowestRank = "slowest_rank"
         case slowestLatencyMs = "slowest_latency_ms"
@@ -61,15 +68,35 @@ public final class JSONLinesWriter {
     private var pending = Data()
     private let encoder: JSONEncoder
 
-    public init(path: String) throws {
+    /// Opens `path` for writing: a new file, or (with `append`, for a resumed run) the end of the
+    /// existing one.
+    public init(path: String, append: Bool = false) throws {
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        if !(append && FileManager.default.fileExists(atPath: path)) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
         }
         handle = try FileHandle(forWritingTo: url)
+        if append { try handle.seekToEnd() }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+    }
+
+    /// A resumed run keeps only the records of the steps its checkpoint holds: steps applied after
+    /// the checkpoint by a process that then died are applied again (identically), once.
+    public static func truncate(_ path: String, toStepsBefore step: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        struct StepOnly: Decodable { var step: Int }
+        let decoder = JSONDecoder()
+        var kept: [UInt8] = []
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            guard let record = try? decoder.decode(StepOnly.self, from: Data(line)), record.step < step else { continue }
+            kept += line
+            kept.append(0x0A)
+        }
+        try DurableFile.write(kept, to: path)
     }
 
     public func append<T: Encodable>(_ record: T) throws {

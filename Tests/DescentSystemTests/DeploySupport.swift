@@ -65,10 +65,9 @@ enum DescentFlags {
         arguments.filter { $0.hasPrefix("--") }.map { String($0.split(separator: "=", maxSplits: 1)[0]) }
     }
 
-    /// Flags the deployment files name ahead of the binary (issue 5's checkpoints, issue 6's keys),
-    /// each marked PLACEHOLDER where it is used. The tests accept them only while the binary
-    /// lacks them, and say so.
-    static let placeholders: Set<String> = ["--checkpoint-dir", "--auto-resume", "--curve-dir"]
+    /// Flags the deployment files name ahead of the binary (issue 6's keys), each marked
+    /// PLACEHOLDER where it is used. The tests accept them only while the binary lacks them, and say so.
+    static let placeholders: Set<String> = ["--curve-dir"]
 }
 
 /// A child started with posix_spawn with an empty signal mask and default signal actions (a
