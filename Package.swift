@@ -46,9 +46,11 @@ let package = Package(
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.
         .target(name: "DescentLaunch", dependencies: ["DescentCore"]),
+        // Hosts in Linux network namespaces with links shaped by tc, for tests and `bench network`.
+        .target(name: "DescentNetworkLab"),
         // The `descent` command.
         .executableTarget(name: "DescentCLI", dependencies: [
-            "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch",
+            "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch", "DescentNetworkLab",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -61,6 +63,9 @@ let package = Package(
         .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
         .testTarget(name: "DescentLaunchTests", dependencies: ["DescentLaunch"]),
         .testTarget(name: "DescentShellTests", dependencies: ["DescentCoordinator", "DescentWorker", "DescentTraining"]),
-        .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
+        .testTarget(name: "DescentSystemTests", dependencies: [
+            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentNetworkLab",
+            .product(name: "Yams", package: "Yams"),  // reads the Kubernetes manifests
+        ]),
     ]
 )
