@@ -61,10 +61,10 @@ import Testing
         func remove() { try? FileManager.default.removeItem(atPath: root) }
     }
 
-    static let buildPackages = ["libzmq3-dev", "libopenblas-dev", "zlib1g-dev", "pkg-config"]
+    static let buildPackages = ["libzmq3-dev", "libopenblas-dev", "libdnnl-dev", "zlib1g-dev", "pkg-config"]
 
     @Test func asRootInstallsOnlyTheMissingPackagesAndSaysWhich() throws {
-        let box = try Sandbox(installed: ["libopenblas-dev", "pkg-config"])
+        let box = try Sandbox(installed: ["libopenblas-dev", "libdnnl-dev", "pkg-config"])
         defer { box.remove() }
         let result = try box.run(["--install-only"])
         #expect(result.status == 0, "\(result.err)")
@@ -77,7 +77,7 @@ import Testing
         defer { box.remove() }
         let result = try box.run(["--install-only"])
         #expect(result.status == 0, "\(result.err)")
-        #expect(result.out.contains("setup: packages present: libzmq3-dev libopenblas-dev zlib1g-dev pkg-config"), "\(result.out)")
+        #expect(result.out.contains("setup: packages present: libzmq3-dev libopenblas-dev libdnnl-dev zlib1g-dev pkg-config"), "\(result.out)")
         #expect(box.calls.isEmpty)
     }
 
@@ -92,7 +92,7 @@ import Testing
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
                    "needs root and setpriv to run the script as another user"))
     func asAnotherUserInstallsThroughSudo() throws {
-        let box = try Sandbox(installed: ["libzmq3-dev", "zlib1g-dev", "pkg-config"], sudo: """
+        let box = try Sandbox(installed: ["libzmq3-dev", "libdnnl-dev", "zlib1g-dev", "pkg-config"], sudo: """
             # Stand-in sudo: never asks; runs the command as it is (the test checks that it was asked).
             [ "$1" = -n ] && shift
             [ "$1" = true ] && exit 0
@@ -119,8 +119,8 @@ import Testing
         defer { box.remove() }
         let result = try box.run(["launch", "--workers", "2"], uid: 65534)
         #expect(result.status == 2)
-        #expect(result.err.contains("missing Debian packages: libzmq3-dev libopenblas-dev zlib1g-dev"), "\(result.err)")
-        #expect(result.err.contains("apt-get install libzmq3-dev libopenblas-dev zlib1g-dev"), "\(result.err)")
+        #expect(result.err.contains("missing Debian packages: libzmq3-dev libopenblas-dev libdnnl-dev zlib1g-dev"), "\(result.err)")
+        #expect(result.err.contains("apt-get install libzmq3-dev libopenblas-dev libdnnl-dev zlib1g-dev"), "\(result.err)")
         #expect(box.calls.isEmpty, "nothing installed, nothing built: \(box.calls)")
     }
 
