@@ -2,6 +2,7 @@ import ArgumentParser
 import DescentConfig
 import DescentCoordinator
 import DescentCore
+import DescentLogging
 import DescentTraining
 import DescentWorker
 import Foundation
@@ -13,6 +14,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         abstract: "Run the coordinator: it waits for the workers, then drives synchronous averaged SGD.")
 
     @OptionGroup var run: RunArguments
+    @OptionGroup var observe: ObserverArguments
 
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
@@ -40,8 +42,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try run.loadConfig()
+        let watching = try observe.startObservers(role: "coordinator", configPath: run.config)
+        defer { withExtendedLifetime(watching) {} }
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
         var options = CoordinatorOptions(bind: bind, workers: workers, run: run.options)
+        options.run.tracePath = observe.tracePath(given: run.trace, name: "coordinator.jsonl")
+        options.run.observer = watching.observers
         options.configHash = ConfigDigest.of(config)
         options.silenceLimitSeconds = silenceLimit
         options.registrationTimeoutSeconds = registrationTimeout
@@ -83,6 +89,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
+    @Option(help: "Log records on standard error: human (default) or json (one object per line).")
+    var logFormat: LogFormat = .human
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
@@ -91,6 +100,10 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if logFormat == .json {
+            let logger = ObserverArguments.logger(format: .json, role: "worker", rank: rank)
+            Console.redirectErrors { line in logger.notice("\(line)", metadata: ["event": "message"]) }
+        }
         let runConfig = try config.map { try RunConfig.load(path: $0) }
         let location = RunData.location(commandLine: data, config: runConfig ?? RunConfig())
         let train = try await RunData.loadTraining(location)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentLaunch
+import DescentProgress
 import DescentTransport
 import Foundation
 
@@ -13,6 +14,7 @@ struct Launch: AsyncParsableCommand {
             """)
 
     @OptionGroup var run: RunArguments
+    @OptionGroup var observe: ObserverArguments
 
     @Option(help: "How many worker processes to start.")
     var workers: Int
@@ -47,14 +49,19 @@ struct Launch: AsyncParsableCommand {
         if let threads = run.threads { coordinator += ["--threads", "\(threads)"] }
         if let traceDir { coordinator += ["--trace", "\(traceDir)/coordinator.jsonl"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        let drawsProgress = observe.progress.output(stdoutIsTerminal: observe.isTerminal) != nil
+        coordinator += observe.forwarded(progress: drawsProgress ? .lines : .never, runDir: observe.runDir ?? traceDir)
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
+            if observe.logFormat == .json { worker += ["--log-format", "json"] }
             if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
-        let result = try ProcessGroup().run(children)
+        let sink = ProgressRelaySink()
+        let result = try ProcessGroup().run(children, output: drawsProgress ? sink : ConsoleLineSink())
+        sink.finish()
         if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }

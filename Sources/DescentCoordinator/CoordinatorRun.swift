@@ -29,6 +29,8 @@ final class CoordinatorRun {
     private let evaluator: Evaluator
     private let trace: JSONLinesWriter?
     private var reporter: RunReporter
+    private let observer: (any RunObserver)?
+    private let allRanks: [Int]
     private var log = RateLimitedLog()
 
     private let local: LocalWorkers?
@@ -74,6 +76,8 @@ final class CoordinatorRun {
         evaluator = Evaluator(shape: shape)
         trace = try options.run.tracePath.map { try JSONLinesWriter(path: $0) }
         reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
+        observer = options.run.observer
+        allRanks = Array(0..<workers)
 
         local = options.sharedMemory ? LocalWorkers.create(runID: runID, parameterCount: parameterCount, workers: workers) : nil
         ownParameters = local == nil ? .allocate(capacity: parameterCount) : nil
@@ -97,6 +101,9 @@ final class CoordinatorRun {
         Console.out("Coordinator listening on \(endpoint) (run \(runID)), waiting for \(workers) worker(s); "
                     + "\(plan.stepsPerEpoch) steps per epoch, global batch \(globalBatch), \(totalSteps) steps")
         Console.out("Schedule: \(policy.schedule.summary)")
+        observer?.runStarted(RunDescription(role: "coordinator", workers: workers, epochs: config.training.epochs,
+                                            stepsPerEpoch: plan.stepsPerEpoch, totalSteps: totalSteps, globalBatch: globalBatch,
+                                            schedule: policy.schedule.summary))
     }
 
     deinit { ownParameters?.deallocate() }
@@ -122,6 +129,8 @@ final class CoordinatorRun {
             stopWorkers("the coordinator stopped: \(error)")
             try? trace?.close()
             reportRejections()
+            observer?.rejectionsCounted(rejectionTotals)
+            observer?.runFailed("\(error)")
             throw error
         }
         stopWorkers("training finished")
@@ -133,8 +142,11 @@ final class CoordinatorRun {
         reportRejections()
         let finalParameters = Array(parameters)
         if let path = options.run.savePath { try ParameterFile.write(finalParameters, to: path) }
-        return RunSummary(steps: machine.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
-                          parameters: finalParameters, seconds: seconds)
+        let summary = RunSummary(steps: machine.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
+                                 parameters: finalParameters, seconds: seconds)
+        observer?.rejectionsCounted(rejectionTotals)
+        observer?.runFinished(summary)
+        return summary
     }
 
     private func receiveAll() throws {
@@ -212,6 +224,8 @@ final class CoordinatorRun {
             Console.out("Worker rank \(rank) joined from \(introduction.host) (pid \(introduction.pid)"
                         + (address.map { ", address \($0)" } ?? "") + (shared ? ", shared memory" : "") + "); "
                         + "\(machine.registeredCount) of \(workers) registered")
+            observer?.event(RunEvent(.workerJoined, step: machine.step, rank: rank, detail: introduction.host))
+            observer?.membershipChanged(Membership(expected: workers, registered: machine.registeredCount, alive: machine.registeredCount))
             if startsTraining {
                 Console.out("All \(workers) workers registered; training starts")
                 trainingStarted = monotonicSeconds()
@@ -308,16 +322,18 @@ final class CoordinatorRun {
         let rate = policy.rate(at: step)
         let norm = averager.average()
         averager.sum.withUnsafeBufferPointer { optimizer.step(parameters: parameters, gradient: $0, rate: rate) }
-        if let trace {
+        if trace != nil || observer != nil {
             let latencies = machine.latencies
             let slowest = latencies.indices.max { latencies[$0] < latencies[$1] } ?? 0
             let now = monotonicSeconds()
-            try trace.append(StepRecord(
-                step: step, epoch: machine.position.epoch, rate: rate, ranks: Array(0..<workers), samples: averager.samples,
+            let record = StepRecord(
+                step: step, epoch: machine.position.epoch, rate: rate, ranks: allRanks, samples: averager.samples,
                 loss: averager.lossSum / Double(max(averager.samples, 1)), gradientNorm: norm, slowestRank: slowest,
                 slowestLatencyMs: latencies[slowest] * 1000, fastestLatencyMs: (latencies.min() ?? 0) * 1000,
                 timeMs: (now - trainingStarted) * 1000, updateMs: (now - updateStarted) * 1000,
-                rssMB: step % 100 == 0 ? residentMemoryMB() : nil))
+                rssMB: step % 100 == 0 ? residentMemoryMB() : nil)
+            try trace?.append(record)
+            observer?.stepApplied(record, workerLatencies: latencies)
         }
         epoch.add(lossSum: averager.lossSum, correct: averager.correct, samples: averager.samples)
         averager.reset()
@@ -336,6 +352,8 @@ final class CoordinatorRun {
     private func closeEpoch(_ index: Int) {
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: UnsafeBufferPointer(parameters), on: test)
         epoch.report(epoch: index, to: &reporter, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds())
+        observer?.epochFinished(epoch.epochReport(epoch: index, step: machine.step, testLoss: testLoss, testAccuracy: testAccuracy,
+                                                  now: monotonicSeconds()))
         policy.observe(validationLoss: testLoss)
         epoch = EpochTally(started: monotonicSeconds())
     }
@@ -348,6 +366,7 @@ final class CoordinatorRun {
         case .idle:
             break
         case .heartbeat:
+            observer?.rejectionsCounted(rejectionTotals)
             for (rank, peer) in machine.peers.enumerated() {
                 guard let peer else { continue }
                 send(WireHeader.heartbeat(runID: runID, generation: generation, rank: UInt32(rank), step: UInt64(machine.step)), to: peer)
@@ -361,6 +380,9 @@ final class CoordinatorRun {
             let names = ranks.map { rank in "\(rank) (\(machine.introductions[rank]?.host ?? "?"))" }.joined(separator: ", ")
             Console.error("coordinator: step \(step) waiting \(String(format: "%.1f", seconds)) s for rank(s) \(names)")
         case let .lost(rank, seconds):
+            observer?.event(RunEvent(.workerLost, step: machine.step, rank: rank,
+                                     detail: "\(machine.introductions[rank]?.host ?? "?") silent for \(Int(seconds)) s"))
+            observer?.membershipChanged(Membership(expected: workers, registered: machine.registeredCount, alive: machine.registeredCount - 1))
             throw CoordinatorError.workerLost(rank: rank, host: machine.introductions[rank]?.host ?? "?", seconds: seconds)
         }
     }
@@ -403,6 +425,10 @@ final class CoordinatorRun {
         usleep(100_000)
         socket.close()
         socket.context.terminate()
+    }
+
+    private var rejectionTotals: [String: Int] {
+        Dictionary(uniqueKeysWithValues: machine.rejections.map { ($0.key.rawValue, $0.value) })
     }
 
     private func reportRejections() {

@@ -14,6 +14,8 @@ public struct RunOptions: Sendable {
     public var savePath: String?
     /// Evaluate on the test set at every epoch end (always at the end of the run).
     public var evaluateEachEpoch = true
+    /// Told about every step, epoch and event of the run (progress, metrics, TensorBoard, logs).
+    public var observer: (any RunObserver)?
 
     public init(maxSteps: Int? = nil, tracePath: String? = nil, savePath: String? = nil) {
         self.maxSteps = maxSteps
@@ -92,6 +94,9 @@ public final class Trainer {
         let trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
         var reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
         var order: [Int] = []
+        let observer = options.observer
+        observer?.runStarted(RunDescription(role: "train", workers: 1, epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch,
+                                            totalSteps: totalSteps, globalBatch: batch, schedule: policy.schedule.summary))
 
         let start = monotonicSeconds()
         var step = 0
@@ -110,10 +115,12 @@ public final class Trainer {
                         engine.lossAndGradient(parameters: p, features: buffer.features, labels: buffer.labels, batch: count, gradient: g)
                     }
                 }
-                if let trace {
-                    try trace.append(StepRecord(
+                if trace != nil || observer != nil {
+                    let record = StepRecord(
                         step: step, epoch: epoch, rate: rate, ranks: [0], samples: count, loss: stats.loss,
-                        gradientNorm: norm(gradient)))
+                        gradientNorm: norm(gradient), timeMs: (monotonicSeconds() - start) * 1000)
+                    try trace?.append(record)
+                    observer?.stepApplied(record, workerLatencies: [])
                 }
                 parameters.withUnsafeMutableBufferPointer { p in
                     gradient.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }
@@ -126,6 +133,7 @@ public final class Trainer {
             if options.evaluateEachEpoch || isLast {
                 let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
                 tally.report(epoch: epoch, to: &reporter, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds())
+                observer?.epochFinished(tally.epochReport(epoch: epoch, step: step, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds()))
                 policy.observe(validationLoss: testLoss)
             }
             epoch += 1
@@ -136,8 +144,10 @@ public final class Trainer {
         let finalRate = policy.rate(at: step)
         reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate, steps: step, seconds: seconds)
         if let path = options.savePath { try ParameterFile.write(parameters, to: path) }
-        return RunSummary(steps: step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
-                          parameters: parameters, seconds: seconds)
+        let summary = RunSummary(steps: step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
+                                 parameters: parameters, seconds: seconds)
+        observer?.runFinished(summary)
+        return summary
     }
 }
 

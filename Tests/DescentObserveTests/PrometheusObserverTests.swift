@@ -1,0 +1,54 @@
+import DescentMetrics
+import DescentTraining
+import Foundation
+import Testing
+
+@Suite struct PrometheusObserverTests {
+    /// Three steps of two workers; the exposition's lines are checked against values worked
+    /// out by hand from the records.
+    @Test func exposesTheRunsFigures() {
+        let metrics = PrometheusObserver()
+        metrics.runStarted(RunDescription(role: "coordinator", workers: 2, epochs: 1, stepsPerEpoch: 3, totalSteps: 3, globalBatch: 64, schedule: "s"))
+        metrics.membershipChanged(Membership(expected: 2, registered: 2, alive: 2))
+        for step in 0..<3 {
+            metrics.stepApplied(StepRecord(step: step, epoch: 0, rate: 0.25, ranks: [0, 1], samples: 64, loss: 1.5, gradientNorm: 2,
+                                           timeMs: Double(step) * 10), workerLatencies: [0.0003, 0.002])
+        }
+        metrics.rejectionsCounted(["malformed": 2])
+        metrics.rejectionsCounted(["malformed": 5])
+        metrics.event(RunEvent(.workerLost, step: 3, rank: 1))
+        let text = String(decoding: metrics.exposition(), as: UTF8.self)
+        let lines = Set(text.split(separator: "\n").map(String.init))
+        #expect(lines.contains("descent_global_step 3.0"))
+        #expect(lines.contains("descent_learning_rate 0.25"))
+        #expect(lines.contains("descent_loss 1.5"))
+        #expect(lines.contains("descent_samples_total 192"))
+        #expect(lines.contains("descent_workers_alive 2.0"))
+        #expect(lines.contains("descent_workers_lost_total 1"))
+        #expect(lines.contains(#"descent_rejected_messages_total{kind="malformed"} 5"#))
+        // Rank 0 took 0.3 ms three times: all three in the 0.5 ms bucket and above, none at 0.25 ms.
+        #expect(lines.contains(#"descent_worker_step_latency_seconds_bucket{rank="0",le="0.00025"} 0"#))
+        #expect(lines.contains(#"descent_worker_step_latency_seconds_bucket{rank="0",le="0.0005"} 3"#))
+        #expect(lines.contains(#"descent_worker_step_latency_seconds_count{rank="1"} 3"#))
+        #expect(lines.contains(#"descent_worker_step_latency_seconds_bucket{rank="1",le="0.001"} 0"#))
+        #expect(lines.contains(#"descent_worker_step_latency_seconds_bucket{rank="1",le="0.0025"} 3"#))
+    }
+
+    @Test func serverAnswersMetricsAndRefusesABusyPort() throws {
+        let server = try MetricsServer(address: MetricsAddress(host: "127.0.0.1", port: 0)) { Array("descent_up 1\n".utf8) }
+        defer { server.stop() }
+        #expect(server.address.port > 0)
+        let answer = try HTTPGet.fetch(port: server.address.port, path: "/metrics")
+        #expect(answer.status == 200)
+        #expect(answer.body == "descent_up 1\n")
+        #expect(try HTTPGet.fetch(port: server.address.port, path: "/other").status == 404)
+        #expect(throws: MetricsServerError.self) {
+            _ = try MetricsServer(address: MetricsAddress(host: "127.0.0.1", port: server.address.port)) { [] }
+        }
+        do {
+            _ = try MetricsServer(address: MetricsAddress(host: "127.0.0.1", port: server.address.port)) { [] }
+        } catch {
+            #expect("\(error)".contains("in use"))
+        }
+    }
+}
