@@ -79,6 +79,8 @@ let package = Package(
         .testTarget(name: "DescentObserveTests", dependencies: [
             "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport", "DescentTraining",
         ]),
-        .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
+        .testTarget(name: "DescentSystemTests", dependencies: [
+            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentReport",
+        ]),
     ]
 )

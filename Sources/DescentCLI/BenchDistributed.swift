@@ -55,11 +55,15 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "The PyTorch DDP peer script.")
     var peerScript: String = "../shared/bench/peers/torch_ddp.py"
 
+    @Option(help: "Measure each pair with every observer on and off, alternately, this many times each (0: observers off only).")
+    var observerRounds: Int = 0
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
+        guard observerRounds >= 0 else { throw ValidationError("--observer-rounds must be 0 or more") }
     }
 
     func run() throws {
@@ -70,6 +74,10 @@ struct BenchDistributed: ParsableCommand {
         var results: [String: Double] = [:]
         var table: [[String]] = []
         var machineLines: [String] = []
+        if observerRounds > 0 {
+            try compareObservers(data: dataDirectory, executable: executable)
+            return
+        }
         for size in batch.values {
             for count in workers.values {
                 let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable)
@@ -113,7 +121,29 @@ struct BenchDistributed: ParsableCommand {
         var workerRSS: (first: Double, last: Double) = (0, 0)
     }
 
-    private func measure(workers count: Int, batch size: Int, data: String, executable: String) throws -> Measurement {
+    /// Samples/s with every observer off and on (live progress, Prometheus scraped every second,
+    /// TensorBoard, JSON logs, the run directory), measured alternately in this one run.
+    private func compareObservers(data: String, executable: String) throws {
+        var rows: [[String]] = [["workers", "batch/w", "off samples/s", "on samples/s", "on/off", "cost"]]
+        for size in batch.values {
+            for count in workers.values {
+                var off: [Double] = [], on: [Double] = []
+                for _ in 0..<observerRounds {
+                    off.append(try measure(workers: count, batch: size, data: data, executable: executable).samplesPerSecond)
+                    on.append(try measure(workers: count, batch: size, data: data, executable: executable, observers: true).samplesPerSecond)
+                }
+                let (meanOff, meanOn) = (off.reduce(0, +) / Double(off.count), on.reduce(0, +) / Double(on.count))
+                rows.append(["\(count)", "\(size)", fmt(meanOff, 0), fmt(meanOn, 0), fmt(meanOn / meanOff, 3),
+                             fmt((1 - meanOn / meanOff) * 100, 1) + "%"])
+                print("bench=observers workers=\(count) batch_per_worker=\(size) rounds=\(observerRounds) "
+                      + "off_samples_per_s=\(off.map { fmt($0, 0) }.joined(separator: ",")) on_samples_per_s=\(on.map { fmt($0, 0) }.joined(separator: ",")) "
+                      + "ratio=\(fmt(meanOn / meanOff, 3))")
+            }
+        }
+        printTable(rows)
+    }
+
+    private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false) throws -> Measurement {
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -137,6 +167,14 @@ struct BenchDistributed: ParsableCommand {
                            "--trace", "\(directory)/coordinator.jsonl"]
         if let steps { coordinator += ["--max-steps", "\(steps)"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        var scraper: MetricsScraper?
+        if observers {
+            let port = MetricsScraper.freePort()
+            coordinator += ["--metrics-address", "127.0.0.1:\(port)", "--tensorboard", "\(directory)/tb", "--log-format", "json",
+                            "--run-dir", "\(directory)/run", "--progress", "always"]
+            scraper = MetricsScraper(port: port)
+        }
+        defer { scraper?.stop() }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<count {
             var arguments = ["worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl"]

@@ -29,8 +29,12 @@ public enum ConsoleStatus {
         }
     }
 
-    /// Whether a status line is on screen (other progress lines stay quiet meanwhile).
-    public static var isShowing: Bool { lock.withLock { $0.active } }
+    /// Whether a status line is on screen, or a live progress is drawn elsewhere (by the
+    /// `launch` that reads this process's lines): other progress lines stay quiet meanwhile.
+    public static var isShowing: Bool { lock.withLock { $0.active || $0.drawnElsewhere } }
+
+    /// Says that this process's live progress is drawn by another process.
+    public static func progressDrawnElsewhere() { lock.withLock { $0.drawnElsewhere = true } }
 
     /// Writes `line` to `descriptor`: above the status line when one is shown.
     static func write(line: String, to descriptor: Int32) -> Bool {
@@ -48,6 +52,7 @@ public enum ConsoleStatus {
 private final class StatusLock: @unchecked Sendable {
     struct State {
         var active = false
+        var drawnElsewhere = false
         var text = ""
     }
 

@@ -37,7 +37,10 @@ public final class LiveProgress: RunObserver, @unchecked Sendable {
         self.clock = clock
     }
 
-    public func runStarted(_ run: RunDescription) { self.run = run }
+    public func runStarted(_ run: RunDescription) {
+        self.run = run
+        if case .markedLines = output { ConsoleStatus.progressDrawnElsewhere() }
+    }
 
     public func membershipChanged(_ membership: Membership) { self.membership = membership }
 

@@ -29,7 +29,8 @@ public struct RunReport: Sendable {
             body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:900px}
             h1{font-size:22px;margin:0 0 4px} .sub{color:#666;margin:0 0 16px}
             table{border-collapse:collapse;margin:12px 0 20px} th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
-            th{background:#f3f3f3} td.name,th.name{text-align:left}
+            th{background:#f3f3f3} td.name,th.name{text-align:left} table{font-size:13px}
+            td.schedule{text-align:left;max-width:260px;word-break:break-word;font-size:12px;color:#444}
             figure{margin:0 0 18px} .chart text{font:12px system-ui,sans-serif;fill:#333} .chart .title{font-size:14px;font-weight:600}
             .chart .grid{stroke:#eee} .chart .frame{fill:none;stroke:#999} .chart .tick{fill:#555}
             .chart .marklabel{font-size:10px} .chart .empty{fill:#999}
@@ -185,7 +186,7 @@ public struct RunReport: Sendable {
             cells.append(String(format: "%.1f", run.end?.seconds ?? seconds))
             cells.append("\(rejected)")
             rows += "<tr><td class=\"name\">\(escape(run.name))</td>" + cells.map { "<td>\(escape($0))</td>" }.joined()
-                + "<td class=\"name\">\(escape(d?.schedule ?? "?"))</td></tr>\n"
+                + "<td class=\"schedule\">\(escape(d?.schedule ?? "?"))</td></tr>\n"
         }
         return rows + "</table>\n"
     }

@@ -51,13 +51,28 @@ public struct SVGChart: Sendable {
         self.marks = marks
     }
 
-    private let left = 78.0, right = 20.0, top = 34.0, bottom = 46.0
+    private let left = 78.0, right = 20.0, bottom = 46.0
+
+    /// The legend's entries laid out in rows above the plot: (x, row) each.
+    private func legendLayout() -> [(x: Double, row: Int)] {
+        var layout: [(x: Double, row: Int)] = []
+        var x = left, row = 0
+        for s in series {
+            let entryWidth = 30 + Double(s.name.count) * 6.6
+            if x + entryWidth > width - right && x > left { x = left; row += 1 }
+            layout.append((x, row))
+            x += entryWidth
+        }
+        return layout
+    }
 
     public func svg() -> String {
+        let legend = legendLayout()
+        let top = 40.0 + Double((legend.map(\.row).max() ?? -1) + 1) * 16
         let points = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
         var out = "<svg id=\"\(escape(id))\" class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>"
-        out += "<text x=\"\(left)\" y=\"20\" class=\"title\">\(escape(title))</text>"
+        out += "<text x=\"\(left)\" y=\"18\" class=\"title\">\(escape(title))</text>"
         guard !points.isEmpty else {
             out += "<text x=\"\(width / 2)\" y=\"\(height / 2)\" text-anchor=\"middle\" class=\"empty\">no data</text></svg>"
             return out
@@ -100,11 +115,10 @@ public struct SVGChart: Sendable {
                 for p in thinned { out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.6\" fill=\"\(s.color)\"/>" }
             }
         }
-        var legendX = left + 8
-        for s in series {
-            out += "<line x1=\"\(f(legendX))\" x2=\"\(f(legendX + 18))\" y1=\"\(f(top + plotH - 10))\" y2=\"\(f(top + plotH - 10))\" stroke=\"\(s.color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
-            out += "<text x=\"\(f(legendX + 22))\" y=\"\(f(top + plotH - 6))\" class=\"legend\">\(escape(s.name))</text>"
-            legendX += 34 + Double(s.name.count) * 6.2
+        for (s, place) in zip(series, legend) {
+            let y = 36.0 + Double(place.row) * 16
+            out += "<line x1=\"\(f(place.x))\" x2=\"\(f(place.x + 18))\" y1=\"\(f(y - 4))\" y2=\"\(f(y - 4))\" stroke=\"\(s.color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
+            out += "<text x=\"\(f(place.x + 22))\" y=\"\(f(y))\" class=\"legend\">\(escape(s.name))</text>"
         }
         return out + "</svg>"
     }
