@@ -30,7 +30,7 @@ public struct RunReport: Sendable {
             h1{font-size:22px;margin:0 0 4px} .sub{color:#666;margin:0 0 16px}
             table{border-collapse:collapse;margin:12px 0 20px} th,td{border:1px solid #ccc;padding:4px 8px;text-align:right}
             th{background:#f3f3f3} td.name,th.name{text-align:left} table{font-size:13px}
-            td.schedule{text-align:left;max-width:260px;word-break:break-word;font-size:12px;color:#444}
+            ul.schedules{margin:-8px 0 18px;padding-left:18px;color:#444;font-size:13px}
             figure{margin:0 0 18px} .chart text{font:12px system-ui,sans-serif;fill:#333} .chart .title{font-size:14px;font-weight:600}
             .chart .grid{stroke:#eee} .chart .frame{fill:none;stroke:#999} .chart .tick{fill:#555}
             .chart .marklabel{font-size:10px} .chart .empty{fill:#999}
@@ -47,6 +47,13 @@ public struct RunReport: Sendable {
     }
 
     private func color(_ index: Int) -> String { Self.palette[index % Self.palette.count] }
+
+    /// The i-th run's line width: wider for earlier runs, so equal curves stay visible.
+    private func width(_ index: Int) -> Double { 1.6 + 1.6 * Double(runs.count - 1 - index) }
+
+    private func widened(_ series: [SVGChart.Series], run index: Int) -> [SVGChart.Series] {
+        series.map { var s = $0; s.lineWidth = width(index); return s }
+    }
     private var several: Bool { runs.count > 1 }
     private func name(_ run: RunDirectory, _ what: String) -> String { several ? "\(run.name) \(what)" : what }
 
@@ -68,12 +75,13 @@ public struct RunReport: Sendable {
         var series: [SVGChart.Series] = []
         var allMarks: [SVGChart.Mark] = []
         for (i, run) in runs.enumerated() {
+            var own: [SVGChart.Series] = []
             if let scheduled = run.scheduledRates() {
-                series.append(.init(name: name(run, "schedule (config)"), color: color(i),
-                                    points: scheduled.enumerated().map { (Double($0.offset), Double($0.element)) }, dashed: true))
+                own.append(.init(name: name(run, "schedule (config)"), color: color(i),
+                                 points: scheduled.enumerated().map { (Double($0.offset), Double($0.element)) }, dashed: true))
             }
-            series.append(.init(name: name(run, "applied"), color: color(i),
-                                points: run.steps.map { (Double($0.step), Double($0.rate)) }))
+            own.append(.init(name: name(run, "applied"), color: color(i), points: run.steps.map { (Double($0.step), Double($0.rate)) }))
+            series += widened(own, run: i)
             allMarks += trainingMarks(run) { Double($0.step) }
         }
         return SVGChart(id: "rate", title: "Learning rate vs step", xLabel: "global step", yLabel: "learning rate",
@@ -84,14 +92,18 @@ public struct RunReport: Sendable {
         var series: [SVGChart.Series] = []
         for (i, run) in runs.enumerated() {
             let epochs = run.epochs
-            series.append(.init(name: name(run, loss ? "train loss" : "train accuracy"), color: color(i),
-                                points: epochs.map { (Double($0.epoch + 1), loss ? $0.loss : $0.accuracy) }, dots: true))
-            series.append(.init(name: name(run, loss ? "test loss" : "test accuracy"), color: color(i),
-                                points: epochs.map { (Double($0.epoch + 1), loss ? $0.testLoss : $0.testAccuracy) }, dashed: true, dots: true))
+            series += widened([
+                .init(name: name(run, loss ? "train loss" : "train accuracy"), color: color(i),
+                      points: epochs.map { (Double($0.epoch + 1), loss ? $0.loss : $0.accuracy) }, dots: true),
+                .init(name: name(run, loss ? "test loss" : "test accuracy"), color: color(i),
+                      points: epochs.map { (Double($0.epoch + 1), loss ? $0.testLoss : $0.testAccuracy) }, dashed: true, dots: true),
+            ], run: i)
         }
-        return loss
+        var chart = loss
             ? SVGChart(id: "loss", title: "Loss vs epoch", xLabel: "epoch", yLabel: "loss", series: series)
             : SVGChart(id: "accuracy", title: "Accuracy vs epoch", xLabel: "epoch", yLabel: "accuracy", series: series)
+        chart.wholeNumbersOnX = true
+        return chart
     }
 
     /// Samples/s in windows of about half a second of the trace's clock.
@@ -100,7 +112,7 @@ public struct RunReport: Sendable {
         var allMarks: [SVGChart.Mark] = []
         for (i, run) in runs.enumerated() {
             let points = Self.throughput(run.steps)
-            series.append(.init(name: name(run, "samples/s"), color: color(i), points: points))
+            series += widened([.init(name: name(run, "samples/s"), color: color(i), points: points)], run: i)
             let times = Dictionary(run.steps.compactMap { s in s.timeMs.map { (s.step, $0 / 1000) } }, uniquingKeysWith: { a, _ in a })
             allMarks += trainingMarks(run) { times[$0.step] ?? times[$0.step - 1] }
         }
@@ -164,7 +176,7 @@ public struct RunReport: Sendable {
 
     func summaryTable() -> String {
         var rows = "<table id=\"summary\"><tr><th class=\"name\">run</th><th>workers</th><th>global batch</th><th>steps</th><th>epochs</th>"
-            + "<th>final test loss</th><th>final test accuracy</th><th>final rate</th><th>mean samples/s</th><th>seconds</th><th>rejected</th><th class=\"name\">schedule</th></tr>\n"
+            + "<th>final test loss</th><th>final test accuracy</th><th>final rate</th><th>mean samples/s</th><th>seconds</th><th>rejected</th></tr>\n"
         for run in runs {
             let d = run.description
             let samples = run.steps.reduce(0) { $0 + $1.samples }
@@ -180,24 +192,29 @@ public struct RunReport: Sendable {
                 cells.append(String(format: "%.4f", end.testAccuracy))
                 cells.append("\(end.finalRate)")
             } else {
-                cells += ["-", run.failure.map { "failed: \($0)" } ?? "-", "-"]
+                cells += ["-", run.failure == nil ? "-" : "failed (see events)", "-"]
             }
             cells.append(seconds > 0 ? String(format: "%.0f", Double(samples) / seconds) : "-")
             cells.append(String(format: "%.1f", run.end?.seconds ?? seconds))
             cells.append("\(rejected)")
-            rows += "<tr><td class=\"name\">\(escape(run.name))</td>" + cells.map { "<td>\(escape($0))</td>" }.joined()
-                + "<td class=\"schedule\">\(escape(d?.schedule ?? "?"))</td></tr>\n"
+            rows += "<tr><td class=\"name\">\(escape(run.name))</td>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
         }
-        return rows + "</table>\n"
+        rows += "</table>\n<ul class=\"schedules\">"
+        for run in runs { rows += "<li><b>\(escape(run.name))</b>: \(escape(run.description?.schedule ?? "schedule unknown (no events.jsonl)"))</li>" }
+        return rows + "</ul>\n"
     }
 
     func eventsTable() -> String {
         let rows = runs.flatMap { run in run.events.map { (run.name, $0) } }
-        guard !rows.isEmpty || runs.contains(where: { !$0.rejections.isEmpty }) else { return "" }
+        guard !rows.isEmpty || runs.contains(where: { !$0.rejections.isEmpty || $0.failure != nil }) else { return "" }
         var out = "<h2>Events</h2><table id=\"events\"><tr><th class=\"name\">run</th><th>step</th><th class=\"name\">event</th><th>rank</th><th class=\"name\">detail</th></tr>\n"
         for (name, event) in rows {
             out += "<tr><td class=\"name\">\(escape(name))</td><td>\(event.step)</td><td class=\"name\">\(escape(event.kind.rawValue))</td>"
                 + "<td>\(event.rank.map(String.init) ?? "")</td><td class=\"name\">\(escape(event.detail))</td></tr>\n"
+        }
+        for run in runs {
+            guard let failure = run.failure else { continue }
+            out += "<tr><td class=\"name\">\(escape(run.name))</td><td>\(run.steps.count)</td><td class=\"name\">run failed</td><td></td><td class=\"name\">\(escape(failure))</td></tr>\n"
         }
         for run in runs where !run.rejections.isEmpty {
             let text = run.rejections.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

@@ -10,6 +10,8 @@ public struct SVGChart: Sendable {
         public var points: [(x: Double, y: Double)]
         public var dashed: Bool
         public var dots: Bool
+        /// Wider lines for the first runs, so that a later run drawn over an equal one leaves it visible.
+        public var lineWidth = 1.6
 
         public init(name: String, color: String, points: [(x: Double, y: Double)], dashed: Bool = false, dots: Bool = false) {
             self.name = name
@@ -41,6 +43,8 @@ public struct SVGChart: Sendable {
     public var width = 860.0
     public var height = 320.0
     public var maximumPoints = 1200
+    /// Ticks on whole numbers only along x (epochs).
+    public var wholeNumbersOnX = false
 
     public init(id: String, title: String, xLabel: String, yLabel: String, series: [Series], marks: [Mark] = []) {
         self.id = id
@@ -83,7 +87,7 @@ public struct SVGChart: Sendable {
         if x1 <= x0 { x1 = x0 + 1 }
         if y1 <= y0 { let pad = abs(y0) * 0.1 + 1e-9; y0 -= pad; y1 += pad }
         let yTicks = Self.ticks(y0, y1)
-        let xTicks = Self.ticks(x0, x1)
+        let xTicks = wholeNumbersOnX ? Self.ticks(x0, x1).filter { $0 == $0.rounded() } : Self.ticks(x0, x1)
         y0 = min(y0, yTicks.first!); y1 = max(y1, yTicks.last!)
         x0 = min(x0, xTicks.first!); x1 = max(x1, xTicks.last!)
         let plotW = width - left - right, plotH = height - top - bottom
@@ -110,7 +114,7 @@ public struct SVGChart: Sendable {
             let thinned = thin(s.points.filter { $0.x.isFinite && $0.y.isFinite })
             guard !thinned.isEmpty else { continue }
             let path = thinned.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
-            out += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.6\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(path)\" class=\"series\"><title>\(escape(s.name))</title></polyline>"
+            out += "<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"\(f(s.lineWidth))\"\(s.dashed ? " stroke-dasharray=\"6 4\"" : "") points=\"\(path)\" class=\"series\"><title>\(escape(s.name))</title></polyline>"
             if s.dots {
                 for p in thinned { out += "<circle cx=\"\(f(px(p.x)))\" cy=\"\(f(py(p.y)))\" r=\"2.6\" fill=\"\(s.color)\"/>" }
             }
