@@ -3,6 +3,7 @@ import DescentConfig
 import DescentCoordinator
 import DescentCore
 import DescentLogging
+import DescentMetrics
 import DescentTraining
 import DescentWorker
 import Foundation
@@ -92,11 +93,17 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Log records on standard error: human (default) or json (one object per line).")
     var logFormat: LogFormat = .human
 
+    @Option(help: "Serve this worker's Prometheus metrics at http://HOST:PORT/metrics.")
+    var metricsAddress: String?
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
+        if let metricsAddress {
+            do { _ = try MetricsAddress(parsing: metricsAddress) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func run() async throws {
@@ -113,6 +120,14 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
+        var server: MetricsServer?
+        if let metricsAddress {
+            let metrics = WorkerPrometheusObserver()
+            server = try MetricsServer(address: try MetricsAddress(parsing: metricsAddress)) { metrics.exposition() }
+            Console.out("Metrics at http://\(server!.address)/metrics")
+            options.observer = metrics
+        }
+        defer { server?.stop() }
         StopSignals.install { Worker.stopRequested = 1 }
         try Worker(train: train, options: options).run()
     }

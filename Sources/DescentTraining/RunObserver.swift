@@ -163,3 +163,11 @@ extension EpochTally {
                     testAccuracy: testAccuracy, seconds: now - started, samplesPerSecond: samplesPerSecond(now: now))
     }
 }
+
+/// Something that watches a worker compute its shares (its Prometheus metrics). Called from
+/// the worker's one thread after each gradient is handed over; no allocation, no blocking.
+public protocol WorkerStepObserver: AnyObject, Sendable {
+    /// `computeSeconds`: from the step's arrival to its gradient sent; `idleSeconds`: the wait
+    /// since the previous gradient (nil for the first step).
+    func workerStepComputed(rank: Int, step: Int, rate: Double, samples: Int, computeSeconds: Double, idleSeconds: Double?)
+}

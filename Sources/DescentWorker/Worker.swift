@@ -22,6 +22,8 @@ public struct WorkerOptions: Sendable {
     public var sharedMemory = true
     /// Pin the worker's threads to this CPU.
     public var cpu: Int?
+    /// Told about every computed step (the worker's metrics).
+    public var observer: (any WorkerStepObserver)?
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect

@@ -189,6 +189,8 @@ final class WorkerRun {
                                                computeMs: (done - arrived) * 1000,
                                                idleMs: lastGradientSent.map { (arrived - $0) * 1000 },
                                                rssMB: decoded.step % 100 == 0 ? residentMemoryMB() : nil))
+            options.observer?.workerStepComputed(rank: session.settings.rank, step: step, rate: decoded.rate, samples: result.samples,
+                                                 computeSeconds: done - arrived, idleSeconds: lastGradientSent.map { arrived - $0 })
             lastGradientSent = done
         }
     }

@@ -52,3 +52,22 @@ import Testing
         }
     }
 }
+
+@Suite struct WorkerPrometheusObserverTests {
+    /// Two steps: 3 ms and 7 ms of compute, one idle wait of 0.2 ms; counts and buckets by hand.
+    @Test func exposesAWorkersSteps() {
+        let metrics = WorkerPrometheusObserver()
+        metrics.workerStepComputed(rank: 1, step: 10, rate: 0.05, samples: 16, computeSeconds: 0.003, idleSeconds: nil)
+        metrics.workerStepComputed(rank: 1, step: 11, rate: 0.05, samples: 16, computeSeconds: 0.007, idleSeconds: 0.0002)
+        let lines = Set(String(decoding: metrics.exposition(), as: UTF8.self).split(separator: "\n").map(String.init))
+        #expect(lines.contains("descent_worker_steps_total 2"))
+        #expect(lines.contains("descent_worker_samples_total 32"))
+        #expect(lines.contains("descent_worker_last_step 11.0"))
+        #expect(lines.contains("descent_worker_rank 1.0"))
+        #expect(lines.contains("descent_worker_learning_rate 0.05"))
+        #expect(lines.contains(#"descent_worker_compute_seconds_bucket{le="0.0025"} 0"#))
+        #expect(lines.contains(#"descent_worker_compute_seconds_bucket{le="0.005"} 1"#))
+        #expect(lines.contains(#"descent_worker_compute_seconds_bucket{le="0.01"} 2"#))
+        #expect(lines.contains("descent_worker_idle_seconds_count 1"))
+    }
+}

@@ -113,3 +113,36 @@ extension SystemTests {
         #expect(!busy.stdout.contains("Epoch 01"))
     }
 }
+
+extension SystemTests {
+    /// A worker started with --metrics-address serves its own steps while it trains.
+    @Test func workerServesItsMetricsWhileTraining() throws {
+        guard let sample = Paths.mnistSample else {
+            print("skipped: the MNIST sample is missing")
+            return
+        }
+        let dir = try Paths.temporaryDirectory("worker-metrics")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = Paths.packageRoot.appendingPathComponent("Config/mnist-seed.yaml").path
+        let endpoint = "ipc://\(dir)/c.sock"
+        let port = ObserveSupport.freePort()
+        let coordinator = try Child("coordinator", ["coordinator", "--config", config, "--data", sample, "--workers", "1",
+                                                    "--bind", endpoint, "--max-steps", "3000"], directory: dir)
+        defer { coordinator.stop() }
+        let worker = try Child("worker", ["worker", "--connect", endpoint, "--data", sample, "--metrics-address", "127.0.0.1:\(port)"],
+                               directory: dir)
+        defer { worker.stop() }
+        var seen: [Double] = []
+        let deadline = Date().addingTimeInterval(90)
+        while Date() < deadline && seen.count < 3 && worker.process.isRunning {
+            if let answer = ObserveSupport.get(port: port, path: "/metrics"), answer.status == 200,
+               let line = answer.body.split(separator: "\n").first(where: { $0.hasPrefix("descent_worker_steps_total ") }),
+               let value = Double(line.split(separator: " ")[1]), value > (seen.last ?? 0) {
+                seen.append(value)
+            }
+            usleep(300_000)
+        }
+        #expect(seen.count >= 3, "worker steps seen: \(seen); \(worker.stderr.suffix(1000))")
+        #expect(worker.stdout.contains("Metrics at http://127.0.0.1:\(port)/metrics"))
+    }
+}
