@@ -66,6 +66,7 @@ let package = Package(
             "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch",
             "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
