@@ -71,6 +71,8 @@ public struct RunSummary: Sendable {
 public final class Trainer {
     public let config: RunConfig
     public let shape: MLPShape
+    /// The one rank of a single-process run, made once rather than at every step's record.
+    private static let rankZero = [0]
 
     public init(config: RunConfig, featureCount: Int = 784) {
         self.config = config
@@ -117,7 +119,7 @@ public final class Trainer {
                 }
                 if trace != nil || observer != nil {
                     let record = StepRecord(
-                        step: step, epoch: epoch, rate: rate, ranks: [0], samples: count, loss: stats.loss,
+                        step: step, epoch: epoch, rate: rate, ranks: Self.rankZero, samples: count, loss: stats.loss,
                         gradientNorm: norm(gradient), timeMs: (monotonicSeconds() - start) * 1000)
                     try trace?.append(record)
                     observer?.stepApplied(record, workerLatencies: [])
