@@ -81,7 +81,7 @@ let package = Package(
             "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport", "DescentTraining",
         ]),
         .testTarget(name: "DescentSystemTests", dependencies: [
-            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentReport",
+            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentReport", "DescentMetrics",
         ]),
     ]
 )

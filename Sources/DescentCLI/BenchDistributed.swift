@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentLaunch
+import DescentMetrics
 import DescentTransport
 import Foundation
 
@@ -117,6 +118,9 @@ struct BenchDistributed: ParsableCommand {
         var steps = 0
         var samplesPerSecond = 0.0
         var stepMs = 0.0, computeMs = 0.0, communicationMs = 0.0, waitingMs = 0.0, updateMs = 0.0
+        /// Samples per step over the median time between two applied steps: what a step costs
+        /// when the machine's other load does not stretch it (robust to a busy shared machine).
+        var medianSamplesPerSecond = 0.0
         var coordinatorRSS: (first: Double, last: Double) = (0, 0)
         var workerRSS: (first: Double, last: Double) = (0, 0)
     }
@@ -124,20 +128,25 @@ struct BenchDistributed: ParsableCommand {
     /// Samples/s with every observer off and on (live progress, Prometheus scraped every second,
     /// TensorBoard, JSON logs, the run directory), measured alternately in this one run.
     private func compareObservers(data: String, executable: String) throws {
-        var rows: [[String]] = [["workers", "batch/w", "off samples/s", "on samples/s", "on/off", "cost"]]
+        var rows: [[String]] = [["workers", "batch/w", "off samples/s", "on samples/s", "on/off", "off (median step)", "on (median step)", "on/off (median step)"]]
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
         for size in batch.values {
             for count in workers.values {
-                var off: [Double] = [], on: [Double] = []
+                var off: [Measurement] = [], on: [Measurement] = []
                 for _ in 0..<observerRounds {
-                    off.append(try measure(workers: count, batch: size, data: data, executable: executable).samplesPerSecond)
-                    on.append(try measure(workers: count, batch: size, data: data, executable: executable, observers: true).samplesPerSecond)
+                    off.append(try measure(workers: count, batch: size, data: data, executable: executable))
+                    on.append(try measure(workers: count, batch: size, data: data, executable: executable, observers: true))
                 }
-                let (meanOff, meanOn) = (off.reduce(0, +) / Double(off.count), on.reduce(0, +) / Double(on.count))
+                let (meanOff, meanOn) = (mean(off.map(\.samplesPerSecond)), mean(on.map(\.samplesPerSecond)))
+                let (medianOff, medianOn) = (mean(off.map(\.medianSamplesPerSecond)), mean(on.map(\.medianSamplesPerSecond)))
                 rows.append(["\(count)", "\(size)", fmt(meanOff, 0), fmt(meanOn, 0), fmt(meanOn / meanOff, 3),
-                             fmt((1 - meanOn / meanOff) * 100, 1) + "%"])
+                             fmt(medianOff, 0), fmt(medianOn, 0), fmt(medianOn / medianOff, 3)])
                 print("bench=observers workers=\(count) batch_per_worker=\(size) rounds=\(observerRounds) "
-                      + "off_samples_per_s=\(off.map { fmt($0, 0) }.joined(separator: ",")) on_samples_per_s=\(on.map { fmt($0, 0) }.joined(separator: ",")) "
-                      + "ratio=\(fmt(meanOn / meanOff, 3))")
+                      + "off_samples_per_s=\(off.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) "
+                      + "on_samples_per_s=\(on.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) ratio=\(fmt(meanOn / meanOff, 3)) "
+                      + "off_median_step_samples_per_s=\(off.map { fmt($0.medianSamplesPerSecond, 0) }.joined(separator: ",")) "
+                      + "on_median_step_samples_per_s=\(on.map { fmt($0.medianSamplesPerSecond, 0) }.joined(separator: ",")) "
+                      + "median_ratio=\(fmt(medianOn / medianOff, 3))")
             }
         }
         printTable(rows)
@@ -169,7 +178,7 @@ struct BenchDistributed: ParsableCommand {
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         var scraper: MetricsScraper?
         if observers {
-            let port = MetricsScraper.freePort()
+            let port = LoopbackHTTP.freePort()
             coordinator += ["--metrics-address", "127.0.0.1:\(port)", "--tensorboard", "\(directory)/tb", "--log-format", "json",
                             "--run-dir", "\(directory)/run", "--progress", "always"]
             scraper = MetricsScraper(port: port)
@@ -201,6 +210,11 @@ struct BenchDistributed: ParsableCommand {
         let samples = measured.reduce(0) { $0 + ($1["samples"] as? Int ?? 0) }
         m.samplesPerSecond = end > start ? Double(samples) / ((end - start) / 1000) : 0
         m.stepMs = (end - start) / Double(max(measured.count, 1))
+        let times = measured.compactMap { $0["time_ms"] as? Double }
+        let intervals = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
+        if !intervals.isEmpty, intervals[intervals.count / 2] > 0 {
+            m.medianSamplesPerSecond = Double(samples) / Double(measured.count) / (intervals[intervals.count / 2] / 1000)
+        }
         func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
         let compute = workers.flatMap { $0.dropFirst(warmup).compactMap { $0["compute_ms"] as? Double } }
         m.computeMs = mean(compute)

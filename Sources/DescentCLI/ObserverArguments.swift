@@ -83,7 +83,13 @@ struct ObserverArguments: ParsableArguments {
             Console.out("TensorBoard events in \(writer.path)")
             observers.append(writer)
         }
-        if let runDir { observers.append(try RunRecorder(directory: runDir, configPath: configPath)) }
+        if let runDir {
+            do {
+                observers.append(try RunRecorder(directory: runDir, configPath: configPath))
+            } catch {
+                throw ValidationError("cannot keep the run in --run-dir \(runDir): \(error.localizedDescription); pick a directory you can write")
+            }
+        }
         return ActiveObservers(observers: observers.isEmpty ? nil : RunObservers(observers), server: server)
     }
 

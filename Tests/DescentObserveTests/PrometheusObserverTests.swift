@@ -38,10 +38,10 @@ import Testing
         let server = try MetricsServer(address: MetricsAddress(host: "127.0.0.1", port: 0)) { Array("descent_up 1\n".utf8) }
         defer { server.stop() }
         #expect(server.address.port > 0)
-        let answer = try HTTPGet.fetch(port: server.address.port, path: "/metrics")
+        let answer = try #require(LoopbackHTTP.get(port: server.address.port, path: "/metrics"))
         #expect(answer.status == 200)
         #expect(answer.body == "descent_up 1\n")
-        #expect(try HTTPGet.fetch(port: server.address.port, path: "/other").status == 404)
+        #expect(LoopbackHTTP.get(port: server.address.port, path: "/other")?.status == 404)
         #expect(throws: MetricsServerError.self) {
             _ = try MetricsServer(address: MetricsAddress(host: "127.0.0.1", port: server.address.port)) { [] }
         }
