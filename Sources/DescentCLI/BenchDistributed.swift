@@ -150,6 +150,11 @@ struct BenchDistributed: ParsableCommand {
             }
         }
         printTable(rows)
+        for count in workers.values {
+            let cost = try ObserverCostBench.microsecondsPerStep(workers: count)
+            print("observers' cost per step with \(count) worker(s), measured in process: \(fmt(cost, 2)) us "
+                  + "(bench=observer_cost workers=\(count) us_per_step=\(fmt(cost, 2)))")
+        }
     }
 
     private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false) throws -> Measurement {
