@@ -10,6 +10,10 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
     ],
     targets: [
         // C libraries, wrapped as system-library targets.
@@ -46,12 +50,30 @@ let package = Package(
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.
         .target(name: "DescentLaunch", dependencies: ["DescentCore"]),
+        // What a person sees of a run: the live progress line on a terminal.
+        .target(name: "DescentProgress", dependencies: ["DescentCore", "DescentTraining", "DescentLaunch"]),
+        // Prometheus metrics of a run (swift-metrics + swift-prometheus), served over HTTP.
+        .target(name: "DescentMetrics", dependencies: [
+            "DescentTraining",
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
+        // TensorBoard event files: TFRecord framing and the Event/Summary protobufs.
+        .target(name: "DescentTensorBoard", dependencies: [
+            "DescentTraining", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["Protos"]),
+        // Structured logs of a run through swift-log: human lines or one JSON object per line.
+        .target(name: "DescentLogging", dependencies: ["DescentTraining", .product(name: "Logging", package: "swift-log")]),
+        // The run directory (config copy, events file) and the HTML report drawn from it.
+        .target(name: "DescentReport", dependencies: ["DescentCore", "DescentConfig", "DescentSchedules", "DescentTraining"]),
         // Hosts in Linux network namespaces with links shaped by tc, for tests and `bench network`.
         .target(name: "DescentNetworkLab"),
         // The `descent` command.
         .executableTarget(name: "DescentCLI", dependencies: [
             "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch", "DescentNetworkLab",
+            "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
@@ -62,9 +84,12 @@ let package = Package(
         .testTarget(name: "DescentTransportTests", dependencies: ["DescentTransport"]),
         .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
         .testTarget(name: "DescentLaunchTests", dependencies: ["DescentLaunch"]),
+        .testTarget(name: "DescentObserveTests", dependencies: [
+            "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport", "DescentTraining",
+        ]),
         .testTarget(name: "DescentShellTests", dependencies: ["DescentCoordinator", "DescentWorker", "DescentTraining"]),
         .testTarget(name: "DescentSystemTests", dependencies: [
-            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentNetworkLab",
+            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentNetworkLab", "DescentReport", "DescentMetrics",
             .product(name: "Yams", package: "Yams"),  // reads the Kubernetes manifests
         ]),
     ]

@@ -26,7 +26,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_packages=(libzmq3-dev libopenblas-dev libdnnl-dev zlib1g-dev pkg-config)
 # What the system tests use besides: namespaces and tc, the PyTorch peer's Python, a one-node
 # Slurm cluster, nftables for lossy links, systemd-analyze for the units.
-test_packages=(iproute2 python3 slurm-wlm munge nftables systemd)
+test_packages=(iproute2 python3 python3-venv slurm-wlm munge nftables systemd prometheus chromium tmux)
 
 install=1 build=1 with_tests=0 configuration=release
 while [ $# -gt 0 ]; do

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentLaunch
+import DescentMetrics
 import DescentTransport
 import Foundation
 
@@ -55,11 +56,15 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "The PyTorch DDP peer script.")
     var peerScript: String = "../shared/bench/peers/torch_ddp.py"
 
+    @Option(help: "Measure each pair with every observer on and off, alternately, this many times each (0: observers off only).")
+    var observerRounds: Int = 0
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
+        guard observerRounds >= 0 else { throw ValidationError("--observer-rounds must be 0 or more") }
     }
 
     func run() throws {
@@ -70,6 +75,10 @@ struct BenchDistributed: ParsableCommand {
         var results: [String: Double] = [:]
         var table: [[String]] = []
         var machineLines: [String] = []
+        if observerRounds > 0 {
+            try compareObservers(data: dataDirectory, executable: executable)
+            return
+        }
         for size in batch.values {
             for count in workers.values {
                 let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable)
@@ -109,11 +118,46 @@ struct BenchDistributed: ParsableCommand {
         var steps = 0
         var samplesPerSecond = 0.0
         var stepMs = 0.0, computeMs = 0.0, communicationMs = 0.0, waitingMs = 0.0, updateMs = 0.0
+        /// Samples per step over the median time between two applied steps: what a step costs
+        /// when the machine's other load does not stretch it (robust to a busy shared machine).
+        var medianSamplesPerSecond = 0.0
         var coordinatorRSS: (first: Double, last: Double) = (0, 0)
         var workerRSS: (first: Double, last: Double) = (0, 0)
     }
 
-    private func measure(workers count: Int, batch size: Int, data: String, executable: String) throws -> Measurement {
+    /// Samples/s with every observer off and on (live progress, Prometheus scraped every second,
+    /// TensorBoard, JSON logs, the run directory), measured alternately in this one run.
+    private func compareObservers(data: String, executable: String) throws {
+        var rows: [[String]] = [["workers", "batch/w", "off samples/s", "on samples/s", "on/off", "off (median step)", "on (median step)", "on/off (median step)"]]
+        func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+        for size in batch.values {
+            for count in workers.values {
+                var off: [Measurement] = [], on: [Measurement] = []
+                for _ in 0..<observerRounds {
+                    off.append(try measure(workers: count, batch: size, data: data, executable: executable))
+                    on.append(try measure(workers: count, batch: size, data: data, executable: executable, observers: true))
+                }
+                let (meanOff, meanOn) = (mean(off.map(\.samplesPerSecond)), mean(on.map(\.samplesPerSecond)))
+                let (medianOff, medianOn) = (mean(off.map(\.medianSamplesPerSecond)), mean(on.map(\.medianSamplesPerSecond)))
+                rows.append(["\(count)", "\(size)", fmt(meanOff, 0), fmt(meanOn, 0), fmt(meanOn / meanOff, 3),
+                             fmt(medianOff, 0), fmt(medianOn, 0), fmt(medianOn / medianOff, 3)])
+                print("bench=observers workers=\(count) batch_per_worker=\(size) rounds=\(observerRounds) "
+                      + "off_samples_per_s=\(off.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) "
+                      + "on_samples_per_s=\(on.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) ratio=\(fmt(meanOn / meanOff, 3)) "
+                      + "off_median_step_samples_per_s=\(off.map { fmt($0.medianSamplesPerSecond, 0) }.joined(separator: ",")) "
+                      + "on_median_step_samples_per_s=\(on.map { fmt($0.medianSamplesPerSecond, 0) }.joined(separator: ",")) "
+                      + "median_ratio=\(fmt(medianOn / medianOff, 3))")
+            }
+        }
+        printTable(rows)
+        for count in workers.values {
+            let cost = try ObserverCostBench.microsecondsPerStep(workers: count)
+            print("observers' cost per step with \(count) worker(s), measured in process: \(fmt(cost, 2)) us "
+                  + "(bench=observer_cost workers=\(count) us_per_step=\(fmt(cost, 2)))")
+        }
+    }
+
+    private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false) throws -> Measurement {
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -137,6 +181,14 @@ struct BenchDistributed: ParsableCommand {
                            "--trace", "\(directory)/coordinator.jsonl"]
         if let steps { coordinator += ["--max-steps", "\(steps)"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        var scraper: MetricsScraper?
+        if observers {
+            let port = LoopbackHTTP.freePort()
+            coordinator += ["--metrics-address", "127.0.0.1:\(port)", "--tensorboard", "\(directory)/tb", "--log-format", "json",
+                            "--run-dir", "\(directory)/run", "--progress", "always"]
+            scraper = MetricsScraper(port: port)
+        }
+        defer { scraper?.stop() }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<count {
             var arguments = ["worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl"]
@@ -163,6 +215,11 @@ struct BenchDistributed: ParsableCommand {
         let samples = measured.reduce(0) { $0 + ($1["samples"] as? Int ?? 0) }
         m.samplesPerSecond = end > start ? Double(samples) / ((end - start) / 1000) : 0
         m.stepMs = (end - start) / Double(max(measured.count, 1))
+        let times = measured.compactMap { $0["time_ms"] as? Double }
+        let intervals = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
+        if !intervals.isEmpty, intervals[intervals.count / 2] > 0 {
+            m.medianSamplesPerSecond = Double(samples) / Double(measured.count) / (intervals[intervals.count / 2] / 1000)
+        }
         func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
         let compute = workers.flatMap { $0.dropFirst(warmup).compactMap { $0["compute_ms"] as? Double } }
         m.computeMs = mean(compute)

@@ -2,6 +2,8 @@ import ArgumentParser
 import DescentConfig
 import DescentCoordinator
 import DescentCore
+import DescentLogging
+import DescentMetrics
 import DescentTraining
 import DescentWorker
 import Foundation
@@ -13,6 +15,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         abstract: "Run the coordinator: it waits for the workers, then drives synchronous averaged SGD.")
 
     @OptionGroup var run: RunArguments
+    @OptionGroup var observe: ObserverArguments
 
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
@@ -64,8 +67,12 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try run.loadConfig()
+        let watching = try observe.startObservers(role: "coordinator", configPath: run.config)
+        defer { withExtendedLifetime(watching) {} }
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
         var options = CoordinatorOptions(bind: bind, workers: workers, run: run.options)
+        options.run.tracePath = observe.tracePath(given: run.trace, name: "coordinator.jsonl")
+        options.run.observer = watching.observers
         options.configHash = ConfigDigest.of(config)
         options.silenceLimitSeconds = silenceLimit
         options.progressDeadlineSeconds = progressDeadline
@@ -122,6 +129,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
     var fault: [String] = []
 
+    @Option(help: "Log records on standard error: human (default) or json (one object per line).")
+    var logFormat: LogFormat = .human
+
+    @Option(help: "Serve this worker's Prometheus metrics at http://HOST:PORT/metrics.")
+    var metricsAddress: String?
+
     func validate() throws {
         guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
@@ -129,9 +142,16 @@ struct WorkerCommand: AsyncParsableCommand {
         do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
         guard rejoinTimeout > 0 else { throw ValidationError("--rejoin-timeout must be positive (got \(rejoinTimeout))") }
+        if let metricsAddress {
+            do { _ = try MetricsAddress(parsing: metricsAddress) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func run() async throws {
+        if logFormat == .json {
+            let logger = ObserverArguments.logger(format: .json, role: "worker", rank: rank)
+            Console.redirectErrors { line in logger.notice("\(line)", metadata: ["event": "message"]) }
+        }
         let runConfig = try config.map { path in
             var loaded = try RunConfig.load(path: path)
             if let backend { loaded.training.backend = backend }  // as the coordinator's --backend does
@@ -149,6 +169,14 @@ struct WorkerCommand: AsyncParsableCommand {
         options.faults = try FaultPlan.parse(fault)
         options.rejoinTimeoutSeconds = rejoinTimeout
         options.stop = try StopRequest(forwardingSignals: true)
+        var server: MetricsServer?
+        if let metricsAddress {
+            let metrics = WorkerPrometheusObserver()
+            server = try MetricsServer(address: try MetricsAddress(parsing: metricsAddress)) { metrics.exposition() }
+            Console.out("Metrics at http://\(server!.address)/metrics")
+            options.observer = metrics
+        }
+        defer { server?.stop() }
         try Worker(train: train, options: options).run()
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import DescentCore
 import DescentLaunch
+import DescentLogging
+import Logging
+import DescentProgress
 import DescentTransport
 import Foundation
 
@@ -14,6 +17,7 @@ struct Launch: AsyncParsableCommand {
             """)
 
     @OptionGroup var run: RunArguments
+    @OptionGroup var observe: ObserverArguments
 
     @Option(help: "How many worker processes to start.")
     var workers: Int
@@ -87,15 +91,20 @@ struct Launch: AsyncParsableCommand {
         for spec in coordinatorFault { coordinator += ["--fault", spec] }
         if let silenceLimit { coordinator += ["--silence-limit", "\(silenceLimit)"] }
         if let progressDeadline { coordinator += ["--progress-deadline", "\(progressDeadline)"] }
+        let drawsProgress = observe.progress.output(stdoutIsTerminal: observe.isTerminal) != nil
+        coordinator += observe.forwarded(progress: drawsProgress ? .lines : .never, runDir: observe.runDir ?? traceDir)
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
+            if observe.logFormat == .json { worker += ["--log-format", "json"] }
             for spec in workerFault where spec.hasPrefix("\(rank)=") { worker += ["--fault", String(spec.dropFirst("\(rank)=".count))] }
             if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
-        let result = try ProcessGroup(options: .init(maxRestarts: maxRestarts)).run(children)
+        let sink = ProgressRelaySink(coordinatorLabel: drawsProgress ? "coordinator" : nil, errorLine: errorLineWriter())
+        let result = try ProcessGroup(options: .init(maxRestarts: maxRestarts)).run(children, output: sink)
+        sink.finish()
         if run.checkpointDir == nil, let checkpointDir, result.exitCode == 0 { try? FileManager.default.removeItem(atPath: checkpointDir) }
         if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
@@ -109,5 +118,33 @@ struct Launch: AsyncParsableCommand {
         let argument = CommandLine.arguments[0]
         if argument.hasPrefix("/") { return argument }
         return FileManager.default.currentDirectoryPath + "/" + argument
+    }
+}
+
+extension Launch {
+    /// How the children's standard-error lines (`[label] text`) and launch's own reports go out:
+    /// as they are, or with `--log-format json` one JSON object per line: the children's own
+    /// JSON records unprefixed (they carry their role and rank), any other line as a record of
+    /// the process it came from.
+    func errorLineWriter() -> (String) -> Void {
+        guard observe.logFormat == .json else { return { Console.error($0) } }
+        var loggers: [String: Logger] = [:]
+        return { line in
+            var label = "launch"
+            var text = Substring(line)
+            if line.hasPrefix("["), let close = line.firstIndex(of: "]") {
+                label = String(line[line.index(after: line.startIndex)..<close])
+                text = line[line.index(after: close)...].drop { $0 == " " }
+            }
+            if text.hasPrefix("{") && text.hasSuffix("}") {
+                Console.writeErrorLine(String(text))
+                return
+            }
+            let parts = label.split(separator: " ")
+            let role = String(parts.first ?? "launch")
+            let logger = loggers[label] ?? ObserverArguments.logger(format: .json, role: role, rank: parts.count > 1 ? Int(parts[1]) : nil)
+            loggers[label] = logger
+            logger.notice("\(text)", metadata: ["event": "message"])
+        }
     }
 }

@@ -8,16 +8,21 @@ struct Train: AsyncParsableCommand {
         abstract: "Train in one process (the reference program, and the baseline of distributed runs).")
 
     @OptionGroup var run: RunArguments
+    @OptionGroup var observe: ObserverArguments
 
     func validate() throws { try run.checkCheckpointDirectory() }
 
     func run() async throws {
         let config = try run.loadConfig()
+        let watching = try observe.startObservers(role: "train", configPath: run.config)
+        var options = run.options
+        options.tracePath = observe.tracePath(given: run.trace, name: "trace.jsonl")
+        options.observer = watching.observers
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
         let trainer = Trainer(config: config)
-        var options = run.options
         options.stop = try StopRequest(forwardingSignals: true)
         options.configDigest = ConfigDigest.of(config)
         _ = try trainer.run(train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
+        withExtendedLifetime(watching) {}
     }
 }

@@ -62,6 +62,8 @@ final class CoordinatorShell {
 
     /// The run cannot go on: stop the workers, keep a checkpoint, close.
     func abandon(_ error: Error) {
+        options.run.observer?.rejectionsCounted(rejectionTotals)
+        options.run.observer?.runFailed("\(error)")
         try? execute(machine.stopAll(reason: "the coordinator stopped: \(error)"))
         driver.flush()
         saveCheckpoint(because: "\(error)")
@@ -71,6 +73,7 @@ final class CoordinatorShell {
 
     /// After the last step: stop the workers, evaluate, report, save.
     func complete() throws -> RunSummary {
+        options.run.observer?.rejectionsCounted(rejectionTotals)
         try? execute(machine.stopAll(reason: "training finished"))
         transport.close()
         let summary = try driver.finish(parameters: UnsafeBufferPointer(transport.parameters), savePath: options.run.savePath)
@@ -148,7 +151,7 @@ final class CoordinatorShell {
                 report(event)
             case .trainingStarted:
                 Console.out("All \(machine.registeredCount) workers registered; training \(machine.step == 0 ? "starts" : "resumes at step \(machine.step)")")
-                driver.begin(now: monotonicSeconds())
+                driver.begin(now: monotonicSeconds(), role: "coordinator", workers: machine.registeredCount)
             case .finish:
                 finished = true
             case .fail(.diverged(let step, let rank)):
@@ -199,7 +202,7 @@ final class CoordinatorShell {
         let parameters = transport.parameters
         try averager.sum.withUnsafeBufferPointer { mean in
             try driver.apply(parameters: parameters, meanGradient: mean, gradientNorm: norm, lossSum: averager.lossSum,
-                             correct: averager.correct, samples: averager.samples) { record in
+                             correct: averager.correct, samples: averager.samples, workerLatencies: latencies) { record in
                 let slowest = latencies.indices.max { latencies[$0] < latencies[$1] }
                 let now = monotonicSeconds()
                 record.ranks = ranks
@@ -220,8 +223,12 @@ final class CoordinatorShell {
         case let .joined(rank, host, pid, registered, rejoined):
             Console.out("Worker rank \(rank) \(rejoined ? "rejoined" : "joined") from \(Console.sanitized(host)) (pid \(pid)\(joinDetails[rank] ?? "")); "
                         + "\(registered) of \(machine.settings.initialWorkers) registered")
+            options.run.observer?.event(RunEvent(.workerJoined, step: machine.step, rank: rank, detail: Console.sanitized(host)))
+            options.run.observer?.membershipChanged(Membership(expected: machine.settings.initialWorkers, registered: registered, alive: registered))
         case let .lost(rank, host, reason, survivors):
             Console.out("Worker rank \(rank) (\(Console.sanitized(host))) lost: \(reason); \(survivors) worker(s) go on")
+            options.run.observer?.event(RunEvent(.workerLost, step: machine.step, rank: rank, detail: "\(Console.sanitized(host)): \(reason)"))
+            options.run.observer?.membershipChanged(Membership(expected: machine.settings.initialWorkers, registered: survivors, alive: survivors))
         case let .redealt(step, round, participants):
             Console.out("Step \(step) dealt again (round \(round)) to rank(s) \(participants.map(String.init).joined(separator: ", "))")
         case let .waitingForWorkers(have, need, seconds):
@@ -231,6 +238,7 @@ final class CoordinatorShell {
             Console.error("coordinator: step \(step) waiting \(String(format: "%.1f", seconds)) s for rank(s) \(names)")
         case let .rejected(kind, reason):
             log.log(kind: kind.rawValue, "coordinator: rejected \(reason) [\(kind.rawValue)]")
+            options.run.observer?.rejectionsCounted(rejectionTotals)
         }
     }
 
@@ -242,6 +250,10 @@ final class CoordinatorShell {
         } catch {
             Console.error("coordinator: could not save a checkpoint: \(error)")
         }
+    }
+
+    private var rejectionTotals: [String: Int] {
+        Dictionary(uniqueKeysWithValues: machine.rejections.map { ($0.key.rawValue, $0.value) })
     }
 
     private func reportRejections() {

@@ -8,10 +8,37 @@ import Darwin
 /// lost when a process is stopped.
 public enum Console {
     /// Writes `line` and a newline to standard output.
-    public static func out(_ line: String) { write(line + "\n", to: 1) }
+    public static func out(_ line: String) {
+        if ConsoleStatus.write(line: line, to: 1) { return }
+        write(line + "\n", to: 1)
+    }
 
-    /// Writes `line` and a newline to standard error.
-    public static func error(_ line: String) { write(line + "\n", to: 2) }
+    /// Writes `line` and a newline to standard error (through the redirection, when one is set).
+    public static func error(_ line: String) {
+        if let redirect = errorRedirection.handler { return redirect(line) }
+        writeErrorLine(line)
+    }
+
+    /// Writes `line` and a newline to standard error as it is, above the status line if one is shown.
+    public static func writeErrorLine(_ line: String) {
+        if ConsoleStatus.write(line: line, to: 2) { return }
+        write(line + "\n", to: 2)
+    }
+
+    /// Sends every later `error` line to `handler` instead (`--log-format json` makes them log
+    /// records). Set once at startup, before other threads write.
+    public static func redirectErrors(to handler: @escaping @Sendable (String) -> Void) {
+        errorRedirection.handler = handler
+    }
+
+    private final class ErrorRedirection: @unchecked Sendable {
+        var handler: (@Sendable (String) -> Void)?
+    }
+
+    private static let errorRedirection = ErrorRedirection()
+
+    /// Writes `text` as it is to `descriptor` (for `ConsoleStatus`).
+    static func writeRaw(_ text: String, to descriptor: Int32) { write(text, to: descriptor) }
 
     /// Writes `text` as it is to standard error (for progress lines redrawn in place).
     public static func errorRaw(_ text: String) { write(text, to: 2) }

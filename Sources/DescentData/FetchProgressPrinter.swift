@@ -1,4 +1,5 @@
 import Foundation
+import DescentCore
 
 /// Turns `FetchEvent`s into text lines, with progress lines limited to one per `interval` seconds.
 ///
@@ -26,7 +27,7 @@ public final class FetchProgressPrinter: @unchecked Sendable {
 
     /// A printer that writes to standard error.
     public static func standardError() -> FetchProgressPrinter {
-        FetchProgressPrinter { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        FetchProgressPrinter { line in Console.error(line) }
     }
 
     /// Prints the line for `event`, unless it is a progress line that comes too soon after the last.

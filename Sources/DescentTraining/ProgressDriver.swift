@@ -34,6 +34,8 @@ public final class ProgressDriver {
     private let evaluateEachEpoch: Bool
     private var guardBounds: UpdateGuard
     private let checkpoints: CheckpointSchedule?
+    private let observer: (any RunObserver)?
+    private let epochs: Int
     public let started: Double
 
     public init(progress: TrainingProgress, shape: MLPShape, test: LabeledImages, epochs: Int, options: RunOptions,
@@ -46,6 +48,8 @@ public final class ProgressDriver {
         trace = try options.tracePath.map { try JSONLinesWriter(path: $0, append: progress.step > 0) }
         evaluateEachEpoch = options.evaluateEachEpoch
         guardBounds = UpdateGuard()
+        observer = options.observer
+        self.epochs = epochs
         checkpoints = try options.checkpointDirectory.map { directory in
             let store = CheckpointStore(directory: directory)
             try store.prepare()
@@ -62,12 +66,17 @@ public final class ProgressDriver {
         guard let checkpoints else { return nil }
         // The trace on disk covers at least the steps the checkpoint holds.
         try trace?.flush()
-        return try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
+        let path = try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
+        observer?.event(RunEvent(.checkpoint, step: progress.step, detail: path))
+        return path
     }
 
     /// Training starts (or resumes) now: restart the clock and print the epoch banner when the
     /// step in flight opens an epoch.
-    public func begin(now: Double) {
+    public func begin(now: Double, role: String, workers: Int) {
+        observer?.runStarted(RunDescription(role: role, workers: workers, epochs: epochs, stepsPerEpoch: progress.plan.stepsPerEpoch,
+                                            totalSteps: progress.totalSteps, globalBatch: progress.plan.globalBatch,
+                                            schedule: progress.policy.schedule.summary))
         progress.restartClock(now: now)
         if progress.startsEpoch { reporter.epochStarted(progress.position.epoch, rate: progress.rate) }
     }
@@ -78,7 +87,8 @@ public final class ProgressDriver {
     /// only the caller knows (ranks, latencies) on the trace record.
     public func apply(
         parameters: UnsafeMutableBufferPointer<Float>, meanGradient: UnsafeBufferPointer<Float>, gradientNorm: Double,
-        lossSum: Double, correct: Int, samples: Int, details: (inout StepRecord) -> Void = { _ in }
+        lossSum: Double, correct: Int, samples: Int, workerLatencies: [Double] = [],
+        details: (inout StepRecord) -> Void = { _ in }
     ) throws {
         let step = progress.step, rate = progress.rate, epoch = progress.position.epoch
         guard lossSum.isFinite, gradientNorm.isFinite else {
@@ -88,12 +98,13 @@ public final class ProgressDriver {
                               gradientNorm: gradientNorm, step: step)
         let advance = progress.advance(parameters: parameters, meanGradient: meanGradient, lossSum: lossSum,
                                        correct: correct, samples: samples)
-        if let trace {
-            var record = StepRecord(step: step, epoch: epoch, rate: rate, ranks: [0], samples: samples,
+        if trace != nil || observer != nil {
+            var record = StepRecord(step: step, epoch: epoch, rate: rate, ranks: Self.rankZero, samples: samples,
                                     loss: lossSum / Double(max(samples, 1)), gradientNorm: gradientNorm,
-                                    exactRate: progress.policy.exactRate(at: step))
+                                    timeMs: (monotonicSeconds() - started) * 1000, exactRate: progress.policy.exactRate(at: step))
             details(&record)
-            try trace.append(record)
+            try trace?.append(record)
+            observer?.stepApplied(record, workerLatencies: workerLatencies)
         }
         let now = monotonicSeconds()
         reporter.stepFinished(step: step, lossSoFar: progress.tally.meanLoss, samplesPerSecond: progress.tally.samplesPerSecond(now: now))
@@ -101,9 +112,13 @@ public final class ProgressDriver {
         if progress.startsEpoch { reporter.epochStarted(progress.position.epoch, rate: progress.rate) }
         if let checkpoints, checkpoints.isDue(step: progress.step, now: now), !progress.isFinished {
             try trace?.flush()
-            _ = try checkpoints.save(progress: progress, parameters: UnsafeBufferPointer(parameters), now: now)
+            let path = try checkpoints.save(progress: progress, parameters: UnsafeBufferPointer(parameters), now: now)
+            observer?.event(RunEvent(.checkpoint, step: progress.step, detail: path))
         }
     }
+
+    /// The one rank of a single-process run, made once rather than at every step's record.
+    private static let rankZero = [0]
 
     private func closeEpoch(_ epoch: Int, parameters: UnsafeBufferPointer<Float>, now: Double) {
         guard evaluateEachEpoch || progress.isFinished else {
@@ -112,6 +127,8 @@ public final class ProgressDriver {
         }
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
         progress.tally.report(epoch: epoch, to: &reporter, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds())
+        observer?.epochFinished(progress.tally.epochReport(epoch: epoch, step: progress.step, testLoss: testLoss,
+                                                           testAccuracy: testAccuracy, now: monotonicSeconds()))
         progress.observeEpochEnd(validationLoss: testLoss, now: monotonicSeconds())
     }
 
@@ -126,8 +143,10 @@ public final class ProgressDriver {
         reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, seconds: seconds)
         let final = Array(parameters)
         if let savePath { try ParameterFile.write(final, to: savePath) }
-        return RunSummary(steps: progress.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate,
-                          parameters: final, seconds: seconds)
+        let summary = RunSummary(steps: progress.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate,
+                                 parameters: final, seconds: seconds)
+        observer?.runFinished(summary)
+        return summary
     }
 }
 

@@ -61,7 +61,7 @@ struct ProgressLine {
     mutating func update(_ text: @autoclosure () -> String) {
         let now = monotonicSeconds()
         let interval = isTerminal ? 0.25 : 10.0
-        guard now - lastDraw >= interval else { return }
+        guard now - lastDraw >= interval, !ConsoleStatus.isShowing else { return }
         lastDraw = now
         if isTerminal {
             Console.errorRaw("\r\u{1B}[K" + text())

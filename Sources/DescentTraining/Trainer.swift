@@ -34,6 +34,8 @@ public struct RunOptions: Sendable {
     public var stop: StopRequest?
     /// The config's digest, written into checkpoints and checked when resuming.
     public var configDigest: UInt64 = 0
+    /// Told about every step, epoch and event of the run (progress, metrics, TensorBoard, logs).
+    public var observer: (any RunObserver)?
 
     public init(maxSteps: Int? = nil, tracePath: String? = nil, savePath: String? = nil) {
         self.maxSteps = maxSteps
@@ -128,7 +130,7 @@ public final class Trainer {
         var order: [Int] = []
         var orderEpoch = -1
 
-        driver.begin(now: monotonicSeconds())
+        driver.begin(now: monotonicSeconds(), role: "train", workers: 1)
         do {
             while !driver.progress.isFinished {
                 if let stop = options.stop, !stop.pending().isEmpty { throw TrainingInterrupted(step: driver.progress.step) }
@@ -149,6 +151,7 @@ public final class Trainer {
                 }
             }
         } catch {
+            options.observer?.runFailed("\(error)")
             driver.flush()
             if let path = try parameters.withUnsafeBufferPointer({ try driver.checkpoint(parameters: $0) }) {
                 Console.error("train: saved a checkpoint of step \(driver.progress.step) at \(path); continue with --resume \(options.checkpointDirectory ?? "")")

@@ -30,6 +30,8 @@ public struct WorkerOptions: Sendable {
     public var faults = FaultPlan()
     /// Refuse a coordinator that computes on another backend (nil: use the coordinator's).
     public var backend: ComputeBackend?
+    /// Told about every computed step (the worker's metrics).
+    public var observer: (any WorkerStepObserver)?
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect

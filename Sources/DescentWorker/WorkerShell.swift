@@ -172,6 +172,8 @@ public final class WorkerShell {
                                            samples: result.samples, computeMs: (done - arrived) * 1000,
                                            idleMs: lastGradientSent.map { (arrived - $0) * 1000 },
                                            rssMB: order.step % 100 == 0 ? residentMemoryMB() : nil, round: order.round, slots: slots))
+        options.observer?.workerStepComputed(rank: rank, step: order.step, rate: order.rate, samples: result.samples,
+                                             computeSeconds: done - arrived, idleSeconds: lastGradientSent.map { arrived - $0 })
         lastGradientSent = done
     }
 }
