@@ -81,12 +81,12 @@ import Testing
         #expect(box.calls.isEmpty)
     }
 
-    @Test func withTestToolsAlsoInstallsSlurmMungeAndTheNetworkTools() throws {
+    @Test func withTestToolsAlsoInstallsSlurmMungeTheNetworkToolsAndTheObservabilityTools() throws {
         let box = try Sandbox(installed: Self.buildPackages + ["python3", "systemd"])
         defer { box.remove() }
         let result = try box.run(["--install-only", "--with-test-tools"])
         #expect(result.status == 0, "\(result.err)")
-        #expect(box.calls.last == "apt-get install -y -qq iproute2 slurm-wlm munge nftables (uid 0)", "\(box.calls)")
+        #expect(box.calls.last == "apt-get install -y -qq iproute2 python3-venv slurm-wlm munge nftables prometheus chromium tmux (uid 0)", "\(box.calls)")
     }
 
     @Test(.enabled(if: getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
