@@ -32,7 +32,7 @@ let package = Package(
         // Epoch plans, batches, the single-process trainer, evaluation, traces.
         .target(name: "DescentTraining", dependencies: ["DescentCore", "DescentData", "DescentModel", "DescentSchedules", "DescentConfig"]),
         // A small Swift wrapper of libzmq's C API.
-        .target(name: "DescentTransport", dependencies: ["CZeroMQ", "CLinuxSync"]),
+        .target(name: "DescentTransport", dependencies: ["DescentCore", "CZeroMQ", "CLinuxSync"]),
         // The wire format and the coordinator/worker state machines (no I/O).
         .target(name: "DescentProtocol", dependencies: ["DescentCore"]),
         // The coordinator process: sockets and clocks around the protocol state machine.
