@@ -3,6 +3,7 @@ import DescentConfig
 import DescentCoordinator
 import DescentCore
 import DescentTraining
+import DescentTransport
 import DescentWorker
 import Foundation
 
@@ -14,16 +15,18 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     @OptionGroup var run: RunArguments
 
+    @OptionGroup var security: ServerSecurityArguments
+
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
 
-    @Option(help: "How many workers to wait for.")
+    @Option(parsing: .unconditional, help: "How many workers to wait for (1-4096).")
     var workers: Int
 
-    @Option(help: "Seconds a worker may stay silent before the run fails.")
+    @Option(parsing: .unconditional, help: "Seconds a worker may stay silent before the run fails.")
     var silenceLimit: Double = 30
 
-    @Option(help: "Give up when the workers have not all joined after this many seconds (default: wait).")
+    @Option(parsing: .unconditional, help: "Give up when the workers have not all joined after this many seconds (default: wait).")
     var registrationTimeout: Double?
 
     @Option(help: "Write the bound endpoint (with the real port when --bind used '*') to this file.")
@@ -34,8 +37,14 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
-        guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
-        guard bind.contains("://") else { throw ValidationError("--bind '\(bind)' is not a ZeroMQ endpoint; use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock") }
+        try FlagRange.check("--workers", workers, 1...4096)
+        try FlagRange.seconds("--silence-limit", silenceLimit)
+        try FlagRange.seconds("--registration-timeout", registrationTimeout)
+        if let problem = EndpointCheck.problem(with: bind, use: .bind) {
+            throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock")
+        }
+        try security.validate(endpoint: bind)
+        try OutputPaths.check([("--endpoint-file", endpointFile)])
     }
 
     func run() async throws {
@@ -47,6 +56,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
+        options.security = try security.load(endpoint: bind)
         StopSignals.install { Coordinator.stopRequested = 1 }
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
@@ -62,32 +72,40 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The coordinator's endpoint, e.g. tcp://HOST:5555.")
     var connect: String
 
+    @OptionGroup var security: ClientSecurityArguments
+
     @Option(help: "Directory of the MNIST files (default: $DESCENT_DATA, else ./data/mnist; fetched there when missing).")
     var data: String?
 
     @Option(help: "The config file; when given, the coordinator refuses this worker if its config differs.")
     var config: String?
 
-    @Option(help: "Ask for this rank (the coordinator gives another when it is taken).")
+    @Option(parsing: .unconditional, help: "Ask for this rank (the coordinator gives another when it is taken).")
     var rank: Int?
 
     @Option(help: "Write one JSON line per computed step (step, rank, the rate received) to this file.")
     var trace: String?
 
-    @Option(help: "Give up when not admitted after this many seconds.")
+    @Option(parsing: .unconditional, help: "Give up when not admitted after this many seconds.")
     var joinTimeout: Double = 120
 
     @Flag(help: "Refuse the coordinator's shared memory; parameters and gradients go through the socket.")
     var noSharedMemory = false
 
-    @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
+    @Option(parsing: .unconditional, help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
     func validate() throws {
-        guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
+        if let problem = EndpointCheck.problem(with: connect, use: .connect) {
+            throw ValidationError("--connect '\(connect)' \(problem); use e.g. tcp://HOST:5555")
+        }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
+        try FlagRange.check("--rank", rank, 0...4095)
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
-        guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
+        try FlagRange.check("--cpu", cpu, 0...1023)
+        try FlagRange.seconds("--join-timeout", joinTimeout)
+        try security.validate(endpoint: connect)
+        try OutputPaths.check([("--trace", trace)])
     }
 
     func run() async throws {
@@ -100,6 +118,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
+        options.security = try security.load(endpoint: connect)
         StopSignals.install { Worker.stopRequested = 1 }
         try Worker(train: train, options: options).run()
     }

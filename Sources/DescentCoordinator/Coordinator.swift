@@ -26,6 +26,8 @@ public struct CoordinatorOptions: Sendable {
     public var endpointFile: String?
     /// Pass parameters and gradients through shared memory with workers on this host.
     public var sharedMemory = true
+    /// CURVE keys and the workers' allow-list, or plaintext (see `SocketSecurity`).
+    public var security: ServerSecurity = .insecure
 
     public init(bind: String, workers: Int, run: RunOptions) {
         self.bind = bind

@@ -37,6 +37,7 @@ final class CoordinatorRun {
     private let parameters: UnsafeMutableBufferPointer<Float>
 
     private let socket: ZMQSocket
+    private let handshakes: ServerHandshakeGuard
     private let endpoint: String
     private var header = [UInt8](repeating: 0, count: WireHeader.size)
     /// The step in flight's parameters as a frame, for workers on other hosts (shared by reference).
@@ -84,9 +85,9 @@ final class CoordinatorRun {
         socket = try ZMQSocket(context, kind: .router)
         try socket.setRouterMandatory(true)
         try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
-        try socket.setMaxMessageSize(Int64(parameterCount * 4 + 65_536))
         try socket.setSendHighWaterMark(100)
-        try socket.setReceiveHighWaterMark(10_000)
+        try SocketLimits.configureCoordinator(socket, parameterCount: parameterCount)
+        handshakes = try SocketSecurity.secureServer(socket, options.security, limits: HandshakeLimits(workers: workers))
         do {
             try socket.bind(options.bind)
         } catch {
@@ -188,11 +189,12 @@ final class CoordinatorRun {
     }
 
     private func handleHello(from peer: PeerID, _ decoded: WireHeader, payload: ZMQMessage, address: String?) throws {
-        let introduction: WorkerIntroduction
+        var introduction: WorkerIntroduction
         do {
             introduction = try payload.withUnsafeBytes { (bytes) throws(WireError) -> WorkerIntroduction in
                 try WireText.decodeJSON(WorkerIntroduction.self, from: Array(bytes), in: .hello)
             }
+            introduction.host = introduction.host.sanitizedForDisplay()  // printed in many lines; peer-supplied
         } catch {
             machine.count(.malformed)
             log.log(kind: "malformed", "coordinator: rejected a hello from \(peer): \(error)")
@@ -406,6 +408,7 @@ final class CoordinatorRun {
     }
 
     private func reportRejections() {
+        if let refused = handshakes.summary { Console.out(refused) }
         let rejections = machine.rejections
         guard !rejections.isEmpty else { return }
         let text = rejections.sorted { $0.key < $1.key }.map { "\($0.key.rawValue)=\($0.value)" }.joined(separator: " ")

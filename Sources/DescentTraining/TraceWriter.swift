@@ -1,3 +1,4 @@
+import DescentCore
 import Foundation
 
 /// One line of the per-step trace: what the coordinator (or the single-process trainer) did
@@ -55,21 +56,24 @@ public struct StepRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// Appends JSON lines to a file, buffered; `close()` flushes.
+/// Writes JSON lines to a file, buffered. The lines go to a temporary file beside `path`, which
+/// `close()` flushes and renames over `path` (see `AtomicFile`): an old file of the same name is
+/// replaced only by a whole new one, and a path that cannot be written fails at `init`, before the run.
 public final class JSONLinesWriter {
-    private let handle: FileHandle
+    private let path: String
+    private var temporary: AtomicFile.Temporary?
     private var pending = Data()
     private let encoder: JSONEncoder
 
     public init(path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-        }
-        handle = try FileHandle(forWritingTo: url)
+        self.path = path
+        temporary = try AtomicFile.createTemporary(besides: path)
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+    }
+
+    deinit {
+        if let temporary { AtomicFile.discard(temporary) }
     }
 
     public func append<T: Encodable>(_ record: T) throws {
@@ -79,14 +83,31 @@ public final class JSONLinesWriter {
     }
 
     public func flush() throws {
-        guard !pending.isEmpty else { return }
-        try handle.write(contentsOf: pending)
+        guard !pending.isEmpty, let temporary else { return }
+        var failure: Int32 = 0
+        pending.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(temporary.fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { failure = n < 0 ? errno : EIO; return }
+            }
+        }
+        guard failure == 0 else { throw FileWriteError(path: path, action: "write", code: failure) }
         pending.removeAll(keepingCapacity: true)
     }
 
+    /// Writes what is buffered and puts the file in place. Closing twice is harmless.
     public func close() throws {
-        try flush()
-        try handle.close()
+        guard let temporary else { return }
+        do {
+            try flush()
+        } catch {
+            AtomicFile.discard(temporary)
+            self.temporary = nil
+            throw error
+        }
+        self.temporary = nil
+        try AtomicFile.commit(temporary, to: path)
     }
 }
 

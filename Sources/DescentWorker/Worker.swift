@@ -22,6 +22,8 @@ public struct WorkerOptions: Sendable {
     public var sharedMemory = true
     /// Pin the worker's threads to this CPU.
     public var cpu: Int?
+    /// The coordinator's public key and this worker's keys, or plaintext (see `SocketSecurity`).
+    public var security: ClientSecurity = .insecure
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect

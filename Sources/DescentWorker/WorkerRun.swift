@@ -11,6 +11,7 @@ final class WorkerRun {
     private let options: WorkerOptions
     private let train: LabeledImages
     private let socket: ZMQSocket
+    private let handshakes: ClientHandshakeWatch
     private let introduction: [UInt8]
     private var machine: WorkerMachine
     private var header = [UInt8](repeating: 0, count: WireHeader.size)
@@ -25,12 +26,12 @@ final class WorkerRun {
         self.train = train
         let context = try ZMQContext()
         socket = try ZMQSocket(context, kind: .dealer)
-        var identity = SeededGenerator(seed: UInt64(getpid()) ^ UInt64(Date().timeIntervalSince1970 * 1e6))
-        try socket.setRoutingID((0..<16).map { _ in UInt8(truncatingIfNeeded: identity.next()) })
+        try socket.setRoutingID(randomRoutingID())
         try socket.setImmediate(true)
         try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
         try socket.setReconnect(interval: 100, maximum: 2000)
-        try socket.setMaxMessageSize(64 << 20)
+        try SocketLimits.configureWorker(socket)
+        handshakes = try SocketSecurity.secureClient(socket, options.security, endpoint: options.connect)
         do {
             try socket.connect(options.connect)
         } catch {
