@@ -40,7 +40,7 @@ let package = Package(
         // The worker process.
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.
-        .target(name: "DescentLaunch", dependencies: ["DescentCore"]),
+        .target(name: "DescentLaunch", dependencies: ["DescentCore", "CLinuxSync"]),
         // The `descent` command.
         .executableTarget(name: "DescentCLI", dependencies: [
             "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch",

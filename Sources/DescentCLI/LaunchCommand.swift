@@ -29,19 +29,45 @@ struct Launch: AsyncParsableCommand {
     @Flag(help: "Do not pin worker r to CPU r (pinning is on with shared memory and at most one worker per CPU).")
     var noPin = false
 
+    @Option(help: ArgumentHelp("CURVE keys to use (from 'descent keys generate DIR --workers N'; worker r uses worker-r.key). Default: keys made for this run only.", valueName: "dir"))
+    var curveDir: String?
+
+    @Flag(help: "No CURVE on the sockets (plaintext; a tcp:// --bind is then open to anyone who reaches it).")
+    var insecure = false
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
+        if let bind, let problem = EndpointCheck.problem(with: bind, use: .bind) {
+            throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://127.0.0.1:5555")
+        }
+        if let bind, bind.hasSuffix(":*") || bind.hasSuffix(":0") {
+            throw ValidationError("--bind '\(bind)': launch's workers need the port in advance; give a port number")
+        }
+        if curveDir != nil && insecure { throw ValidationError("--curve-dir and --insecure exclude each other") }
+        if let traceDir { try OutputPaths.check([("--trace-dir", traceDir + "/coordinator.jsonl")]) }
     }
 
     func run() async throws {
         _ = try run.loadConfig()  // fail here, once, on a bad config
         let executable = try Self.currentExecutable()
-        let endpoint = bind ?? "ipc://\(NSTemporaryDirectory())descent-\(getpid()).sock"
+        // The run's socket and keys live in a directory only this user can enter, removed at the end.
+        let directory = try PrivateRunDirectory.create()
+        defer { directory.remove() }
+        let endpoint = bind ?? "ipc://\(directory.path)/coordinator.sock"
+        var coordinatorSecurity: [String] = [], workerSecurity: (Int) -> [String] = { _ in [] }
+        if insecure {
+            if EndpointCheck.isNetwork(endpoint) { coordinatorSecurity = ["--insecure"]; workerSecurity = { _ in ["--insecure"] } }
+        } else {
+            let keys = curveDir ?? "\(directory.path)/keys"
+            if curveDir == nil { try CurveKeyDirectory.generate(in: keys, workers: workers) }
+            coordinatorSecurity = ["--curve-dir", keys]
+            workerSecurity = { ["--curve-dir", keys, "--curve-key", CurveKeyDirectory.workerSecretName($0)] }
+        }
         var shared: [String] = ["--config", run.config]
         if let data = run.data { shared += ["--data", data] }
 
-        var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + shared
+        var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + coordinatorSecurity + shared
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }
         if let save = run.save { coordinator += ["--save", save] }
         if let threads = run.threads { coordinator += ["--threads", "\(threads)"] }
@@ -49,13 +75,12 @@ struct Launch: AsyncParsableCommand {
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
-            var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
+            var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + workerSecurity(rank) + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
             if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
         let result = try ProcessGroup().run(children)
-        if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

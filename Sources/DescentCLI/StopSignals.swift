@@ -1,3 +1,5 @@
+import DescentCore
+import DescentLaunch
 import Foundation
 
 /// SIGINT and SIGTERM ask the running loop to stop (it notices within a poll interval); a second
@@ -6,6 +8,8 @@ enum StopSignals {
     nonisolated(unsafe) private static var action: (() -> Void)?
     nonisolated(unsafe) private static var received: Int32 = 0
 
+    /// Also arms the parent-death signal when `descent launch` started this process, so that the
+    /// process stops (SIGTERM, handled here) when launch dies, even by SIGKILL.
     static func install(_ onStop: @escaping () -> Void) {
         action = onStop
         let handler: @convention(c) (Int32) -> Void = { signal in
@@ -16,5 +20,9 @@ enum StopSignals {
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
         signal(SIGPIPE, SIG_IGN)
+        if !ParentDeath.armFromEnvironment() {
+            Console.error("descent: the 'descent launch' that started this process has exited; stopping")
+            exit(1)
+        }
     }
 }
