@@ -249,8 +249,10 @@ final class CoordinatorRun {
     /// A gradient, its floats in `payload` or (for a local rank) in its slot of the segment:
     /// checked, then added to the step's average; the last one of a step applies the update.
     private func handleGradient(from peer: PeerID, _ decoded: WireHeader, payload: ZMQMessage?, localRank: Int? = nil) throws {
+        // A local worker's gradient is copied out of the segment once, then checked and averaged.
+        let localCopy = localRank.flatMap { local?.copyGradient(rank: $0) }
         func withGradientBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-            if let local, let localRank { return body(local.gradientBytes(rank: localRank)) }
+            if let localCopy { return body(localCopy) }
             return payload!.withUnsafeBytes(body)
         }
         let countMatches = Int(decoded.count) == parameterCount

@@ -53,7 +53,7 @@ final class WorkerSession {
             let layout = SharedStepLayout(parameterCount: shape.parameterCount, slots: settings.workers)
             let segment: SharedMemorySegment
             do {
-                segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount)
+                segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount, readOnly: layout.readOnlyRanges(forRank: settings.rank))
             } catch {
                 throw WorkerError.sharedMemory("\(error)")
             }
