@@ -48,6 +48,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let serverSecurity = try security.load(endpoint: bind)  // bad keys fail before the data is loaded
         let config = try run.loadConfig()
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
         var options = CoordinatorOptions(bind: bind, workers: workers, run: run.options)
@@ -56,7 +57,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
-        options.security = try security.load(endpoint: bind)
+        options.security = serverSecurity
         StopSignals.install { Coordinator.stopRequested = 1 }
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
@@ -109,6 +110,7 @@ struct WorkerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let clientSecurity = try security.load(endpoint: connect)
         let runConfig = try config.map { try RunConfig.load(path: $0) }
         let location = RunData.location(commandLine: data, config: runConfig ?? RunConfig())
         let train = try await RunData.loadTraining(location)
@@ -118,7 +120,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
-        options.security = try security.load(endpoint: connect)
+        options.security = clientSecurity
         StopSignals.install { Worker.stopRequested = 1 }
         try Worker(train: train, options: options).run()
     }

@@ -14,7 +14,7 @@ struct Launch: AsyncParsableCommand {
 
     @OptionGroup var run: RunArguments
 
-    @Option(help: "How many worker processes to start.")
+    @Option(parsing: .unconditional, help: "How many worker processes to start.")
     var workers: Int
 
     @Option(help: "The endpoint the coordinator binds (default: an ipc:// socket in the temporary directory).")

@@ -9,7 +9,7 @@ enum StopSignals {
     nonisolated(unsafe) private static var received: Int32 = 0
 
     /// Also arms the parent-death signal when `descent launch` started this process, so that the
-    /// process stops (SIGTERM, handled here) when launch dies, even by SIGKILL.
+    /// process stops (SIGHUP, handled here) when launch dies, even by SIGKILL.
     static func install(_ onStop: @escaping () -> Void) {
         action = onStop
         let handler: @convention(c) (Int32) -> Void = { signal in
@@ -19,6 +19,8 @@ enum StopSignals {
         }
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
+        // The parent-death signal comes once per exiting thread of `launch`: a stop request, never "at once".
+        signal(ParentDeath.signal) { _ in StopSignals.action?() }
         signal(SIGPIPE, SIG_IGN)
         if !ParentDeath.armFromEnvironment() {
             Console.error("descent: the 'descent launch' that started this process has exited; stopping")
