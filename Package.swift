@@ -47,6 +47,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        .testTarget(name: "DescentCoreTests", dependencies: ["DescentCore"]),
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
         .testTarget(name: "DescentModelTests", dependencies: ["DescentModel"]),
         .testTarget(name: "DescentSchedulesTests", dependencies: ["DescentSchedules", "DescentConfig"], exclude: ["Fixtures"]),
