@@ -47,6 +47,12 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Fuzz targets (libFuzzer; see scripts/fuzz). A plain build makes corpus replayers of them.
+        .target(name: "FuzzReplay", path: "Fuzz/FuzzReplay"),
+        .executableTarget(name: "FuzzWire", dependencies: ["DescentProtocol", "FuzzReplay"], path: "Fuzz/FuzzWire"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["DescentConfig", "FuzzReplay"], path: "Fuzz/FuzzConfig"),
+        .executableTarget(name: "FuzzIDX", dependencies: ["DescentData", "FuzzReplay"], path: "Fuzz/FuzzIDX"),
+
         .testTarget(name: "DescentCoreTests", dependencies: ["DescentCore"]),
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
         .testTarget(name: "DescentModelTests", dependencies: ["DescentModel"]),
