@@ -187,3 +187,20 @@ extension SystemTests {
         #expect(after.isEmpty, "the finished launch left \(after)")
     }
 }
+
+extension SystemTests {
+    /// Every fuzz target's seed corpus, and every input a fuzzer ever crashed on (added to the
+    /// same folders), runs through the plain build's replayer without a crash.
+    @Test(arguments: ["FuzzWire", "FuzzConfig", "FuzzIDX"])
+    func fuzzCorporaReplayWithoutACrash(target: String) throws {
+        let dir = try Paths.temporaryDirectory("replay")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let replayer = URL(fileURLWithPath: Paths.descent).deletingLastPathComponent().appendingPathComponent(target).path
+        try #require(FileManager.default.isExecutableFile(atPath: replayer), "\(replayer) was not built")
+        let corpus = Paths.packageRoot.appendingPathComponent("Fuzz/corpus/\(target)").path
+        let count = try FileManager.default.contentsOfDirectory(atPath: corpus).count
+        let child = try Child(target, executable: replayer, [corpus], directory: dir)
+        #expect(child.wait(seconds: 120) == 0, "\(child.stderr)")
+        #expect(child.stdout.contains("replayed \(count) input(s) without a crash"), "\(child.stdout)")
+    }
+}
