@@ -81,7 +81,7 @@ final class CoordinatorRun {
         parameters = local?.parameters ?? ownParameters!
         _ = parameters.initialize(from: shape.initialParameters(seed: config.seed))
 
-        let context = try ZMQContext()
+        let context = try ZMQContext(ioThreads: SocketSecurity.coordinatorIOThreads(options.security, workers: workers))
         socket = try ZMQSocket(context, kind: .router)
         try socket.setRouterMandatory(true)
         try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)

@@ -77,6 +77,14 @@ public enum SocketSecurity {
         }
     }
 
+    /// I/O threads for a coordinator's context: with CURVE each connection's frames are encrypted
+    /// and decrypted on its I/O thread, so one thread per worker (up to the CPUs, at most 8) keeps
+    /// the workers' traffic in parallel; plaintext needs one.
+    public static func coordinatorIOThreads(_ security: ServerSecurity, workers: Int) -> Int32 {
+        guard case .curve = security else { return 1 }
+        return Int32(max(1, min(workers, ProcessInfo.processInfo.activeProcessorCount, 8)))
+    }
+
     /// The warning printed when a TCP socket runs without CURVE.
     public static func insecureWarning(role: String, endpoint: String) -> String {
         "\(role): WARNING: --insecure: \(endpoint) carries parameters and gradients in plaintext and admits any peer that "
