@@ -22,9 +22,23 @@ struct ServerSecurityArguments: ParsableArguments {
     func load(endpoint: String) throws -> ServerSecurity {
         guard let curveDir else {
             if EndpointCheck.isNetwork(endpoint) { Console.error(SocketSecurity.insecureWarning(role: "coordinator", endpoint: endpoint)) }
+            if endpoint.hasPrefix("ipc://"), let mode = Self.directoryMode(of: String(endpoint.dropFirst("ipc://".count))), mode & 0o077 != 0 {
+                Console.error("coordinator: note: the directory of \(endpoint) has mode \(String(mode, radix: 8)); other users on this host may "
+                              + "reach the socket. Put it in a directory of mode 0700 (descent launch does), or use --curve-dir.")
+            }
             return .insecure
         }
         return try CurveKeyDirectory.loadServer(from: curveDir)
+    }
+}
+
+extension ServerSecurityArguments {
+    /// The permission bits of the directory holding `path`, nil when it cannot be read.
+    static func directoryMode(of path: String) -> mode_t? {
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        var info = stat()
+        guard stat(directory.isEmpty ? "/" : directory, &info) == 0 else { return nil }
+        return info.st_mode & 0o777
     }
 }
 

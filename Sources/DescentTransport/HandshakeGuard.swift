@@ -24,11 +24,14 @@ public enum HandshakeRefusal: String, Sendable, CaseIterable {
 
 /// The coordinator's ZAP handler and handshake watch, on a thread of their own.
 ///
-/// ZAP (ZeroMQ's authentication protocol, RFC 27): libzmq asks a REP socket bound to
+/// ZAP (ZeroMQ's authentication protocol, RFC 27): libzmq asks the socket bound to
 /// `inproc://zeromq.zap.01` about every handshake; this one answers 200 (with the client's key
-/// as the User-Id) for an allow-listed key and 400 otherwise. A socket monitor reports the
-/// handshakes that fail before ZAP is asked (plaintext peers, a wrong server key); the address
-/// comes from the accepted connection's file descriptor. Every refusal is logged with the peer's
+/// as the User-Id) for an allow-listed key and 400 otherwise. Over the rate or connection limit
+/// it does not answer: the handshake times out and the connection closes, which a client takes
+/// as a network error and retries (libzmq never retries after a 400, so a busy coordinator
+/// must not send one to a worker it would admit). A ROUTER, not a REP, so a request may go
+/// unanswered. A socket monitor reports the handshakes that fail before ZAP is asked (plaintext
+/// peers, a wrong server key); the address comes from the accepted connection's file descriptor. Every refusal is logged with the peer's
 /// address and counted; none of the peer's bytes reach the application.
 /// The thread ends when the context is terminated or `stop()` is called.
 public final class ServerHandshakeGuard: @unchecked Sendable {
@@ -52,7 +55,7 @@ public final class ServerHandshakeGuard: @unchecked Sendable {
         }
         self.limits = limits
         self.role = role
-        let zap = try ZMQSocket(socket.context, kind: .rep)
+        let zap = try ZMQSocket(socket.context, kind: .router)
         try zap.bind("inproc://zeromq.zap.01")
         let monitor = try ZMQSocketMonitor(watching: socket, name: "handshakes-\(ObjectIdentifier(socket).hashValue)")
         let sockets = SocketPair(zap: zap, monitor: monitor)
@@ -118,8 +121,10 @@ public final class ServerHandshakeGuard: @unchecked Sendable {
                 if ready[1].contains(.readable) {
                     while let event = try sockets.monitor.receiveEvent(mode: .dontWait) { observe(event) }
                 }
-                if ready[0].contains(.readable), case .message(let frames) = try sockets.zap.receiveMultipart(maxFrames: 16, mode: .dontWait) {
-                    try answer(frames, on: sockets.zap)
+                if ready[0].contains(.readable) {
+                    while case .message(let frames) = try sockets.zap.receiveMultipart(maxFrames: 16, mode: .dontWait) {
+                        try answer(frames, on: sockets.zap)
+                    }
                 }
             }
         } catch {
@@ -157,21 +162,23 @@ public final class ServerHandshakeGuard: @unchecked Sendable {
         }
     }
 
-    /// Answers one ZAP request: version, request id, domain, address, routing id, mechanism, credentials.
+    /// Answers one ZAP request: (envelope: routing id, empty frame) version, request id, domain,
+    /// address, routing id, mechanism, credentials. Over a limit, answers nothing (see above).
     private func answer(_ frames: [ZMQMessage], on zap: ZMQSocket) throws {
-        guard frames.count >= 6 else { return }
-        let requestID = frames[1].bytes
-        let address = String(decoding: frames[3].bytes.prefix(64), as: UTF8.self)
-        let mechanism = String(decoding: frames[5].bytes.prefix(16), as: UTF8.self)
+        guard frames.count >= 8 else { return }
+        let envelope = [frames[0].bytes, frames[1].bytes]
+        let requestID = frames[3].bytes
+        let address = String(decoding: frames[5].bytes.prefix(64), as: UTF8.self)
+        let mechanism = String(decoding: frames[7].bytes.prefix(16), as: UTF8.self)
         var status = "200", text = "OK", userID = ""
         if !takeToken() {
-            status = "400"; text = "too many handshakes"
-            refuse(.rateLimited, address: address, reason: "more than \(limits.handshakesPerSecond) handshakes a second")
+            refuse(.rateLimited, address: address, reason: "more than \(limits.handshakesPerSecond) handshakes a second; left to time out (the peer may retry)")
+            return
         } else if addresses.count > limits.maxConnections {
-            status = "400"; text = "too many connections"
-            refuse(.tooManyConnections, address: address, reason: "more than \(limits.maxConnections) connections are open")
+            refuse(.tooManyConnections, address: address, reason: "more than \(limits.maxConnections) connections are open; left to time out (the peer may retry)")
+            return
         } else if mechanism == "CURVE" {
-            let key = frames.count >= 7 && frames[6].count == 32 ? z85(frames[6].bytes) : ""
+            let key = frames.count >= 9 && frames[8].count == 32 ? z85(frames[8].bytes) : ""
             if allowed[key] != nil {
                 userID = key
             } else {
@@ -182,7 +189,7 @@ public final class ServerHandshakeGuard: @unchecked Sendable {
             status = "400"; text = "CURVE required"
             refuse(.plaintext, address: address, reason: "the peer uses the \(mechanism) mechanism; this \(role) requires CURVE")
         }
-        let reply = [[UInt8]("1.0".utf8), requestID, [UInt8](status.utf8), [UInt8](text.utf8), [UInt8](userID.utf8), []]
+        let reply = envelope + [[UInt8]("1.0".utf8), requestID, [UInt8](status.utf8), [UInt8](text.utf8), [UInt8](userID.utf8), []]
         _ = try zap.sendMultipart(try reply.map { bytes throws(ZMQError) in try ZMQMessage(copying: bytes) }, mode: .dontWait)
     }
 
@@ -247,7 +254,7 @@ public final class ClientHandshakeWatch: @unchecked Sendable {
     static func explain(_ event: ZMQMonitorEvent, curve: Bool, role: String) -> (HandshakeRefusal, String)? {
         switch Int32(event.number) {
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            return (.unknownKey, "the coordinator refused this \(role)'s key (status \(event.value)): its .pub file is not in the coordinator's --curve-dir, or the coordinator is rate-limiting handshakes")
+            return (.unknownKey, "the coordinator refused this \(role)'s key (status \(event.value)): its .pub file is not among the coordinator's allowed keys (--curve-dir); libzmq does not retry, so restart this \(role) once the key is allowed")
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL where event.value == UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH):
             return (.plaintext, curve ? "the coordinator runs without CURVE (--insecure); refusing to talk in plaintext"
                                       : "the coordinator requires CURVE; give this \(role) --curve-dir")
