@@ -215,6 +215,7 @@ public final class ClientHandshakeWatch: @unchecked Sendable {
     private let lock = NSLock()
     private var failures = 0
     private var stopRequested = false
+    private var finalRefusal: String?
 
     init(socket: ZMQSocket, endpoint: String, curve: Bool, role: String) throws(ZMQError) {
         let monitor = try ZMQSocketMonitor(watching: socket, name: "client-\(ObjectIdentifier(socket).hashValue)")
@@ -227,7 +228,9 @@ public final class ClientHandshakeWatch: @unchecked Sendable {
                     guard try poll(items: items, timeout: 200)[0].contains(.readable) else { continue }
                     while let event = try box.monitor.receiveEvent(mode: .dontWait) {
                         guard let (kind, reason) = Self.explain(event, curve: curve, role: role) else { continue }
-                        lock.lock(); failures += 1; lock.unlock()
+                        // libzmq does not reconnect after a refused key or a mechanism mismatch.
+                        let final = kind == .unknownKey || kind == .plaintext
+                        lock.lock(); failures += 1; if final && finalRefusal == nil { finalRefusal = reason }; lock.unlock()
                         if log.shouldLog(kind, address: endpoint) {
                             Console.error("\(role): the handshake with \(endpoint) failed [\(kind.rawValue)]: \(reason)")
                         }
@@ -246,6 +249,13 @@ public final class ClientHandshakeWatch: @unchecked Sendable {
         return failures
     }
 
+    /// Why the server refused this client for good (an unknown key, a mechanism mismatch: libzmq
+    /// does not try again after those), or nil. A worker gives up at once on it.
+    public var refusal: String? {
+        lock.lock(); defer { lock.unlock() }
+        return finalRefusal
+    }
+
     /// Ends the watch (within 200 ms).
     public func stop() { lock.lock(); stopRequested = true; lock.unlock() }
 
@@ -254,7 +264,7 @@ public final class ClientHandshakeWatch: @unchecked Sendable {
     static func explain(_ event: ZMQMonitorEvent, curve: Bool, role: String) -> (HandshakeRefusal, String)? {
         switch Int32(event.number) {
         case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
-            return (.unknownKey, "the coordinator refused this \(role)'s key (status \(event.value)): its .pub file is not among the coordinator's allowed keys (--curve-dir); libzmq does not retry, so restart this \(role) once the key is allowed")
+            return (.unknownKey, "this \(role)'s key is not allowed (status \(event.value)): its .pub file is not among the coordinator's allowed keys (its --curve-dir); restart this \(role) once it is")
         case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL where event.value == UInt32(ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH):
             return (.plaintext, curve ? "the coordinator runs without CURVE (--insecure); refusing to talk in plaintext"
                                       : "the coordinator requires CURVE; give this \(role) --curve-dir")

@@ -51,6 +51,7 @@ final class WorkerRun {
         let items = [ZMQPollItem(socket)]
         while true {
             if Worker.stopRequested != 0 { throw WorkerError.interrupted }
+            if let refusal = handshakes.refusal { throw WorkerError.refused(reason: refusal) }  // libzmq will not retry
             try tick()
             if let session, session.hasSharedMemory {
                 // Sleep on the segment's step word; look at the socket between naps.

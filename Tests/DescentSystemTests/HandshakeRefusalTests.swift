@@ -79,7 +79,7 @@ extension SystemTests {
         #expect(out.contains("address \(address["w"]!)"), "\(out)")
         // The refused peers say why, in their own words.
         #expect(rogues[0].1.stderr.contains("the coordinator requires CURVE"), "\(rogues[0].1.stderr)")
-        #expect(rogues[1].1.stderr.contains("the coordinator refused this worker's key"), "\(rogues[1].1.stderr)")
+        #expect(rogues[1].1.stderr.contains("Error: the coordinator refused this worker: this worker's key is not allowed"), "\(rogues[1].1.stderr)")
         #expect(rogues[2].1.stderr.contains("[wrong-server-key]"), "\(rogues[2].1.stderr)")
     }
 }
