@@ -58,10 +58,11 @@ let package = Package(
         .testTarget(name: "DescentModelTests", dependencies: ["DescentModel"]),
         .testTarget(name: "DescentSchedulesTests", dependencies: ["DescentSchedules", "DescentConfig"], exclude: ["Fixtures"]),
         .testTarget(name: "DescentConfigTests", dependencies: ["DescentConfig"]),
-        .testTarget(name: "DescentTrainingTests", dependencies: ["DescentTraining"]),
+        .testTarget(name: "DescentTrainingTests", dependencies: ["DescentTraining", "DescentData"]),
         .testTarget(name: "DescentTransportTests", dependencies: ["DescentTransport"]),
         .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
         .testTarget(name: "DescentLaunchTests", dependencies: ["DescentLaunch"]),
+        .testTarget(name: "DescentShellTests", dependencies: ["DescentCoordinator", "DescentWorker", "DescentTraining"]),
         .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
     ]
 )

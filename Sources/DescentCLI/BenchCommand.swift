@@ -9,7 +9,7 @@ struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure how fast this machine runs Descent.",
-        subcommands: [BenchCompute.self, BenchDistributed.self])
+        subcommands: [BenchCompute.self, BenchDistributed.self, BenchRecovery.self])
 }
 
 /// `descent bench compute`: samples/s of one whole training step on one core, beside the BLAS

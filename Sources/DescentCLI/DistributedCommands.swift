@@ -1,6 +1,7 @@
 import ArgumentParser
 import DescentConfig
 import DescentCoordinator
+import DescentLaunch
 import DescentCore
 import DescentTraining
 import DescentTransport
@@ -20,11 +21,23 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
 
-    @Option(parsing: .unconditional, help: "How many workers to wait for (1-4096).")
+    @Option(parsing: .unconditional, help: "How many workers to wait for before the first step.")
     var workers: Int
 
-    @Option(parsing: .unconditional, help: "Seconds a worker may stay silent before the run fails.")
+    @Option(parsing: .unconditional, help: "The most workers at once (ranks of the run; the global batch is dealt to this many slots). Default: --workers.")
+    var maxWorkers: Int?
+
+    @Option(parsing: .unconditional, help: "Below this many workers the run pauses; after --min-workers-timeout it stops with a checkpoint.")
+    var minWorkers: Int = 1
+
+    @Option(parsing: .unconditional, help: "Seconds to wait below --min-workers before stopping.")
+    var minWorkersTimeout: Double = 120
+
+    @Option(parsing: .unconditional, help: "Seconds a worker may stay silent before it is treated as lost (its share goes to the others).")
     var silenceLimit: Double = 30
+
+    @Option(parsing: .unconditional, help: "Seconds a worker may take for its gradient of a step before it is treated as lost.")
+    var progressDeadline: Double = 60
 
     @Option(parsing: .unconditional, help: "Give up when the workers have not all joined after this many seconds (default: wait).")
     var registrationTimeout: Double?
@@ -35,11 +48,21 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(help: "Send parameters and gradients through the socket even to workers on this host (default: shared memory for them).")
     var noSharedMemory = false
 
+    @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
+    var fault: [String] = []
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
-        try FlagRange.check("--workers", workers, 1...4096)
+        do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         try FlagRange.seconds("--silence-limit", silenceLimit)
+        try FlagRange.seconds("--progress-deadline", progressDeadline)
+        try FlagRange.seconds("--min-workers-timeout", minWorkersTimeout)
         try FlagRange.seconds("--registration-timeout", registrationTimeout)
+        if let maxWorkers, !(workers...64).contains(maxWorkers) {
+            throw ValidationError("--max-workers must be between --workers (\(workers)) and 64 (got \(maxWorkers))")
+        }
+        guard workers <= 64 else { throw ValidationError("--workers must be at most 64 (got \(workers))") }
+        guard (1...workers).contains(minWorkers) else { throw ValidationError("--min-workers must be between 1 and --workers (\(workers)) (got \(minWorkers))") }
         if let problem = EndpointCheck.problem(with: bind, use: .bind) {
             throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock")
         }
@@ -54,11 +77,17 @@ struct CoordinatorCommand: AsyncParsableCommand {
         var options = CoordinatorOptions(bind: bind, workers: workers, run: run.options)
         options.configHash = ConfigDigest.of(config)
         options.silenceLimitSeconds = silenceLimit
+        options.progressDeadlineSeconds = progressDeadline
+        options.maxWorkers = maxWorkers
+        options.minWorkers = minWorkers
+        options.minWorkersTimeoutSeconds = minWorkersTimeout
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
         options.security = serverSecurity
-        StopSignals.install { Coordinator.stopRequested = 1 }
+        options.stop = try StopRequest(forwardingSignals: true)
+        options.faults = try FaultPlan.parse(fault)
+        try ParentDeathCheck.arm()
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
     }
@@ -90,11 +119,17 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Give up when not admitted after this many seconds.")
     var joinTimeout: Double = 120
 
+    @Option(help: "Once admitted, keep trying to rejoin a coordinator that went away (restarted with --resume) for this many seconds.")
+    var rejoinTimeout: Double = 120
+
     @Flag(help: "Refuse the coordinator's shared memory; parameters and gradients go through the socket.")
     var noSharedMemory = false
 
     @Option(parsing: .unconditional, help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
+
+    @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
+    var fault: [String] = []
 
     func validate() throws {
         if let problem = EndpointCheck.problem(with: connect, use: .connect) {
@@ -105,8 +140,10 @@ struct WorkerCommand: AsyncParsableCommand {
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
         try FlagRange.check("--cpu", cpu, 0...1023)
         try FlagRange.seconds("--join-timeout", joinTimeout)
+        try FlagRange.seconds("--rejoin-timeout", rejoinTimeout)
         try security.validate(endpoint: connect)
         try OutputPaths.check([("--trace", trace)])
+        do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {
@@ -121,14 +158,27 @@ struct WorkerCommand: AsyncParsableCommand {
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
         options.security = clientSecurity
-        StopSignals.install { Worker.stopRequested = 1 }
+        options.faults = try FaultPlan.parse(fault)
+        options.rejoinTimeoutSeconds = rejoinTimeout
+        options.stop = try StopRequest(forwardingSignals: true)
+        try ParentDeathCheck.arm()
         try Worker(train: train, options: options).run()
     }
 }
 
 /// A digest of a parsed config: the same settings give the same digest whatever the comments.
-enum ConfigDigest {
-    static func of(_ config: RunConfig) -> UInt64 {
+public enum ConfigDigest {
+    public static func of(_ config: RunConfig) -> UInt64 {
         max(1, FNV1a.digest(Array(String(describing: config).utf8)))
+    }
+}
+
+/// `launch`'s children stop when it dies (see `ParentDeath`); the signal (SIGHUP) reaches the
+/// process's stop request like SIGTERM.
+enum ParentDeathCheck {
+    static func arm() throws {
+        guard ParentDeath.armFromEnvironment() else {
+            throw ValidationError("the 'descent launch' that started this process has exited; stopping")
+        }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DescentCore
 import DescentLaunch
 import DescentTransport
 import Foundation
@@ -35,6 +36,15 @@ struct Launch: AsyncParsableCommand {
     @Flag(help: "No CURVE on the sockets (plaintext; a tcp:// --bind is then open to anyone who reaches it).")
     var insecure = false
 
+    @Option(help: "Inject a fault into worker RANK, for testing: RANK=SPEC, e.g. 1=delay:ms=20 (see 'descent worker --help'; repeatable).")
+    var workerFault: [String] = []
+
+    @Option(help: "Inject a fault into the coordinator, for testing (see 'descent coordinator --help'; repeatable).")
+    var coordinatorFault: [String] = []
+
+    @Option(help: "Restart a process that dies, up to this many times in all: a worker rejoins, the coordinator resumes from its last checkpoint.")
+    var maxRestarts: Int = 0
+
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
@@ -46,6 +56,15 @@ struct Launch: AsyncParsableCommand {
         }
         if curveDir != nil && insecure { throw ValidationError("--curve-dir and --insecure exclude each other") }
         if let traceDir { try OutputPaths.check([("--trace-dir", traceDir + "/coordinator.jsonl")]) }
+        for spec in workerFault {
+            let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let rank = Int(parts[0]), (0..<workers).contains(rank) else {
+                throw ValidationError("--worker-fault '\(spec)': expected RANK=SPEC with RANK below --workers, e.g. 1=delay:ms=20")
+            }
+            do { _ = try FaultPlan.parse([parts[1]]) } catch { throw ValidationError("\(error)") }
+        }
+        do { _ = try FaultPlan.parse(coordinatorFault) } catch { throw ValidationError("\(error)") }
+        guard (0...10_000).contains(maxRestarts) else { throw ValidationError("--max-restarts must be between 0 and 10000 (got \(maxRestarts))") }
     }
 
     func run() async throws {
@@ -73,14 +92,26 @@ struct Launch: AsyncParsableCommand {
         if let threads = run.threads { coordinator += ["--threads", "\(threads)"] }
         if let traceDir { coordinator += ["--trace", "\(traceDir)/coordinator.jsonl"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        // Checkpoints: as asked, and always when the coordinator may be restarted (it resumes from the last one).
+        var checkpointDir = run.checkpointDir
+        if checkpointDir == nil && maxRestarts > 0 { checkpointDir = "\(NSTemporaryDirectory())descent-launch-\(getpid())-checkpoints" }
+        if let checkpointDir { coordinator += ["--checkpoint-dir", checkpointDir] }
+        if let every = run.checkpointEvery ?? (maxRestarts > 0 && run.checkpointSeconds == nil ? 100 : nil) { coordinator += ["--checkpoint-every", "\(every)"] }
+        if let seconds = run.checkpointSeconds { coordinator += ["--checkpoint-seconds", "\(seconds)"] }
+        if let resume = run.resume { coordinator += ["--resume", resume] }
+        if run.autoResume || maxRestarts > 0 { coordinator += ["--auto-resume"] }
+        for spec in coordinatorFault { coordinator += ["--fault", spec] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + workerSecurity(rank) + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
+            for spec in workerFault where spec.hasPrefix("\(rank)=") { worker += ["--fault", String(spec.dropFirst("\(rank)=".count))] }
             if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
-        let result = try ProcessGroup().run(children)
+        let result = try ProcessGroup(options: .init(maxRestarts: maxRestarts)).run(children)
+        if run.checkpointDir == nil, let checkpointDir, result.exitCode == 0 { try? FileManager.default.removeItem(atPath: checkpointDir) }
+        if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

@@ -23,9 +23,30 @@ struct RunArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "OpenBLAS threads per process, 1-1024 (default: the config's training.threads, 1).")
     var threads: Int?
 
+    @Option(help: "Write checkpoints into this directory (at SIGINT/SIGTERM, on failure, and as --checkpoint-every says).")
+    var checkpointDir: String?
+
+    @Option(help: "Checkpoint every this many steps (with --checkpoint-dir).")
+    var checkpointEvery: Int?
+
+    @Option(help: "Checkpoint every this many seconds (with --checkpoint-dir).")
+    var checkpointSeconds: Double?
+
+    @Option(help: "Continue from the newest good checkpoint in this directory (bit-identical to an uninterrupted run).")
+    var resume: String?
+
+    @Flag(help: "Resume from --checkpoint-dir when it holds a checkpoint, else start afresh (for restarts by launch, systemd or Slurm).")
+    var autoResume = false
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be 1 or more (got \(maxSteps))") }
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024 (got \(threads))") }
+        if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be 1 or more (got \(checkpointEvery))") }
+        if let checkpointSeconds, !(checkpointSeconds > 0) { throw ValidationError("--checkpoint-seconds must be positive (got \(checkpointSeconds))") }
+        if autoResume && checkpointDir == nil { throw ValidationError("--auto-resume needs --checkpoint-dir DIR") }
+        if (checkpointEvery != nil || checkpointSeconds != nil) && checkpointDir == nil {
+            throw ValidationError("--checkpoint-every and --checkpoint-seconds need --checkpoint-dir DIR")
+        }
     }
 
     /// The config file, with the command line's overrides applied. Checks first that the output
@@ -37,7 +58,15 @@ struct RunArguments: ParsableArguments {
         return loaded
     }
 
-    var options: RunOptions { RunOptions(maxSteps: maxSteps, tracePath: trace, savePath: save) }
+    var options: RunOptions {
+        var options = RunOptions(maxSteps: maxSteps, tracePath: trace, savePath: save)
+        options.checkpointDirectory = checkpointDir ?? resume
+        options.checkpointEverySteps = checkpointEvery
+        options.checkpointEverySeconds = checkpointSeconds
+        options.resumeDirectory = resume
+        options.autoResume = autoResume
+        return options
+    }
 }
 
 /// Output paths checked before a run starts.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DescentCore
 import DescentTraining
 
 /// `descent train`: the whole run in one process.
@@ -12,6 +13,9 @@ struct Train: AsyncParsableCommand {
         let config = try run.loadConfig()
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
         let trainer = Trainer(config: config)
-        _ = try trainer.run(train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: run.options)
+        var options = run.options
+        options.stop = try StopRequest(forwardingSignals: true)
+        options.configDigest = ConfigDigest.of(config)
+        _ = try trainer.run(train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
     }
 }

@@ -103,11 +103,25 @@ extension RunConfig: Decodable {
             guard seed >= 0 else { throw c.invalid("seed", "must be a non-negative integer (got \(seed))") }
             self.seed = UInt64(seed)
         }
-        model = try c.optional("model") ?? model
-        data = try c.optional("data") ?? data
-        training = try c.optional("training") ?? training
-        optimizer = try c.optional("optimizer") ?? optimizer
-        schedule = try c.optional("schedule") ?? schedule
+        model = try c.section("model") ?? model
+        data = try c.section("data") ?? data
+        training = try c.section("training") ?? training
+        optimizer = try c.section("optimizer") ?? optimizer
+        schedule = try c.section("schedule", example: "{type: constant, rate: 0.05} (every family: docs/schedules.md)") ?? schedule
+    }
+}
+
+extension KeyedDecodingContainer where Key == AnyCodingKey {
+    /// A section of the config, nil when its key is absent. A key present with nothing under it
+    /// (`schedule:` followed by no keys) is refused: it reads like a section whose lines were lost,
+    /// and a silent default would train with settings nobody wrote.
+    func section<T: Decodable>(_ key: String, example: String? = nil) throws -> T? {
+        guard contains(AnyCodingKey(key)) else { return nil }
+        if (try? decodeNil(forKey: AnyCodingKey(key))) == true {
+            let hint = example.map { "; give it keys, e.g. \(key): \($0)," } ?? "; give it keys (see Config/mnist-seed.yaml)"
+            throw invalid(key, "is empty\(hint) or remove the line to use the defaults")
+        }
+        return try optional(key)
     }
 }
 

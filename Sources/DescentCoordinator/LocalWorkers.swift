@@ -12,6 +12,9 @@ final class LocalWorkers {
     let hostIdentity: String
     /// Which ranks use the segment.
     private(set) var ranks: [Bool]
+    private var peers: [PeerID?]
+    /// Counts publications: a step dealt again in a new round is a new publication.
+    private var publications: UInt32 = 0
     private let stepSequence: SharedWord
     private let completions: SharedWord
     private let doneSequences: [SharedWord]
@@ -21,7 +24,7 @@ final class LocalWorkers {
     private let received: UnsafeMutableBufferPointer<Float>
 
     /// A segment for a run, or nil (with the reason on standard error) where none can be made.
-    static func create(runID: UInt64, parameterCount: Int, workers: Int) -> LocalWorkers? {
+    static func create(runID: UInt64, generation: UInt32, parameterCount: Int, workers: Int) -> LocalWorkers? {
         guard let identity = HostIdentity.current() else { return nil }
         let layout = SharedStepLayout(parameterCount: parameterCount, slots: workers)
         do {
@@ -38,6 +41,7 @@ final class LocalWorkers {
         self.layout = layout
         self.hostIdentity = hostIdentity
         ranks = Array(repeating: false, count: layout.slots)
+        peers = Array(repeating: nil, count: layout.slots)
         stepSequence = SharedWord(segment, offset: layout.stepSequenceOffset)
         completions = SharedWord(segment, offset: layout.completionsOffset)
         doneSequences = (0..<layout.slots).map { SharedWord(segment, offset: layout.doneSequenceOffset(rank: $0)) }
@@ -54,23 +58,30 @@ final class LocalWorkers {
     }
 
     /// Records whether `rank` (just admitted) runs on this host and takes shared memory.
-    func admit(rank: Int, _ introduction: WorkerIntroduction) -> Bool {
+    func admit(rank: Int, peer: PeerID, _ introduction: WorkerIntroduction) -> Bool {
         ranks[rank] = introduction.sharedMemory == true && introduction.hostIdentity == hostIdentity
+        peers[rank] = peer
+        seenDone[rank] = doneSequences[rank].load()
         return ranks[rank]
+    }
+
+    /// `rank` left the run: its slot is no longer read.
+    func remove(rank: Int) {
+        ranks[rank] = false
+        peers[rank] = nil
     }
 
     var any: Bool { ranks.contains(true) }
     var all: Bool { ranks.allSatisfy { $0 } }
 
     /// Announces a step (its header says `stepShared`) to every local worker.
-    func publish(_ header: WireHeader, step: Int) {
+    func publish(_ header: WireHeader) {
         header.encode(into: segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size))
-        stepSequence.store(SharedStepLayout.sequence(ofStep: step))
+        publications &+= 1
+        if publications == 0 { publications = 1 }
+        stepSequence.store(publications)
         stepSequence.wake()
     }
-
-    /// Wakes the local workers again (one that restarted looks at the published step).
-    func wakeAll() { stepSequence.wake() }
 
     /// Sleeps until a local worker announces a gradient, at most `timeout` seconds.
     func waitForGradients(timeout: Double) {
@@ -78,19 +89,21 @@ final class LocalWorkers {
     }
 
     /// Calls `body` with each local rank that announced a new gradient, and its header as decoded.
-    func forEachAnnouncement(_ body: (Int, Result<WireHeader, WireError>) throws -> Void) rethrows {
+    func forEachAnnouncement(_ body: (Int, PeerID, Result<WireHeader, WireError>) throws -> Void) rethrows {
         for rank in 0..<layout.slots where ranks[rank] {
+            guard let peer = peers[rank] else { continue }
             let done = doneSequences[rank].load()
             guard done != seenDone[rank] else { continue }
             seenDone[rank] = done
             let bytes = UnsafeRawBufferPointer(segment.bytes(at: layout.gradientHeaderOffset(rank: rank), count: WireHeader.size))
-            try body(rank, Result { () throws(WireError) -> WireHeader in try WireHeader.decode(bytes, payloadByteCount: nil) })
+            try body(rank, peer, Result { () throws(WireError) -> WireHeader in try WireHeader.decode(bytes, payloadByteCount: nil) })
         }
     }
 
-    /// The gradient floats of `rank`'s slot, as bytes.
-    func gradientBytes(rank: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount))
+    /// The gradient floats of `rank`'s slot.
+    /// A private copy (see `copyGradient`): checked and averaged, never read twice from the slot.
+    func gradient(rank: Int) -> GradientFloats {
+        SegmentFloats(bytes: copyGradient(rank: rank))
     }
 
     /// The name prefix of the run segments (`/descent-shm-PID-RANDOM`).
@@ -103,4 +116,10 @@ final class LocalWorkers {
         _ = received.update(fromContentsOf: source)
         return UnsafeRawBufferPointer(received)
     }
+}
+
+/// A gradient slot of the shared segment.
+struct SegmentFloats: GradientFloats {
+    let bytes: UnsafeRawBufferPointer
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(bytes) }
 }

@@ -40,7 +40,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
         case .keyNotFound(let key, let context):
             return ConfigError(path: context.codingPath + [key], "is required but missing")
         case .typeMismatch(let type, let context):
-            return ConfigError(path: context.codingPath, "expected \(ConfigError.describe(type)): \(context.debugDescription)")
+            return ConfigError(path: context.codingPath, "expected \(ConfigError.describe(type)) (\(context.debugDescription))")
         case .valueNotFound(let type, let context):
             return ConfigError(path: context.codingPath, "expected \(ConfigError.describe(type)) but found nothing")
         case .dataCorrupted(let context):
@@ -51,13 +51,18 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
         }
     }
 
-    private static func describe(_ type: Any.Type) -> String {
+    /// What a value of `type` is called in a message: `an integer`, `a number`, `a mapping of keys`.
+    static func describe(_ type: Any.Type) -> String {
         switch type {
         case is Int.Type, is Int64.Type, is UInt64.Type: return "an integer"
         case is Double.Type, is Float.Type: return "a number"
         case is String.Type: return "a string"
         case is Bool.Type: return "true or false"
-        default: return "\(type)"
+        default:
+            let name = "\(type)"
+            if name.contains("Mapping") || name.contains("Dictionary") || name.contains("Keyed") { return "a mapping of keys" }
+            if name.contains("Sequence") || name.contains("Array") || name.contains("Unkeyed") { return "a list" }
+            return name
         }
     }
 }

@@ -16,6 +16,17 @@ public enum Console {
     /// Writes `text` as it is to standard error (for progress lines redrawn in place).
     public static func errorRaw(_ text: String) { write(text, to: 2) }
 
+    /// Text a peer supplied (a host name), made safe to print: control characters and escape
+    /// sequences become '?', and it is cut to `limit` characters, so a peer cannot forge output lines.
+    public static func sanitized(_ text: String, limit: Int = 64) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            let c = scalar.value
+            out.unicodeScalars.append(c < 0x20 || c == 0x7F || (0x80..<0xA0).contains(c) ? "?" : scalar)
+        }
+        return text.unicodeScalars.count > limit ? out + "..." : out
+    }
+
     private static func write(_ text: String, to descriptor: Int32) {
         var text = text
         text.withUTF8 { bytes in

@@ -73,3 +73,28 @@ public struct EpochPlan: Sendable, Equatable {
         return written
     }
 }
+
+extension EpochPlan: Codable {
+    enum CodingKeys: String, CodingKey {
+        case seed
+        case sampleCount = "sample_count"
+        case globalBatch = "global_batch"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let sampleCount = try c.decode(Int.self, forKey: .sampleCount)
+        let globalBatch = try c.decode(Int.self, forKey: .globalBatch)
+        guard sampleCount > 0, globalBatch > 0 else {
+            throw ConfigError(path: decoder.codingPath, "a saved epoch plan needs positive sample_count and global_batch (got \(sampleCount), \(globalBatch))")
+        }
+        self.init(sampleCount: sampleCount, globalBatch: globalBatch, seed: try c.decode(UInt64.self, forKey: .seed))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sampleCount, forKey: .sampleCount)
+        try c.encode(globalBatch, forKey: .globalBatch)
+        try c.encode(seed, forKey: .seed)
+    }
+}

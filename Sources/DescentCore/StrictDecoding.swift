@@ -32,7 +32,7 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
         do {
             return try decode(T.self, forKey: AnyCodingKey(key))
         } catch {
-            throw ConfigError.from(error)
+            throw configError(error, readingKey: key, as: T.self)
         }
     }
 
@@ -41,8 +41,28 @@ extension KeyedDecodingContainer where Key == AnyCodingKey {
         do {
             return try decodeIfPresent(T.self, forKey: AnyCodingKey(key))
         } catch {
-            throw ConfigError.from(error)
+            throw configError(error, readingKey: key, as: T.self)
         }
+    }
+
+    /// `error` as a `ConfigError`; a type mismatch quotes the value found, read again from `key`:
+    /// `config key 'schedule.decay_steps': expected an integer, got '1e3'`.
+    func configError(_ error: any Error, readingKey key: String, as requested: Any.Type) -> any Error {
+        guard case DecodingError.typeMismatch(let type, let context) = error else { return ConfigError.from(error) }
+        guard let found = try? decode(ConfigValue.self, forKey: AnyCodingKey(key)) else { return ConfigError.from(error) }
+        // The mismatch may sit below the key (an entry of a list): find that entry.
+        var below = Array(context.codingPath.dropFirst(codingPath.count))
+        if below.first?.stringValue == key { below.removeFirst() }
+        let value = found.value(at: below) ?? found
+        let path = context.codingPath.count > codingPath.count ? context.codingPath : codingPath + [AnyCodingKey(key)]
+        // Some decoders name the kind of node they wanted (a YAML scalar) rather than the type: name the type asked for.
+        let named = ConfigError.describe(requested) != "\(requested)"
+        let expected = below.isEmpty && named ? requested : type
+        var message = "expected \(ConfigError.describe(expected)), got \(value)"
+        if expected is Int.Type, case .scalar(let text) = value, let number = Double(text), number == number.rounded(), abs(number) < 1e15 {
+            message += "; write it as \(Int64(number)): an integer takes no exponent or decimal point"
+        }
+        return ConfigError(path: path, message)
     }
 
     /// The value at `key`, or `fallback` when absent.

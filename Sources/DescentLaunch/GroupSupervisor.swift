@@ -1,3 +1,4 @@
+import DescentCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -49,8 +50,12 @@ struct GroupSupervisor {
     /// Set by the first failure or interrupt; the group's exit code.
     private var exitCode: Int32?
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Failed children may be started again this many times in all (a run's budget).
+    private let maxRestarts: Int
+    private(set) var restarts = 0
 
-    init(gracePeriod: Duration, maximumLineBytes: Int, output: any LineSink, wake: WakePipe) {
+    init(gracePeriod: Duration, maximumLineBytes: Int, output: any LineSink, wake: WakePipe, maxRestarts: Int = 0) {
+        self.maxRestarts = maxRestarts
         self.gracePeriod = gracePeriod
         self.maximumLineBytes = maximumLineBytes
         self.output = output
@@ -67,6 +72,25 @@ struct GroupSupervisor {
                    splitter: LineSplitter(maximumLineBytes: maximumLineBytes)),
         ]
         children.append(Child(spec: spec, pid: spawned.pid, streams: streams))
+    }
+
+    /// Starts a failed child again in its place, while the restart budget lasts.
+    private mutating func restart(_ index: Int, after termination: ChildTermination) -> Bool {
+        guard restarts < maxRestarts, case .running = phase else { return false }
+        let spec = children[index].spec
+        do {
+            let spawned = try ChildSpawner.spawn(spec)
+            restarts += 1
+            report("\(spec.label) \(termination); restarting it (restart \(restarts) of \(maxRestarts))")
+            children[index] = Child(spec: spec, pid: spawned.pid, streams: [
+                Stream(descriptor: spawned.standardOutput, isStandardError: false, splitter: LineSplitter(maximumLineBytes: maximumLineBytes)),
+                Stream(descriptor: spawned.standardError, isStandardError: true, splitter: LineSplitter(maximumLineBytes: maximumLineBytes)),
+            ])
+            return true
+        } catch {
+            report("could not restart \(spec.label): \(error.reason)")
+            return false
+        }
     }
 
     /// After a failed spawn: SIGTERM the children already started and wait for them (SIGKILL
@@ -196,6 +220,7 @@ struct GroupSupervisor {
             }
             return
         }
+        if restart(index, after: termination) { return }
         report("\(child.spec.label) \(termination)")
         if exitCode == nil { exitCode = termination.shellExitCode == 0 ? 1 : termination.shellExitCode }
         switch phase {

@@ -1,3 +1,4 @@
+import DescentCore
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -32,8 +33,13 @@ public final class ProcessGroup: Sendable {
         public var forwardsSignals: Bool
         /// Lines longer than this many bytes are relayed in pieces of at most this size.
         public var maximumLineBytes: Int
+        /// A child that fails (exits non-zero or is killed) is started again, with the same
+        /// arguments, up to this many times in all; then the group stops as without restarts.
+        public var maxRestarts: Int
 
-        public init(gracePeriod: Duration = .seconds(5), forwardsSignals: Bool = true, maximumLineBytes: Int = 64 * 1024) {
+        public init(gracePeriod: Duration = .seconds(5), forwardsSignals: Bool = true, maximumLineBytes: Int = 64 * 1024,
+                    maxRestarts: Int = 0) {
+            self.maxRestarts = maxRestarts
             self.gracePeriod = gracePeriod
             self.forwardsSignals = forwardsSignals
             self.maximumLineBytes = maximumLineBytes
@@ -71,7 +77,7 @@ public final class ProcessGroup: Sendable {
 
         var supervisor = GroupSupervisor(
             gracePeriod: options.gracePeriod, maximumLineBytes: options.maximumLineBytes,
-            output: output, wake: stopRequests)
+            output: output, wake: stopRequests, maxRestarts: options.maxRestarts)
         for child in children {
             do {
                 supervisor.add(child, try ChildSpawner.spawn(child))

@@ -1,4 +1,5 @@
 import COpenBLAS
+import Foundation
 
 /// Stochastic gradient descent with optional momentum (Keras's form), Nesterov momentum and
 /// L2 weight decay. The velocity is its only state.
@@ -57,5 +58,38 @@ public struct SGD: Sendable, Equatable {
                 cblas_saxpy(n, 1, v, 1, p, 1)
             }
         }
+    }
+}
+
+extension SGD: Codable {
+    enum CodingKeys: String, CodingKey {
+        case momentum, nesterov, velocity
+        case weightDecay = "weight_decay"
+    }
+
+    /// The velocity is saved as the raw little-endian bytes of its floats (base64 in JSON), so a
+    /// restored optimizer is bit-identical to the saved one.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        momentum = try c.decode(Float.self, forKey: .momentum)
+        nesterov = try c.decode(Bool.self, forKey: .nesterov)
+        weightDecay = try c.decode(Float.self, forKey: .weightDecay)
+        let bytes = try c.decode(Data.self, forKey: .velocity)
+        guard bytes.count % 4 == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .velocity, in: c, debugDescription: "velocity bytes are not whole floats")
+        }
+        velocity = [Float](repeating: 0, count: bytes.count / 4)
+        velocity.withUnsafeMutableBytes { _ = bytes.copyBytes(to: $0) }
+        guard momentum.isFinite, weightDecay.isFinite, velocity.allSatisfy(\.isFinite) else {
+            throw DecodingError.dataCorruptedError(forKey: .velocity, in: c, debugDescription: "non-finite optimizer state")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(momentum, forKey: .momentum)
+        try c.encode(nesterov, forKey: .nesterov)
+        try c.encode(weightDecay, forKey: .weightDecay)
+        try c.encode(velocity.withUnsafeBytes { Data($0) }, forKey: .velocity)
     }
 }

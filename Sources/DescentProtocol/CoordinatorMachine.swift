@@ -15,7 +15,7 @@ public struct PeerID: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Why the coordinator refused a message. Each is logged and counted, never applied.
-public enum Rejection: String, CaseIterable, Sendable, Comparable {
+public enum Rejection: String, CaseIterable, Sendable, Comparable, Codable {
     /// The frames could not be decoded (bad magic, version, sizes, reserved bytes...).
     case malformed
     case unknownSender = "unknown_sender"
@@ -24,6 +24,7 @@ public enum Rejection: String, CaseIterable, Sendable, Comparable {
     case wrongRank = "wrong_rank"
     case pastStep = "past_step"
     case futureStep = "future_step"
+    case staleRound = "stale_round"
     case duplicate
     case wrongCount = "wrong_count"
     case wrongSamples = "wrong_samples"
@@ -35,308 +36,472 @@ public enum Rejection: String, CaseIterable, Sendable, Comparable {
     public static func < (a: Rejection, b: Rejection) -> Bool { a.rawValue < b.rawValue }
 }
 
-/// The coordinator's protocol logic as a pure state machine: who is registered under which
-/// rank, which step is in flight, whose gradient has arrived, and what to do about each
-/// message and each tick of the clock. It owns no socket and no clock; the coordinator process
-/// feeds it events and carries out its decisions (the averaging itself happens there).
+/// The coordinator's protocol logic as a pure state machine, in the shape of SWIM's instance:
+/// it takes events (a message, the clock, a peer gone, a step applied) and returns directives
+/// that carry everything the shell needs (targets, messages, the step order), so the shell only
+/// executes and never reads the machine's state to decide again.
 ///
-/// The global step counts applied updates: it moves from t to t + 1 exactly once, when every
-/// registered rank's gradient for t has been accepted, whatever the number of workers.
+/// Membership is elastic: ranks are slots of the run (`SlotAssignment`); a worker lost mid-step
+/// has its share dealt again to the survivors (the step's accumulated gradients are dropped and
+/// the step is sent again in a new round, so no gradient is applied twice and none is lost); a
+/// worker may join at any step boundary. The global step moves from t to t + 1 exactly once.
 public struct CoordinatorMachine: Sendable {
     /// Fixed facts of the run.
     public struct Settings: Sendable {
-        public var workers: Int
         public var runID: UInt64
         public var generation: UInt32
         public var plan: EpochPlan
         public var totalSteps: Int
+        /// Ranks of the run (its `--max-workers`, at most 64); the global batch is dealt to them.
+        public var slots: Int
+        /// Workers that must have joined before the first step goes out.
+        public var initialWorkers: Int
+        /// Below this many workers the run pauses (and stops after `minWorkersTimeout`).
+        public var minWorkers: Int
         /// Digest of the coordinator's config; a worker that sends another non-zero digest is refused.
         public var configHash: UInt64
         /// A registered worker silent this long is declared lost.
         public var silenceLimit: Double
+        /// A worker that is heard from but has not sent its gradient this long after the step went
+        /// out is declared lost too (alive but making no progress).
+        public var progressDeadline: Double
+        /// How long the run may wait below `minWorkers` before it stops.
+        public var minWorkersTimeout: Double?
+        /// How long to wait for the initial workers (nil: forever).
+        public var registrationTimeout: Double?
         /// How often to say what the coordinator is waiting for.
         public var waitReportInterval: Double
+        public var heartbeatInterval: Double
 
-        public init(workers: Int, runID: UInt64, generation: UInt32, plan: EpochPlan, totalSteps: Int,
-                    configHash: UInt64, silenceLimit: Double = 30, waitReportInterval: Double = 5) {
-            self.workers = workers
+        public init(runID: UInt64, generation: UInt32 = 0, plan: EpochPlan, totalSteps: Int, slots: Int,
+                    initialWorkers: Int? = nil, minWorkers: Int? = nil, configHash: UInt64, silenceLimit: Double = 30,
+                    progressDeadline: Double = 60, minWorkersTimeout: Double? = 120, registrationTimeout: Double? = nil,
+                    waitReportInterval: Double = 5, heartbeatInterval: Double = 1) {
             self.runID = runID
             self.generation = generation
             self.plan = plan
             self.totalSteps = totalSteps
+            self.slots = slots
+            self.initialWorkers = initialWorkers ?? slots
+            self.minWorkers = minWorkers ?? 1
             self.configHash = configHash
             self.silenceLimit = silenceLimit
+            self.progressDeadline = progressDeadline
+            self.minWorkersTimeout = minWorkersTimeout
+            self.registrationTimeout = registrationTimeout
             self.waitReportInterval = waitReportInterval
+            self.heartbeatInterval = heartbeatInterval
         }
     }
 
     public enum Phase: Sendable, Equatable {
-        case registering, training, finished
+        /// Waiting for the initial workers.
+        case registering
+        /// A step is in flight.
+        case training
+        /// Too few workers: the step in flight waits for more (since `since`).
+        case paused(since: Double)
+        /// The step in flight is complete and the shell is applying it.
+        case applying
+        case finished
     }
 
-    /// What to answer a hello.
-    public enum HelloDecision: Sendable, Equatable {
-        /// Admit the peer under `rank`; when `startsTraining`, every rank is now registered and
-        /// step 0 goes out to all. `resendStep` asks for the step in flight to be sent to this
-        /// peer again (a registered worker that restarted).
-        case welcome(rank: Int, startsTraining: Bool, resendStep: Bool)
-        case reject(Rejection, reason: String)
-    }
-
-    /// The header facts of a gradient message, with the payload checks the process made.
-    public struct GradientReport: Sendable {
+    /// A registered worker.
+    public struct Member: Sendable, Equatable {
         public var peer: PeerID
-        public var runID: UInt64
-        public var generation: UInt32
+        public var introduction: WorkerIntroduction
+        public var lastHeard: Double
+        /// Takes part from the next step sent (joined at a step boundary).
+        public var active: Bool
+    }
+
+    /// What the shell must do. Each case carries its targets and contents.
+    public enum Directive: Sendable, Equatable {
+        /// Send a control message to one peer.
+        case send(WireMessage, to: PeerID)
+        /// Admit a worker: the shell adds its transport facts (shared memory) to `settings` and sends the welcome.
+        case admit(rank: Int, peer: PeerID, introduction: WorkerIntroduction, rejoined: Bool)
+        /// `rank` has left the run: the transport stops serving it.
+        case remove(rank: Int, peer: PeerID)
+        /// Send this step's order and the current parameters to these ranks.
+        case sendStep(WireMessage.StepOrder, to: [Recipient])
+        /// Drop whatever was accumulated for the step in flight (it is being dealt again).
+        case discardPartialStep
+        /// Add this accepted gradient into the step's average.
+        case accumulate(rank: Int, samples: Int, lossSum: Double, correct: Int)
+        /// Every gradient of the step is in: average, apply, and then call `stepApplied`.
+        case applyStep(step: Int, ranks: [Int], latencies: [Double])
+        /// Something the user should read (joins, losses, waits, rejections).
+        case log(Event)
+        /// Training starts (or resumes) with the first step about to go out.
+        case trainingStarted
+        /// Every step is applied.
+        case finish
+        /// The run cannot go on: stop (with a checkpoint of the last applied step).
+        case fail(Failure)
+    }
+
+    public struct Recipient: Sendable, Equatable {
         public var rank: Int
-        public var step: Int
-        public var samples: Int
-        /// The payload holds exactly one float per parameter.
-        public var countMatches: Bool
-        /// No NaN or infinity in the payload.
-        public var finite: Bool
-
-        public init(peer: PeerID, runID: UInt64, generation: UInt32, rank: Int, step: Int, samples: Int,
-                    countMatches: Bool, finite: Bool) {
-            self.peer = peer
-            self.runID = runID
-            self.generation = generation
-            self.rank = rank
-            self.step = step
-            self.samples = samples
-            self.countMatches = countMatches
-            self.finite = finite
-        }
+        public var peer: PeerID
     }
 
-    public enum GradientDecision: Sendable, Equatable {
-        /// Add this gradient into the step's average; when `stepComplete`, apply the update and
-        /// call `advance`.
-        case accepted(rank: Int, stepComplete: Bool)
-        /// Drop it; the reason has been counted.
-        case rejected(Rejection, reason: String)
-    }
-
-    public enum Advance: Sendable, Equatable {
-        /// Send this step next. `finishedEpoch` is set when the previous step closed an epoch.
-        case next(step: Int, epoch: Int, batch: Int, finishedEpoch: Int?)
-        /// Training is over.
-        case finished(finishedEpoch: Int)
-    }
-
-    public enum TickDecision: Sendable, Equatable {
-        case idle
-        /// Still waiting: for these ranks' gradients of `step`, or (registration) for `missing` workers.
+    /// Things worth telling the user, as values (the shell formats them).
+    public enum Event: Sendable, Equatable {
+        case joined(rank: Int, host: String, pid: Int, registered: Int, rejoined: Bool)
+        case lost(rank: Int, host: String, reason: String, survivors: Int)
+        case redealt(step: Int, round: UInt16, participants: [Int])
+        case waitingForWorkers(have: Int, need: Int, seconds: Double)
         case waitingForGradients(step: Int, ranks: [Int], seconds: Double)
-        case waitingForWorkers(missing: Int, seconds: Double)
-        /// A registered worker has been silent past the limit: synchronous training cannot go on.
-        case lost(rank: Int, seconds: Double)
-        /// Time for an application heartbeat to every worker.
-        case heartbeat
+        case rejected(Rejection, String)
+    }
+
+    public enum Failure: Sendable, Equatable {
+        /// A participant's gradient of the step in flight is NaN or infinite: the model diverged
+        /// (the same parameters and data would give it again), so the step cannot complete.
+        case diverged(step: Int, rank: Int)
+        case registrationTimedOut(missing: Int, seconds: Double)
+        case tooFewWorkers(have: Int, need: Int, seconds: Double)
     }
 
     public let settings: Settings
     public private(set) var phase: Phase = .registering
     /// The step in flight: the number of updates applied so far.
-    public private(set) var step = 0
+    public private(set) var step: Int
+    /// How many times the step in flight has been dealt again.
+    public private(set) var round: UInt16 = 0
     public private(set) var rejections: [Rejection: Int] = [:]
-    /// Registered peers by rank.
-    public private(set) var peers: [PeerID?]
-    public private(set) var introductions: [WorkerIntroduction?]
-    /// When each rank's gradient for the step in flight arrived, seconds after the step was sent.
-    public private(set) var latencies: [Double]
+    public private(set) var members: [Member?]
+    /// Ranks taking part in the step in flight.
+    public private(set) var participants: UInt64 = 0
 
     private var rankOf: [PeerID: Int] = [:]
-    private var received: [Bool]
-    private var receivedCount = 0
-    private var lastHeard: [Double]
+    private var received: UInt64 = 0
+    private var latencies: [Double]
+    private var rate: Double = 0
     private var stepSentAt: Double
-    private var waitingSince: Double
+    private var startedAt: Double
     private var lastReport: Double
     private var lastHeartbeat: Double
-    private let heartbeatInterval: Double
 
-    public init(settings: Settings, now: Double, heartbeatInterval: Double = 1) {
+    /// A machine whose first step in flight is `step` (0, or the step of a checkpoint).
+    public init(settings: Settings, step: Int = 0, now: Double) {
         self.settings = settings
-        peers = Array(repeating: nil, count: settings.workers)
-        introductions = Array(repeating: nil, count: settings.workers)
-        received = Array(repeating: false, count: settings.workers)
-        latencies = Array(repeating: 0, count: settings.workers)
-        lastHeard = Array(repeating: now, count: settings.workers)
+        self.step = step
+        members = Array(repeating: nil, count: settings.slots)
+        latencies = Array(repeating: 0, count: settings.slots)
         stepSentAt = now
-        waitingSince = now
+        startedAt = now
         lastReport = now
         lastHeartbeat = now
-        self.heartbeatInterval = heartbeatInterval
     }
 
     public var registeredCount: Int { rankOf.count }
-
     public func rank(of peer: PeerID) -> Int? { rankOf[peer] }
-
-    /// Ranks whose gradient for the step in flight has not arrived.
-    public var waitingFor: [Int] { (0..<settings.workers).filter { !received[$0] } }
-
-    /// Samples rank `rank` must report for the step in flight.
-    public func expectedSamples(rank: Int) -> Int {
-        let (_, batch) = settings.plan.position(ofStep: step)
-        return settings.plan.shareCount(batch: batch, rank: rank, workers: settings.workers)
-    }
-
-    /// The epoch and batch index of the step in flight.
-    public var position: (epoch: Int, batch: Int) { settings.plan.position(ofStep: step) }
+    public var activeRanks: [Int] { (0..<settings.slots).filter { members[$0]?.active == true } }
 
     /// Counts a message refused before it reached the machine (e.g. undecodable frames).
     public mutating func count(_ rejection: Rejection) {
         rejections[rejection, default: 0] += 1
     }
 
-    // MARK: Registration
-
-    public mutating func hello(from peer: PeerID, configHash: UInt64, introduction: WorkerIntroduction, now: Double) -> HelloDecision {
-        if configHash != 0 && configHash != settings.configHash {
-            return reject(.configMismatch, "the worker's config differs from the coordinator's; start the worker without --config or with the coordinator's file")
-        }
-        if let rank = rankOf[peer] {
-            lastHeard[rank] = now
-            introductions[rank] = introduction
-            return .welcome(rank: rank, startsTraining: false, resendStep: phase == .training && !received[rank])
-        }
-        switch phase {
-        case .finished:
-            return reject(.runFull, "the run has finished")
-        case .training:
-            return reject(.runFull, "training already runs with \(settings.workers) workers; this run takes no new workers")
-        case .registering:
-            break
-        }
-        let free = (0..<settings.workers).filter { peers[$0] == nil }
-        guard let firstFree = free.first else {
-            return reject(.runFull, "all \(settings.workers) ranks are taken")
-        }
-        let rank = introduction.requestedRank.flatMap { free.contains($0) ? $0 : nil } ?? firstFree
-        peers[rank] = peer
-        introductions[rank] = introduction
-        rankOf[peer] = rank
-        lastHeard[rank] = now
-        let starts = rankOf.count == settings.workers
-        if starts {
-            phase = settings.totalSteps > 0 ? .training : .finished
-            startStep(now: now)
-        }
-        return .welcome(rank: rank, startsTraining: starts, resendStep: false)
+    private var envelope: WireMessage.Envelope {
+        WireMessage.Envelope(runID: settings.runID, generation: settings.generation)
     }
 
-    // MARK: Gradients
+    // MARK: Messages
 
-    public mutating func gradient(_ report: GradientReport, now: Double) -> GradientDecision {
-        guard let rank = rankOf[report.peer] else {
-            return reject(.unknownSender, "gradient from unregistered peer \(report.peer)")
+    /// Any decoded message from `peer`.
+    public mutating func receive(_ message: WireMessage, from peer: PeerID, now: Double) -> [Directive] {
+        switch message {
+        case .hello(let hello):
+            return self.hello(hello, from: peer, now: now)
+        case .gradient(let result):
+            return gradient(result, finite: true, from: peer, now: now)
+        case .heartbeat:
+            guard let rank = rankOf[peer] else { return [.send(.registerAgain(envelope), to: peer)] }
+            members[rank]?.lastHeard = now
+            return []
+        default:
+            return reject(.unexpected, "a \(message.kindName) message from \(peer): coordinators do not take them")
         }
-        lastHeard[rank] = now
+    }
+
+    private mutating func hello(_ hello: WireMessage.Hello, from peer: PeerID, now: Double) -> [Directive] {
+        if hello.configHash != 0 && hello.configHash != settings.configHash {
+            return refuse(peer, .configMismatch,
+                          "the worker's config differs from the coordinator's; start the worker without --config or with the coordinator's file")
+        }
+        if let rank = rankOf[peer] {
+            // A repeated hello (the welcome was lost, or the worker joined again on the same socket).
+            members[rank]?.lastHeard = now
+            members[rank]?.introduction = hello.introduction
+            var directives: [Directive] = [.admit(rank: rank, peer: peer, introduction: hello.introduction, rejoined: true)]
+            if phase == .training, participants & bit(rank) != 0, received & bit(rank) == 0 {
+                directives.append(.sendStep(order(), to: [Recipient(rank: rank, peer: peer)]))
+            }
+            return directives
+        }
+        if phase == .finished { return refuse(peer, .runFull, "the run has finished") }
+        let free = (0..<settings.slots).filter { members[$0] == nil }
+        guard let firstFree = free.first else {
+            return refuse(peer, .runFull, "all \(settings.slots) ranks are taken; start the coordinator with a larger --max-workers")
+        }
+        let asked = hello.introduction.requestedRank ?? Int(exactly: hello.requestedRank)
+        let requested = asked.flatMap { free.contains($0) ? $0 : nil }
+        let rank = requested ?? firstFree
+        let rejoined = hello.runID == settings.runID
+        // A worker joining a running job takes part from the next step sent.
+        let startsNow = phase == .registering || { if case .paused = phase { return true } else { return false } }()
+        members[rank] = Member(peer: peer, introduction: hello.introduction, lastHeard: now, active: startsNow)
+        rankOf[peer] = rank
+        var directives: [Directive] = [
+            .admit(rank: rank, peer: peer, introduction: hello.introduction, rejoined: rejoined),
+            .log(.joined(rank: rank, host: hello.introduction.host, pid: hello.introduction.pid, registered: rankOf.count, rejoined: rejoined)),
+        ]
+        switch phase {
+        case .registering where rankOf.count >= settings.initialWorkers:
+            directives.append(.trainingStarted)
+            directives += startStep(now: now, rate: rate)
+        case .paused where activeRanks.count >= settings.minWorkers:
+            directives += dealAgain(now: now)
+        default:
+            break
+        }
+        return directives
+    }
+
+    /// The rate of the first step, given by the shell before training starts (it owns the schedule).
+    public mutating func prepare(firstRate: Double) { rate = firstRate }
+
+    /// A gradient whose floats the shell found NaN or infinite: refused; when it is a participant's
+    /// gradient of the step in flight, the run has diverged and stops.
+    public mutating func nonFiniteGradient(_ result: WireMessage.GradientResult, from peer: PeerID, now: Double) -> [Directive] {
+        gradient(result, finite: false, from: peer, now: now)
+    }
+
+    private mutating func gradient(_ result: WireMessage.GradientResult, finite: Bool, from peer: PeerID, now: Double) -> [Directive] {
+        guard let rank = rankOf[peer] else {
+            return reject(.unknownSender, "gradient from unregistered peer \(peer)") + [.send(.registerAgain(envelope), to: peer)]
+        }
+        members[rank]?.lastHeard = now
         guard phase == .training else {
             return reject(.unexpected, "gradient from rank \(rank) while no step is in flight")
         }
-        guard report.runID == settings.runID else {
-            return reject(.wrongRun, "gradient from rank \(rank) for run \(report.runID), this run is \(settings.runID)")
+        guard result.runID == settings.runID else {
+            return reject(.wrongRun, "gradient from rank \(rank) for run \(result.runID), this run is \(settings.runID)")
         }
-        guard report.generation == settings.generation else {
-            return reject(.wrongGeneration, "gradient from rank \(rank) for generation \(report.generation), this is generation \(settings.generation)")
+        guard result.generation == settings.generation else {
+            return reject(.wrongGeneration, "gradient from rank \(rank) for generation \(result.generation), this is generation \(settings.generation)")
         }
-        guard report.rank == rank else {
-            return reject(.wrongRank, "gradient claims rank \(report.rank) but comes from rank \(rank)")
+        guard Int(exactly: result.rank) == rank else {
+            return reject(.wrongRank, "gradient claims rank \(result.rank) but comes from rank \(rank)")
         }
-        guard report.step >= step else {
-            return reject(.pastStep, "gradient from rank \(rank) for past step \(report.step), step \(step) is in flight")
+        guard result.step >= UInt64(step) else {
+            return reject(.pastStep, "gradient from rank \(rank) for past step \(result.step), step \(step) is in flight")
         }
-        guard report.step == step else {
-            return reject(.futureStep, "gradient from rank \(rank) for future step \(report.step), step \(step) is in flight")
+        guard result.step == UInt64(step) else {
+            return reject(.futureStep, "gradient from rank \(rank) for future step \(result.step), step \(step) is in flight")
         }
-        guard !received[rank] else {
+        guard result.round == round else {
+            return reject(.staleRound, "gradient from rank \(rank) for round \(result.round) of step \(step), round \(round) is in flight")
+        }
+        guard participants & bit(rank) != 0 else {
+            return reject(.unexpected, "gradient from rank \(rank), which does not take part in step \(step)")
+        }
+        guard received & bit(rank) == 0 else {
             return reject(.duplicate, "second gradient from rank \(rank) for step \(step)")
         }
-        guard report.countMatches else {
-            return reject(.wrongCount, "gradient from rank \(rank) for step \(step) has the wrong element count")
+        let expected = SlotAssignment.expectedSamples(plan: settings.plan, batch: batch, rank: rank, participants: participants,
+                                                      slotCount: settings.slots)
+        guard result.samples == UInt64(expected), result.correct <= result.samples else {
+            return reject(.wrongSamples, "gradient from rank \(rank) for step \(step) covers \(result.samples) samples (\(result.correct) correct), its share is \(expected)")
         }
-        let expected = expectedSamples(rank: rank)
-        guard report.samples == expected else {
-            return reject(.wrongSamples, "gradient from rank \(rank) for step \(step) covers \(report.samples) samples, its share is \(expected)")
+        guard finite else {
+            phase = .finished
+            return reject(.nonFinite, "gradient from rank \(rank) for step \(step) holds NaN or infinity") + [.fail(.diverged(step: step, rank: rank))]
         }
-        guard report.finite else {
-            return reject(.nonFinite, "gradient from rank \(rank) for step \(step) holds NaN or infinity")
-        }
-        received[rank] = true
-        receivedCount += 1
+        received |= bit(rank)
         latencies[rank] = now - stepSentAt
-        return .accepted(rank: rank, stepComplete: receivedCount == settings.workers)
+        var directives: [Directive] = [.accumulate(rank: rank, samples: expected, lossSum: result.lossSum, correct: Int(result.correct))]
+        if received == participants {
+            phase = .applying
+            let ranks = SlotAssignment.ranks(in: participants, slotCount: settings.slots)
+            directives.append(.applyStep(step: step, ranks: ranks, latencies: ranks.map { latencies[$0] }))
+        }
+        return directives
     }
 
-    /// Moves to the next step once the step in flight has been applied.
-    public mutating func advance(now: Double) -> Advance {
-        precondition(phase == .training && receivedCount == settings.workers, "advance before every gradient arrived")
-        let previousEpoch = settings.plan.position(ofStep: step).epoch
+    /// The gradient's payload failed a check the shell made (count, finiteness): refuse it.
+    public mutating func payloadRefused(from peer: PeerID, _ rejection: Rejection, _ reason: String, now: Double) -> [Directive] {
+        if let rank = rankOf[peer] { members[rank]?.lastHeard = now }
+        return reject(rejection, reason)
+    }
+
+    /// The shell applied the step in flight; `nextRate` is the schedule's rate of the next step.
+    public mutating func stepApplied(nextRate: Double, now: Double) -> [Directive] {
+        guard phase == .applying else { return [] }
         step += 1
-        let (epoch, batch) = settings.plan.position(ofStep: step)
+        rate = nextRate
         if step >= settings.totalSteps {
             phase = .finished
-            return .finished(finishedEpoch: previousEpoch)
+            return [.finish]
         }
-        startStep(now: now)
-        return .next(step: step, epoch: epoch, batch: batch, finishedEpoch: epoch != previousEpoch ? previousEpoch : nil)
+        phase = .training
+        return startStep(now: now, rate: nextRate)
+    }
+
+    // MARK: Membership
+
+    /// `peer` is gone (its process died, its connection dropped for good, or it stopped making progress).
+    public mutating func lost(_ peer: PeerID, reason: String, now: Double) -> [Directive] {
+        guard let rank = rankOf[peer] else { return [] }
+        return lose(rank: rank, reason: reason, now: now)
+    }
+
+    private mutating func lose(rank: Int, reason: String, now: Double) -> [Directive] {
+        guard let member = members[rank] else { return [] }
+        rankOf[member.peer] = nil
+        members[rank] = nil
+        let wasParticipant = participants & bit(rank) != 0
+        var directives: [Directive] = [
+            .send(.stop(WireMessage.Envelope(runID: settings.runID, generation: settings.generation, rank: UInt32(rank), step: UInt64(step)),
+                        reason: "the coordinator treats this worker as lost: \(reason)"), to: member.peer),
+            .remove(rank: rank, peer: member.peer),
+            .log(.lost(rank: rank, host: member.introduction.host, reason: reason, survivors: rankOf.count)),
+        ]
+        if phase == .training && wasParticipant { directives += dealAgain(now: now) }
+        return directives
+    }
+
+    /// Sends the step in flight again to the active workers in a new round, or pauses below `minWorkers`.
+    private mutating func dealAgain(now: Double) -> [Directive] {
+        for rank in 0..<settings.slots where members[rank] != nil { members[rank]?.active = true }
+        guard activeRanks.count >= settings.minWorkers, !activeRanks.isEmpty else {
+            if case .paused = phase { return [] }
+            phase = .paused(since: now)
+            return [.discardPartialStep]
+        }
+        round &+= 1
+        phase = .training
+        var directives: [Directive] = [.discardPartialStep]
+        directives += startStep(now: now, rate: rate)
+        if case .sendStep(let order, _) = directives.last {
+            directives.insert(.log(.redealt(step: order.step, round: order.round,
+                                            participants: SlotAssignment.ranks(in: order.participants, slotCount: settings.slots))), at: 1)
+        }
+        return directives
+    }
+
+    private var batch: Int { settings.plan.position(ofStep: step).batch }
+
+    private func order() -> WireMessage.StepOrder {
+        WireMessage.StepOrder(runID: settings.runID, generation: settings.generation, step: step, round: round, batch: batch,
+                              rate: rate, participants: participants, parameterCount: 0, parameters: .frame)
+    }
+
+    private mutating func startStep(now: Double, rate: Double) -> [Directive] {
+        if settings.totalSteps <= step {
+            phase = .finished
+            return [.finish]
+        }
+        for rank in 0..<settings.slots where members[rank] != nil { members[rank]?.active = true }
+        participants = SlotAssignment.mask(activeRanks)
+        received = 0
+        for rank in 0..<settings.slots { latencies[rank] = 0 }
+        stepSentAt = now
+        lastReport = now
+        phase = .training
+        let recipients = activeRanks.map { Recipient(rank: $0, peer: members[$0]!.peer) }
+        return [.sendStep(order(), to: recipients)]
     }
 
     // MARK: Time
 
-    /// Any message from a registered peer proves it is alive.
-    @discardableResult
-    public mutating func heard(from peer: PeerID, now: Double) -> Bool {
-        guard let rank = rankOf[peer] else { return false }
-        lastHeard[rank] = now
-        return true
-    }
-
-    public mutating func tick(now: Double) -> TickDecision {
+    public mutating func tick(now: Double) -> [Directive] {
+        var directives: [Directive] = []
         switch phase {
-        case .finished:
-            return .idle
+        case .finished, .applying:
+            return []
         case .registering:
+            if let limit = settings.registrationTimeout, now - startedAt >= limit {
+                phase = .finished
+                return [.fail(.registrationTimedOut(missing: settings.initialWorkers - rankOf.count, seconds: now - startedAt))]
+            }
             if now - lastReport >= settings.waitReportInterval {
                 lastReport = now
-                return .waitingForWorkers(missing: settings.workers - rankOf.count, seconds: now - waitingSince)
+                directives.append(.log(.waitingForWorkers(have: rankOf.count, need: settings.initialWorkers, seconds: now - startedAt)))
+            }
+        case .paused(let since):
+            if let limit = settings.minWorkersTimeout, now - since >= limit {
+                phase = .finished
+                return [.fail(.tooFewWorkers(have: activeRanks.count, need: settings.minWorkers, seconds: now - since))]
+            }
+            if now - lastReport >= settings.waitReportInterval {
+                lastReport = now
+                directives.append(.log(.waitingForWorkers(have: activeRanks.count, need: settings.minWorkers, seconds: now - since)))
             }
         case .training:
-            for rank in 0..<settings.workers where now - lastHeard[rank] > settings.silenceLimit {
-                return .lost(rank: rank, seconds: now - lastHeard[rank])
+            for rank in 0..<settings.slots {
+                guard let member = members[rank] else { continue }
+                if now - member.lastHeard > settings.silenceLimit {
+                    directives += lose(rank: rank, reason: "silent for \(Int(now - member.lastHeard)) s", now: now)
+                } else if participants & bit(rank) != 0, received & bit(rank) == 0, now - stepSentAt > settings.progressDeadline {
+                    directives += lose(rank: rank, reason: "no gradient for step \(step) after \(Int(now - stepSentAt)) s although it is alive", now: now)
+                }
+                if phase != .training { break }
             }
-            if now - lastReport >= settings.waitReportInterval && now - stepSentAt >= settings.waitReportInterval {
+            if phase == .training, now - lastReport >= settings.waitReportInterval, now - stepSentAt >= settings.waitReportInterval {
                 lastReport = now
-                return .waitingForGradients(step: step, ranks: waitingFor, seconds: now - stepSentAt)
+                let waiting = SlotAssignment.ranks(in: participants & ~received, slotCount: settings.slots)
+                directives.append(.log(.waitingForGradients(step: step, ranks: waiting, seconds: now - stepSentAt)))
             }
         }
-        if now - lastHeartbeat >= heartbeatInterval {
+        if now - lastHeartbeat >= settings.heartbeatInterval {
             lastHeartbeat = now
-            return .heartbeat
+            for rank in 0..<settings.slots {
+                guard let member = members[rank] else { continue }
+                directives.append(.send(.heartbeat(WireMessage.Envelope(runID: settings.runID, generation: settings.generation,
+                                                                        rank: UInt32(rank), step: UInt64(step))), to: member.peer))
+            }
         }
-        return .idle
+        return directives
     }
 
-    private mutating func startStep(now: Double) {
-        for rank in 0..<settings.workers {
-            received[rank] = false
-            latencies[rank] = 0
+    /// The run is over (finished or failed): a stop for every registered worker.
+    public func stopAll(reason: String) -> [Directive] {
+        (0..<settings.slots).compactMap { rank in
+            members[rank].map {
+                .send(.stop(WireMessage.Envelope(runID: settings.runID, generation: settings.generation, rank: UInt32(rank),
+                                                 step: UInt64(step)), reason: reason), to: $0.peer)
+            }
         }
-        receivedCount = 0
-        stepSentAt = now
-        lastReport = now
     }
 
-    private mutating func reject(_ rejection: Rejection, _ reason: String) -> HelloDecision {
+    private func bit(_ rank: Int) -> UInt64 { 1 << UInt64(rank) }
+
+    private mutating func reject(_ rejection: Rejection, _ reason: String) -> [Directive] {
         count(rejection)
-        return .reject(rejection, reason: reason)
+        return [.log(.rejected(rejection, reason))]
     }
 
-    private mutating func reject(_ rejection: Rejection, _ reason: String) -> GradientDecision {
-        count(rejection)
-        return .rejected(rejection, reason: reason)
+    private mutating func refuse(_ peer: PeerID, _ rejection: Rejection, _ reason: String) -> [Directive] {
+        reject(rejection, reason) + [.send(.reject(envelope, reason: reason), to: peer)]
+    }
+}
+
+extension WireMessage {
+    /// A short name of the message's kind, for logs.
+    public var kindName: String {
+        switch self {
+        case .hello: return "hello"
+        case .welcome: return "welcome"
+        case .reject: return "reject"
+        case .step: return "step"
+        case .gradient: return "gradient"
+        case .heartbeat: return "heartbeat"
+        case .stop: return "stop"
+        case .registerAgain: return "register-again"
+        }
     }
 }

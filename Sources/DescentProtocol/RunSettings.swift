@@ -3,6 +3,7 @@
 /// against its own copy of the data.
 public struct RunSettings: Codable, Sendable, Equatable {
     public var rank: Int
+    /// Ranks (slots) of the run: the global batch is dealt to this many (see `SlotAssignment`).
     public var workers: Int
     public var seed: UInt64
     /// Hidden layer widths of the MLP.
@@ -25,10 +26,13 @@ public struct RunSettings: Codable, Sendable, Equatable {
     /// The shared-memory segment holding the parameters and this worker's gradient slot, when
     /// the worker runs on the coordinator's host (see `SharedStepLayout`); nil: payload frames.
     public var sharedMemoryName: String?
+    /// The coordinator's process id, for a worker on its host to notice at once when it dies.
+    public var coordinatorPID: Int?
 
     public init(rank: Int, workers: Int, seed: UInt64, hidden: [Int], parameterCount: Int, globalBatch: Int,
                 sampleCount: Int, trainLimit: Int?, trainRepeat: Int, threads: Int, labelsDigest: UInt64,
-                heartbeatSeconds: Double, silenceLimitSeconds: Double, sharedMemoryName: String? = nil) {
+                heartbeatSeconds: Double, silenceLimitSeconds: Double, sharedMemoryName: String? = nil, coordinatorPID: Int? = nil) {
+        self.coordinatorPID = coordinatorPID
         self.rank = rank
         self.workers = workers
         self.seed = seed

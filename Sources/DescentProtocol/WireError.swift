@@ -11,7 +11,7 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedVersion(UInt16)
     /// A message type number that is not in `MessageType`.
     case unknownType(UInt16)
-    /// Bytes 37...39 must be zero.
+    /// Byte 37 must be zero.
     case reservedBytesNotZero
     /// The dtype byte is not the one `type` requires.
     case wrongDType(type: MessageType, dtype: UInt8)
@@ -35,6 +35,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidJSON(type: MessageType, reason: String)
     /// A text payload that is not valid UTF-8.
     case invalidUTF8(type: MessageType)
+    /// A header field holds a value no sender of this protocol writes.
+    case fieldOutOfRange(type: MessageType, field: String)
 
     public var description: String {
         switch self {
@@ -73,6 +75,8 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
             return "wire: \(type) JSON payload is invalid: \(reason)"
         case .invalidUTF8(let type):
             return "wire: \(type) text payload is not valid UTF-8"
+        case let .fieldOutOfRange(type, field):
+            return "\(type) message: \(field) out of range"
         }
     }
 }

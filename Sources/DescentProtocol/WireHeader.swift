@@ -6,7 +6,7 @@
 ///
 /// Layout (byte offsets): 0 magic "DSNT" u32, 4 version u16, 6 type u16, 8 run id u64,
 /// 16 generation u32, 20 rank u32, 24 step u64, 32 element count u32, 36 dtype u8,
-/// 37...39 reserved (0), 40 a f64, 48 b u64, 56 c u64. The meaning of a, b, c depends on the
+/// 37 reserved (0), 38 round u16 (steps and gradients), 40 a f64, 48 b u64, 56 c u64. The meaning of a, b, c depends on the
 /// type (see `MessageType`); the named accessors (`rate`, `samples`, ...) read them.
 /// The dtype is not stored: it follows from `type`, is written by `encode` and checked by `decode`.
 public struct WireHeader: Equatable, Sendable {
@@ -15,7 +15,7 @@ public struct WireHeader: Equatable, Sendable {
     /// "DSNT" read as a little-endian u32.
     public static let magic: UInt32 = 0x544E_5344
     /// The protocol version this build writes and accepts.
-    public static let protocolVersion: UInt16 = 1
+    public static let protocolVersion: UInt16 = 2
     /// The rank of a worker that has none yet.
     public static let unassignedRank: UInt32 = 0xFFFF_FFFF
 
@@ -26,17 +26,21 @@ public struct WireHeader: Equatable, Sendable {
     public var step: UInt64
     /// Elements in the payload (float32 values or UTF-8 bytes); 0 without a payload.
     public var count: UInt32
+    /// Steps and gradients: how many times the step in flight has been dealt again after a
+    /// change of membership (0 first); a gradient echoes its step's round. 0 for other types.
+    public var round: UInt16
     /// General field a (f64): the rate of a step, the loss sum of a gradient; otherwise 0.
     public var a: Double
-    /// General field b (u64): epoch, samples, config hash or world size by type; otherwise 0.
+    /// General field b (u64): participants mask, samples, config hash or world size by type; otherwise 0.
     public var b: UInt64
     /// General field c (u64): batch index, correct predictions or process id by type; otherwise 0.
     public var c: UInt64
 
     public init(
         type: MessageType, runID: UInt64, generation: UInt32, rank: UInt32 = WireHeader.unassignedRank,
-        step: UInt64 = 0, count: UInt32 = 0, a: Double = 0, b: UInt64 = 0, c: UInt64 = 0
+        step: UInt64 = 0, count: UInt32 = 0, round: UInt16 = 0, a: Double = 0, b: UInt64 = 0, c: UInt64 = 0
     ) {
+        self.round = round
         self.type = type
         self.runID = runID
         self.generation = generation
@@ -73,19 +77,19 @@ extension WireHeader {
     }
 
     public static func step(
-        runID: UInt64, generation: UInt32, rank: UInt32, step: UInt64,
-        epoch: UInt64, batchIndex: UInt64, rate: Double, parameterCount: UInt32
+        runID: UInt64, generation: UInt32, rank: UInt32 = unassignedRank, step: UInt64, round: UInt16 = 0,
+        participants: UInt64, batchIndex: UInt64, rate: Double, parameterCount: UInt32
     ) -> WireHeader {
         WireHeader(type: .step, runID: runID, generation: generation, rank: rank, step: step,
-                   count: parameterCount, a: rate, b: epoch, c: batchIndex)
+                   count: parameterCount, round: round, a: rate, b: participants, c: batchIndex)
     }
 
     public static func gradient(
-        runID: UInt64, generation: UInt32, rank: UInt32, step: UInt64,
+        runID: UInt64, generation: UInt32, rank: UInt32, step: UInt64, round: UInt16 = 0,
         samples: UInt64, lossSum: Double, correct: UInt64, parameterCount: UInt32
     ) -> WireHeader {
         WireHeader(type: .gradient, runID: runID, generation: generation, rank: rank, step: step,
-                   count: parameterCount, a: lossSum, b: samples, c: correct)
+                   count: parameterCount, round: round, a: lossSum, b: samples, c: correct)
     }
 
     public static func heartbeat(runID: UInt64, generation: UInt32, rank: UInt32, step: UInt64 = 0) -> WireHeader {
@@ -113,8 +117,8 @@ extension WireHeader {
 
     /// Step: the learning rate (a).
     public var rate: Double { a }
-    /// Step: the epoch (b).
-    public var epoch: UInt64 { b }
+    /// Step: the ranks that take part in it, bit r for rank r (b); see `SlotAssignment`.
+    public var participants: UInt64 { b }
     /// Step: the batch index within the epoch (c).
     public var batchIndex: UInt64 { c }
     /// Gradient: the loss summed over the worker's batch (a).

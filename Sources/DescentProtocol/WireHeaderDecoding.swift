@@ -30,6 +30,7 @@ extension WireHeader {
             rank: bytes.littleEndian(at: WireHeaderLayout.rank, as: UInt32.self),
             step: bytes.littleEndian(at: WireHeaderLayout.step, as: UInt64.self),
             count: bytes.littleEndian(at: WireHeaderLayout.count, as: UInt32.self),
+            round: bytes.littleEndian(at: WireHeaderLayout.round, as: UInt16.self),
             a: Double(bitPattern: bytes.littleEndian(at: WireHeaderLayout.a, as: UInt64.self)),
             b: bytes.littleEndian(at: WireHeaderLayout.b, as: UInt64.self),
             c: bytes.littleEndian(at: WireHeaderLayout.c, as: UInt64.self)
@@ -60,8 +61,10 @@ extension WireHeader {
         if !used.a && a.bitPattern != 0 { throw WireError.unusedFieldNotZero(type: type, field: "a") }
         if !used.b && b != 0 { throw WireError.unusedFieldNotZero(type: type, field: "b") }
         if !used.c && c != 0 { throw WireError.unusedFieldNotZero(type: type, field: "c") }
+        if !type.isStep && !type.isGradient && round != 0 { throw WireError.unusedFieldNotZero(type: type, field: "round") }
         if type.isStep && !a.isFinite { throw WireError.nonFiniteRate }
-        if type.isGradient && !a.isFinite { throw WireError.nonFiniteLoss }
+        // A gradient's loss may be NaN or infinite on the wire: that is how a diverged worker
+        // says so, and the coordinator decides (it stops the run), not the decoder.
     }
 
     /// The payload frame is present exactly when the type requires one, and holds `count` elements.

@@ -17,6 +17,7 @@ extension WireHeader {
         for offset in 0..<WireHeaderLayout.reservedLength {
             buffer.storeLittleEndian(UInt8(0), at: WireHeaderLayout.reserved + offset)
         }
+        buffer.storeLittleEndian(round, at: WireHeaderLayout.round)
         buffer.storeLittleEndian(a.bitPattern, at: WireHeaderLayout.a)
         buffer.storeLittleEndian(b, at: WireHeaderLayout.b)
         buffer.storeLittleEndian(c, at: WireHeaderLayout.c)

@@ -10,7 +10,8 @@ enum WireHeaderLayout {
     static let count = 32
     static let dtype = 36
     static let reserved = 37
-    static let reservedLength = 3
+    static let reservedLength = 1
+    static let round = 38
     static let a = 40
     static let b = 48
     static let c = 56

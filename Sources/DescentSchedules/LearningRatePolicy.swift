@@ -27,9 +27,17 @@ public struct LearningRatePolicy: Sendable, Equatable {
     }
 
     /// The rate of the update that follows `step` applied updates (step counts aggregated
-    /// updates, from 0, not worker micro-batches).
+    /// updates, from 0, not worker micro-batches), as SGD applies it to float32 parameters:
+    /// `exactRate(at:)` rounded to float32. This is the only float32 rounding of a torch-style rate.
     public func rate(at step: Int) -> Float {
-        schedule.rate(at: step, stepsPerEpoch: stepsPerEpoch, globalBatch: globalBatch, plateauRate: plateau?.rate)
+        Float(exactRate(at: step))
+    }
+
+    /// The schedule's rate at `step` in float64, before SGD's float32 rounding: torch-style
+    /// families as torch computes them, Keras-style families as Keras's float32 result. For JSON
+    /// output and traces that need the exact value.
+    public func exactRate(at step: Int) -> Double {
+        schedule.exactRate(at: step, stepsPerEpoch: stepsPerEpoch, globalBatch: globalBatch, plateauRate: plateau?.rate)
     }
 
     /// Reports the validation loss measured at the end of an epoch; only reduce-on-plateau uses it.

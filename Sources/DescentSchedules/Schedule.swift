@@ -5,7 +5,8 @@
 /// reduce-on-plateau adds state, which `LearningRatePolicy` keeps. Floors, boundaries and
 /// restarts use integer arithmetic, so a staircase switches exactly at its multiples at every
 /// step. Families that Keras defines follow its float32 arithmetic: parameters rounded to `Float`,
-/// the formula in `Double`, the result rounded to `Float`.
+/// the formula in `Double`, the result rounded to `Float`. Families and styles that torch defines
+/// stay in float64 until `rate(at:)`, the one place a torch-style rate is rounded to float32.
 public struct Schedule: Sendable, Equatable {
     public var family: ScheduleFamily
     public var units: ScheduleUnits
@@ -24,29 +25,36 @@ public struct Schedule: Sendable, Equatable {
         Schedule(.exponential(ExponentialDecay(initialRate: initialRate, decaySteps: decaySteps, decayRate: decayRate, staircase: staircase)))
     }
 
-    /// The rate of the update that follows `step` applied updates.
+    /// The rate of the update that follows `step` applied updates, in float64: the family's
+    /// `exactRate`, the warmup and the scaling multiplier, with no float32 rounding in between.
     ///
     /// - Parameters:
     ///   - stepsPerEpoch: converts steps to epochs for `units: epochs` and lengths given in epochs.
     ///   - globalBatch: the samples per update, for the linear scaling rule.
     ///   - plateauRate: reduce-on-plateau's current rate, which replaces the family's formula.
     /// A negative step is read as 0.
-    public func rate(at step: Int, stepsPerEpoch: Int, globalBatch: Int, plateauRate: Double? = nil) -> Float {
+    public func exactRate(at step: Int, stepsPerEpoch: Int, globalBatch: Int, plateauRate: Double? = nil) -> Double {
         let step = max(0, step)
-        let familyRate = { (t: Int) -> Float in plateauRate.map { Float($0) } ?? self.family.rate(at: t) }
+        let familyRate = { (t: Int) -> Double in plateauRate ?? self.family.exactRate(at: t) }
         let warmupSteps = warmup?.length.steps(perEpoch: stepsPerEpoch) ?? 0
-        var rate: Float
+        var rate: Double
         if let warmup, step < warmupSteps {
-            let target = Double(familyRate(0))
-            rate = Float(warmup.startRate + (target - warmup.startRate) * (Double(step) / Double(warmupSteps)))
+            let target = familyRate(0)
+            rate = warmup.startRate + (target - warmup.startRate) * (Double(step) / Double(warmupSteps))
         } else {
             let afterWarmup = step - warmupSteps
             rate = familyRate(units == .epochs ? afterWarmup / stepsPerEpoch : afterWarmup)
         }
         if let scaling {
-            rate = Float(Double(rate) * scaling.multiplier(at: step, globalBatch: globalBatch, stepsPerEpoch: stepsPerEpoch))
+            rate *= scaling.multiplier(at: step, globalBatch: globalBatch, stepsPerEpoch: stepsPerEpoch)
         }
         return rate
+    }
+
+    /// The rate SGD applies to the update that follows `step` applied updates: `exactRate` rounded
+    /// once to float32 (the parameters and gradients are float32).
+    public func rate(at step: Int, stepsPerEpoch: Int, globalBatch: Int, plateauRate: Double? = nil) -> Float {
+        Float(exactRate(at: step, stepsPerEpoch: stepsPerEpoch, globalBatch: globalBatch, plateauRate: plateauRate))
     }
 
     /// One line naming the family and every parameter, for logs and plot titles, e.g.

@@ -1,5 +1,5 @@
 /// The formula of a schedule, one case per family; each family's parameters are a struct of its own.
-public enum ScheduleFamily: Sendable, Equatable {
+public enum ScheduleFamily: RateFormula, Equatable {
     case constant(ConstantRate)
     case stepDecay(StepDecay)
     case exponential(ExponentialDecay)
@@ -11,24 +11,30 @@ public enum ScheduleFamily: Sendable, Equatable {
     case cosineAnnealing(CosineAnnealing)
     case cosineRestarts(CosineRestarts)
     case oneCycle(OneCycle)
+    case cyclic(CyclicRate)
+    case sequence(ScheduleSequence)
+    case product(ScheduleProduct)
     case reduceOnPlateau(ReduceOnPlateau)
 
-    /// The rate at `t` (steps or epochs, counted from 0). Reduce-on-plateau gives its initial
-    /// rate here; its later rates come from `PlateauState`.
-    public func rate(at t: Int) -> Float {
+    /// The rate at `t` (steps or epochs, counted from 0) in float64. Reduce-on-plateau gives its
+    /// initial rate here; its later rates come from `PlateauState`.
+    public func exactRate(at t: Int) -> Double {
         switch self {
-        case .constant(let f): return f.rate(at: t)
-        case .stepDecay(let f): return f.rate(at: t)
-        case .exponential(let f): return f.rate(at: t)
-        case .inverseTime(let f): return f.rate(at: t)
-        case .polynomial(let f): return f.rate(at: t)
-        case .piecewiseConstant(let f): return f.rate(at: t)
-        case .multiStep(let f): return f.rate(at: t)
-        case .cosine(let f): return f.rate(at: t)
-        case .cosineAnnealing(let f): return f.rate(at: t)
-        case .cosineRestarts(let f): return f.rate(at: t)
-        case .oneCycle(let f): return f.rate(at: t)
-        case .reduceOnPlateau(let f): return Float(f.initialRate)
+        case .constant(let f): return f.exactRate(at: t)
+        case .stepDecay(let f): return f.exactRate(at: t)
+        case .exponential(let f): return f.exactRate(at: t)
+        case .inverseTime(let f): return f.exactRate(at: t)
+        case .polynomial(let f): return f.exactRate(at: t)
+        case .piecewiseConstant(let f): return f.exactRate(at: t)
+        case .multiStep(let f): return f.exactRate(at: t)
+        case .cosine(let f): return f.exactRate(at: t)
+        case .cosineAnnealing(let f): return f.exactRate(at: t)
+        case .cosineRestarts(let f): return f.exactRate(at: t)
+        case .oneCycle(let f): return f.exactRate(at: t)
+        case .cyclic(let f): return f.exactRate(at: t)
+        case .sequence(let f): return f.exactRate(at: t)
+        case .product(let f): return f.exactRate(at: t)
+        case .reduceOnPlateau(let f): return f.initialRate
         }
     }
 
@@ -45,6 +51,9 @@ public enum ScheduleFamily: Sendable, Equatable {
         case .cosine, .cosineAnnealing: return "cosine"
         case .cosineRestarts: return "cosine_restarts"
         case .oneCycle: return "one_cycle"
+        case .cyclic: return "cyclic"
+        case .sequence: return "sequence"
+        case .product: return "product"
         case .reduceOnPlateau: return "reduce_on_plateau"
         }
     }
@@ -52,7 +61,7 @@ public enum ScheduleFamily: Sendable, Equatable {
     /// Every `type` a config may name.
     public static let typeNames = ["constant", "step_decay", "exponential", "inverse_time", "polynomial",
                                    "piecewise_constant", "multi_step", "cosine", "cosine_restarts",
-                                   "one_cycle", "reduce_on_plateau"]
+                                   "one_cycle", "cyclic", "sequence", "product", "reduce_on_plateau"]
 
     /// `type(parameters)`, e.g. `exponential(initial_rate=0.1, decay_steps=1000, ...)`.
     public var summary: String {
@@ -69,6 +78,9 @@ public enum ScheduleFamily: Sendable, Equatable {
         case .cosineAnnealing(let f): parameters = f.parameters
         case .cosineRestarts(let f): parameters = f.parameters
         case .oneCycle(let f): parameters = f.parameters
+        case .cyclic(let f): parameters = f.parameters
+        case .sequence(let f): parameters = f.parameters
+        case .product(let f): parameters = f.parameters
         case .reduceOnPlateau(let f): parameters = f.parameters
         }
         return "\(typeName)(\(parameters))"
@@ -81,7 +93,9 @@ public enum ScheduleFamily: Sendable, Equatable {
         case .polynomial(let f): return !f.cycle && f.endRate <= f.initialRate
         case .piecewiseConstant(let f): return zip(f.values, f.values.dropFirst()).allSatisfy { $0 >= $1 }
         case .cosine(let f): return f.warmupTarget.map { $0 <= f.initialRate } ?? true
-        case .cosineAnnealing, .cosineRestarts, .oneCycle: return false
+        // A product of non-negative, non-increasing factors never increases.
+        case .product(let f): return f.schedules.allSatisfy(\.isMonotoneNonIncreasing)
+        case .cosineAnnealing, .cosineRestarts, .oneCycle, .cyclic, .sequence: return false
         }
     }
 }

@@ -1,5 +1,5 @@
 /// What one epoch of training has added up so far: loss, correct predictions, samples, steps.
-public struct EpochTally: Sendable {
+public struct EpochTally: Sendable, Equatable, Codable {
     public private(set) var lossSum = 0.0
     public private(set) var correct = 0
     public private(set) var samples = 0
@@ -18,6 +18,9 @@ public struct EpochTally: Sendable {
 
     public var meanLoss: Double { lossSum / Double(max(samples, 1)) }
     public var accuracy: Double { Double(correct) / Double(max(samples, 1)) }
+    /// Starts the clock again (after a pause, or in a process that resumed from a checkpoint).
+    public mutating func restartClock(now: Double) { started = now }
+
     public func samplesPerSecond(now: Double) -> Double { Double(samples) / max(now - started, 1e-9) }
 
     /// Reports the epoch to `reporter` with its test-set figures.

@@ -6,7 +6,10 @@ import Foundation
 public struct StepRecord: Codable, Sendable, Equatable {
     public var step: Int
     public var epoch: Int
+    /// The rate SGD applied (float32).
     public var rate: Float
+    /// The schedule's float64 rate before SGD's float32 rounding (`LearningRatePolicy.exactRate`).
+    public var exactRate: Double?
     /// Ranks whose gradients were averaged into this update.
     public var ranks: [Int]
     public var samples: Int
@@ -28,8 +31,10 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     public init(step: Int, epoch: Int, rate: Float, ranks: [Int], samples: Int, loss: Double,
                 gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil,
-                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil) {
+                fastestLatencyMs: Double? = nil, timeMs: Double? = nil, updateMs: Double? = nil, rssMB: Double? = nil,
+                exactRate: Double? = nil) {
         self.step = step
+        self.exactRate = exactRate
         self.epoch = epoch
         self.rate = rate
         self.ranks = ranks
@@ -46,6 +51,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case step, epoch, rate, ranks, samples, loss
+        case exactRate = "exact_rate"
         case gradientNorm = "gradient_norm"
         case slowestRank = "slowest_rank"
         case slowestLatencyMs = "slowest_latency_ms"
@@ -56,24 +62,41 @@ public struct StepRecord: Codable, Sendable, Equatable {
     }
 }
 
-/// Writes JSON lines to a file, buffered. The lines go to a temporary file beside `path`, which
-/// `close()` flushes and renames over `path` (see `AtomicFile`): an old file of the same name is
-/// replaced only by a whole new one, and a path that cannot be written fails at `init`, before the run.
+/// Appends JSON lines to a file, buffered; `close()` flushes.
 public final class JSONLinesWriter {
-    private let path: String
-    private var temporary: AtomicFile.Temporary?
+    private let handle: FileHandle
     private var pending = Data()
     private let encoder: JSONEncoder
 
-    public init(path: String) throws {
-        self.path = path
-        temporary = try AtomicFile.createTemporary(besides: path)
+    /// Opens `path` for writing: a new file, or (with `append`, for a resumed run) the end of the
+    /// existing one.
+    public init(path: String, append: Bool = false) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        if !(append && FileManager.default.fileExists(atPath: path)) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            }
+        }
+        handle = try FileHandle(forWritingTo: url)
+        if append { try handle.seekToEnd() }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }
 
-    deinit {
-        if let temporary { AtomicFile.discard(temporary) }
+    /// A resumed run keeps only the records of the steps its checkpoint holds: steps applied after
+    /// the checkpoint by a process that then died are applied again (identically), once.
+    public static func truncate(_ path: String, toStepsBefore step: Int) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { return }
+        struct StepOnly: Decodable { var step: Int }
+        let decoder = JSONDecoder()
+        var kept: [UInt8] = []
+        for line in data.split(separator: 0x0A, omittingEmptySubsequences: true) {
+            guard let record = try? decoder.decode(StepOnly.self, from: Data(line)), record.step < step else { continue }
+            kept += line
+            kept.append(0x0A)
+        }
+        try DurableFile.write(kept, to: path)
     }
 
     public func append<T: Encodable>(_ record: T) throws {
@@ -83,31 +106,14 @@ public final class JSONLinesWriter {
     }
 
     public func flush() throws {
-        guard !pending.isEmpty, let temporary else { return }
-        var failure: Int32 = 0
-        pending.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(temporary.fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n > 0 { offset += n } else if n < 0 && errno == EINTR { continue } else { failure = n < 0 ? errno : EIO; return }
-            }
-        }
-        guard failure == 0 else { throw FileWriteError(path: path, action: "write", code: failure) }
+        guard !pending.isEmpty else { return }
+        try handle.write(contentsOf: pending)
         pending.removeAll(keepingCapacity: true)
     }
 
-    /// Writes what is buffered and puts the file in place. Closing twice is harmless.
     public func close() throws {
-        guard let temporary else { return }
-        do {
-            try flush()
-        } catch {
-            AtomicFile.discard(temporary)
-            self.temporary = nil
-            throw error
-        }
-        self.temporary = nil
-        try AtomicFile.commit(temporary, to: path)
+        try flush()
+        try handle.close()
     }
 }
 

@@ -14,6 +14,26 @@ public struct RunOptions: Sendable {
     public var savePath: String?
     /// Evaluate on the test set at every epoch end (always at the end of the run).
     public var evaluateEachEpoch = true
+    /// Write checkpoints into this directory (see `CheckpointStore`).
+    public var checkpointDirectory: String?
+    /// Checkpoint every this many applied steps (nil: only when stopped or failing).
+    public var checkpointEverySteps: Int?
+    /// ... and/or every this many seconds.
+    public var checkpointEverySeconds: Double?
+    /// Continue from the newest good checkpoint in this directory.
+    public var resumeDirectory: String?
+    /// Continue from this directory's newest good checkpoint when it holds one, else start afresh
+    /// (for supervisors that restart a run: launch, systemd, Slurm's requeue).
+    public var autoResumeDirectory: String? {
+        guard autoResume, let directory = checkpointDirectory, !CheckpointStore(directory: directory).files().isEmpty else { return nil }
+        return directory
+    }
+    /// See `autoResumeDirectory`.
+    public var autoResume = false
+    /// Checked between steps: a posted signal stops the run (with a checkpoint when it keeps them).
+    public var stop: StopRequest?
+    /// The config's digest, written into checkpoints and checked when resuming.
+    public var configDigest: UInt64 = 0
 
     public init(maxSteps: Int? = nil, tracePath: String? = nil, savePath: String? = nil) {
         self.maxSteps = maxSteps
@@ -75,74 +95,80 @@ public final class Trainer {
         self.shape = MLPShape(inputs: featureCount, hidden: config.model.hidden, classes: 10)
     }
 
+    /// The progress of a fresh run of this config on `train`.
+    public func freshProgress(train: TrainingSet, maxSteps: Int?, workers: Int = 1) -> TrainingProgress {
+        let batch = config.globalBatch(workers: workers)
+        let plan = EpochPlan(sampleCount: train.count, globalBatch: batch, seed: config.seed)
+        return TrainingProgress(
+            plan: plan, totalSteps: min(config.training.epochs * plan.stepsPerEpoch, maxSteps ?? Int.max),
+            policy: LearningRatePolicy(schedule: config.schedule, stepsPerEpoch: plan.stepsPerEpoch, globalBatch: batch),
+            optimizer: SGD(config.optimizer, parameterCount: shape.parameterCount), now: monotonicSeconds())
+    }
+
     public func run(train: TrainingSet, test: LabeledImages, options: RunOptions = RunOptions()) throws -> RunSummary {
         try train.checkNotEmpty()
         BLASThreads.set(config.training.threads)
-        let batch = config.globalBatch(workers: 1)
-        let plan = EpochPlan(sampleCount: train.count, globalBatch: batch, seed: config.seed)
-        var policy = LearningRatePolicy(schedule: config.schedule, stepsPerEpoch: plan.stepsPerEpoch, globalBatch: batch)
-        let totalSteps = min(config.training.epochs * plan.stepsPerEpoch, options.maxSteps ?? Int.max)
-
+        let fresh = freshProgress(train: train, maxSteps: options.maxSteps)
+        var progress = fresh
         var parameters = shape.initialParameters(seed: config.seed)
+        if let directory = options.autoResumeDirectory ?? options.resumeDirectory {
+            let checkpoint = try Checkpoint.resume(from: directory, expecting: fresh, parameterCount: shape.parameterCount,
+                                                   configDigest: options.configDigest)
+            progress = checkpoint.header.progress
+            parameters = checkpoint.parameters
+            Console.out("Resuming at step \(progress.step) of \(progress.totalSteps) from \(directory) (rate \(progress.rate))")
+        }
+        let driver = try ProgressDriver(progress: progress, shape: shape, test: test, epochs: config.training.epochs, options: options,
+                                        identity: Checkpoint.Identity(runID: 0, generation: 0, configDigest: options.configDigest),
+                                        now: monotonicSeconds())
+        let plan = driver.progress.plan
         var gradient = [Float](repeating: 0, count: shape.parameterCount)
-        var optimizer = SGD(config.optimizer, parameterCount: shape.parameterCount)
-        let engine = GradientEngine(shape: shape, maxBatch: batch)
-        let buffer = BatchBuffer(capacity: batch, featureCount: shape.inputs)
-        let evaluator = Evaluator(shape: shape)
-        let trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
-        var reporter = RunReporter(epochs: config.training.epochs, stepsPerEpoch: plan.stepsPerEpoch)
+        let engine = GradientEngine(shape: shape, maxBatch: plan.globalBatch)
+        let buffer = BatchBuffer(capacity: plan.globalBatch, featureCount: shape.inputs)
         var order: [Int] = []
+        var orderEpoch = -1
 
-        let start = monotonicSeconds()
-        var step = 0
-        var epoch = 0
-        while step < totalSteps {
-            plan.shuffle(epoch: epoch, into: &order)
-            reporter.epochStarted(epoch, rate: policy.rate(at: step))
-            var tally = EpochTally(started: monotonicSeconds())
-            let lastBatch = min(plan.stepsPerEpoch, totalSteps - step)
-            for batchIndex in 0..<lastBatch {
-                let rate = policy.rate(at: step)
+        driver.begin(now: monotonicSeconds())
+        do {
+            while !driver.progress.isFinished {
+                if let stop = options.stop, !stop.pending().isEmpty { throw TrainingInterrupted(step: driver.progress.step) }
+                let (epoch, batchIndex) = driver.progress.position
+                if epoch != orderEpoch {
+                    plan.shuffle(epoch: epoch, into: &order)
+                    orderEpoch = epoch
+                }
                 let count = plan.share(batch: batchIndex, rank: 0, workers: 1, order: order, into: buffer.indices)
                 buffer.fill(from: train.images, count: count)
-                let stats = parameters.withUnsafeBufferPointer { p in
-                    gradient.withUnsafeMutableBufferPointer { g in
-                        engine.lossAndGradient(parameters: p, features: buffer.features, labels: buffer.labels, batch: count, gradient: g)
+                try parameters.withUnsafeMutableBufferPointer { p in
+                    try gradient.withUnsafeMutableBufferPointer { g in
+                        let stats = engine.lossAndGradient(parameters: UnsafeBufferPointer(p), features: buffer.features,
+                                                           labels: buffer.labels, batch: count, gradient: g)
+                        try driver.apply(parameters: p, meanGradient: UnsafeBufferPointer(g), gradientNorm: norm(g),
+                                         lossSum: stats.loss * Double(count), correct: stats.correct, samples: count)
                     }
                 }
-                if let trace {
-                    try trace.append(StepRecord(
-                        step: step, epoch: epoch, rate: rate, ranks: [0], samples: count, loss: stats.loss,
-                        gradientNorm: norm(gradient)))
-                }
-                parameters.withUnsafeMutableBufferPointer { p in
-                    gradient.withUnsafeBufferPointer { g in optimizer.step(parameters: p, gradient: g, rate: rate) }
-                }
-                tally.add(lossSum: stats.loss * Double(count), correct: stats.correct, samples: count)
-                step += 1
-                reporter.stepFinished(step: step - 1, lossSoFar: tally.meanLoss, samplesPerSecond: tally.samplesPerSecond(now: monotonicSeconds()))
             }
-            let isLast = step >= totalSteps
-            if options.evaluateEachEpoch || isLast {
-                let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
-                tally.report(epoch: epoch, to: &reporter, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds())
-                policy.observe(validationLoss: testLoss)
+        } catch {
+            driver.flush()
+            if let path = try parameters.withUnsafeBufferPointer({ try driver.checkpoint(parameters: $0) }) {
+                Console.error("train: saved a checkpoint of step \(driver.progress.step) at \(path); continue with --resume \(options.checkpointDirectory ?? "")")
             }
-            epoch += 1
+            throw error
         }
-        try trace?.close()
-        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
-        let seconds = monotonicSeconds() - start
-        let finalRate = policy.rate(at: step)
-        reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate, steps: step, seconds: seconds)
-        if let path = options.savePath { try ParameterFile.write(parameters, to: path) }
-        return RunSummary(steps: step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: finalRate,
-                          parameters: parameters, seconds: seconds)
+        return try parameters.withUnsafeBufferPointer { try driver.finish(parameters: $0, savePath: options.savePath) }
     }
 }
 
 /// The L2 norm of a vector, accumulated in Double.
 public func norm(_ values: [Float]) -> Double {
+    values.withUnsafeBufferPointer { (buffer: UnsafeBufferPointer<Float>) in norm(buffer) }
+}
+
+/// The L2 norm of a buffer, accumulated in Double.
+public func norm(_ values: UnsafeMutableBufferPointer<Float>) -> Double { norm(UnsafeBufferPointer<Float>(values)) }
+
+/// The L2 norm of a buffer, accumulated in Double.
+public func norm(_ values: UnsafeBufferPointer<Float>) -> Double {
     var sum = 0.0
     for v in values { sum += Double(v) * Double(v) }
     return sum.squareRoot()
@@ -153,5 +179,34 @@ extension SGD {
     public init(_ settings: RunConfig.Optimizer, parameterCount: Int) {
         self.init(parameterCount: parameterCount, momentum: Float(settings.momentum), nesterov: settings.nesterov,
                   weightDecay: Float(settings.weightDecay))
+    }
+}
+
+/// The run was asked to stop (SIGINT/SIGTERM) before it finished.
+public struct TrainingInterrupted: Error, CustomStringConvertible {
+    public var step: Int
+    public var description: String { "interrupted at step \(step)" }
+}
+
+extension Checkpoint {
+    /// The newest good checkpoint in `directory` that continues a run of this geometry and config;
+    /// anything else is refused with a message that names the problem.
+    public static func resume(from directory: String, expecting fresh: TrainingProgress, parameterCount: Int,
+                              configDigest: UInt64) throws -> Checkpoint {
+        try CheckpointStore(directory: directory).latest(warn: { Console.error("resume: \($0)") }) { checkpoint, path in
+            let saved = checkpoint.header.progress
+            if configDigest != 0 && checkpoint.header.configDigest != 0 && checkpoint.header.configDigest != configDigest {
+                throw CheckpointError(path: path, problem: "was written by another config (digest \(checkpoint.header.configDigest), this config \(configDigest)); resume with the config that wrote it")
+            }
+            guard saved.plan == fresh.plan else {
+                throw CheckpointError(path: path, problem: "its data plan (\(saved.plan.sampleCount) samples, global batch \(saved.plan.globalBatch), seed \(saved.plan.seed)) differs from this run's (\(fresh.plan.sampleCount), \(fresh.plan.globalBatch), \(fresh.plan.seed))")
+            }
+            guard checkpoint.parameters.count == parameterCount else {
+                throw CheckpointError(path: path, problem: "holds \(checkpoint.parameters.count) parameters, this model has \(parameterCount)")
+            }
+            guard saved.policy.schedule == fresh.policy.schedule else {
+                throw CheckpointError(path: path, problem: "was written with another schedule")
+            }
+        }
     }
 }

@@ -22,6 +22,12 @@ public struct WorkerOptions: Sendable {
     public var sharedMemory = true
     /// Pin the worker's threads to this CPU.
     public var cpu: Int?
+    /// Once admitted, how long to keep trying to rejoin a coordinator that went away.
+    public var rejoinTimeoutSeconds: Double = 120
+    /// SIGINT/SIGTERM arrive here.
+    public var stop: StopRequest?
+    /// Faults to inject (a testing tool; see `FaultPlan`).
+    public var faults = FaultPlan()
     /// The coordinator's public key and this worker's keys, or plaintext (see `SocketSecurity`).
     public var security: ClientSecurity = .insecure
 
@@ -39,6 +45,8 @@ public enum WorkerError: Error, CustomStringConvertible {
     case dataMismatch(String)
     case cannotConnect(endpoint: String, reason: String)
     case sharedMemory(String)
+    /// The coordinator stopped the run because it failed (or dropped this worker).
+    case runFailed(reason: String)
     case interrupted
 
     public var description: String {
@@ -53,6 +61,8 @@ public enum WorkerError: Error, CustomStringConvertible {
             return "cannot connect to \(endpoint): \(reason). Use an address like tcp://HOST:5555."
         case let .sharedMemory(detail):
             return "cannot use the coordinator's shared memory: \(detail). Start the worker with --no-shared-memory to use the socket instead."
+        case let .runFailed(reason):
+            return "the run did not finish: \(reason)"
         case .interrupted:
             return "interrupted"
         }
@@ -73,9 +83,12 @@ public struct WorkerStepRecord: Codable, Sendable, Equatable {
     public var idleMs: Double?
     /// Resident memory of the worker (MB), every 100 steps.
     public var rssMB: Double?
+    /// The step's round (0 unless it was dealt again after a membership change) and the slots computed.
+    public var round: UInt16 = 0
+    public var slots: [Int] = []
 
     enum CodingKeys: String, CodingKey {
-        case step, rank, epoch, batch, rate, samples
+        case step, rank, epoch, batch, rate, samples, round, slots
         case computeMs = "compute_ms"
         case idleMs = "idle_ms"
         case rssMB = "rss_mb"
@@ -88,9 +101,6 @@ public struct WorkerStepRecord: Codable, Sendable, Equatable {
 public final class Worker {
     public let options: WorkerOptions
     private let train: LabeledImages
-
-    /// Set from a signal handler to ask the loop to stop.
-    nonisolated(unsafe) public static var stopRequested: Int32 = 0
 
     /// `train` is the whole training set as loaded; the coordinator's settings say how much of
     /// it the run uses.
@@ -105,6 +115,9 @@ public final class Worker {
             // Before the ZeroMQ context, so its I/O thread stays on the same CPU.
             do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("worker: \(error); running unpinned") }
         }
-        try WorkerRun(options: options, train: train).run()
+        let socket = try SocketWorkerTransport(connect: options.connect, security: options.security)
+        let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(socket: socket) : socket
+        Console.error("worker: connecting to \(options.connect)")
+        try WorkerShell(options: options, train: train, transport: transport).run()
     }
 }

@@ -16,15 +16,12 @@ final class WorkerSession {
     /// Where this worker reads parameters and writes gradients: its own buffers, or the
     /// coordinator's shared-memory segment (then nothing is copied).
     private let parameters: UnsafeMutableBufferPointer<Float>
-    private let gradient: UnsafeMutableBufferPointer<Float>
+    let gradient: UnsafeMutableBufferPointer<Float>
     private let ownBuffers: Bool
-    private let segment: SharedMemorySegment?
-    private let layout: SharedStepLayout?
-    private let signals: (step: SharedWord, completions: SharedWord, done: SharedWord)?
     private var order: [Int] = []
     private var orderEpoch = -1
 
-    init(settings: RunSettings, train: LabeledImages) throws {
+    init(settings: RunSettings, train: LabeledImages, shared: SharedBuffers?) throws {
         guard settings.workers >= 1, (0..<settings.workers).contains(settings.rank), settings.globalBatch >= 1,
               settings.sampleCount >= 1, settings.trainRepeat >= 1, settings.threads >= 1,
               settings.hidden.allSatisfy({ $0 > 0 }), (settings.trainLimit ?? 1) >= 1 else {
@@ -46,28 +43,17 @@ final class WorkerSession {
         self.shape = shape
         self.images = images
         plan = EpochPlan(sampleCount: settings.sampleCount, globalBatch: settings.globalBatch, seed: settings.seed)
-        let share = (settings.globalBatch + settings.workers - 1) / settings.workers
-        engine = GradientEngine(shape: shape, maxBatch: share)
-        buffer = BatchBuffer(capacity: share, featureCount: shape.inputs)
-        if let name = settings.sharedMemoryName {
-            let layout = SharedStepLayout(parameterCount: shape.parameterCount, slots: settings.workers)
-            let segment: SharedMemorySegment
-            do {
-                segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount, readOnly: layout.readOnlyRanges(forRank: settings.rank))
-            } catch {
-                throw WorkerError.sharedMemory("\(error)")
+        // A worker may be dealt the slots of lost ones, up to the whole global batch.
+        engine = GradientEngine(shape: shape, maxBatch: settings.globalBatch)
+        buffer = BatchBuffer(capacity: settings.globalBatch, featureCount: shape.inputs)
+        if let shared {
+            guard shared.parameters.count == shape.parameterCount, shared.gradient.count == shape.parameterCount else {
+                throw WorkerError.sharedMemory("the segment's buffers do not fit the model")
             }
-            self.segment = segment
-            self.layout = layout
-            signals = (SharedWord(segment, offset: layout.stepSequenceOffset), SharedWord(segment, offset: layout.completionsOffset),
-                       SharedWord(segment, offset: layout.doneSequenceOffset(rank: settings.rank)))
-            parameters = segment.floats(at: layout.parametersOffset, count: shape.parameterCount)
-            gradient = segment.floats(at: layout.gradientOffset(rank: settings.rank), count: shape.parameterCount)
+            parameters = shared.parameters
+            gradient = shared.gradient
             ownBuffers = false
         } else {
-            segment = nil
-            layout = nil
-            signals = nil
             parameters = .allocate(capacity: shape.parameterCount)
             parameters.initialize(repeating: 0)
             gradient = .allocate(capacity: shape.parameterCount)
@@ -83,7 +69,7 @@ final class WorkerSession {
         }
     }
 
-    var hasSharedMemory: Bool { segment != nil }
+    var hasSharedMemory: Bool { !ownBuffers }
 
     /// Global batches in an epoch of this run.
     var batchesPerEpoch: Int { plan.stepsPerEpoch }
@@ -91,55 +77,32 @@ final class WorkerSession {
     /// Whether `batch` is a batch index of an epoch of this run.
     func holds(batch: Int) -> Bool { batch >= 0 && batch < plan.stepsPerEpoch }
 
-    /// Sleeps until the coordinator publishes a step sequence other than `seen` (or `timeout`
-    /// seconds pass); returns the sequence now published.
-    func waitForStep(after seen: UInt32, timeout: Double) -> UInt32 {
-        guard let signals else { return seen }
-        return signals.step.wait(whileEquals: seen, timeout: timeout)
-    }
-
-    /// The step header the coordinator published in the segment, validated.
-    func publishedStep() throws(WireError) -> WireHeader {
-        guard let segment, let layout else { throw WireError.missingPayload(type: .stepShared) }
-        let header = try WireHeader.decode(UnsafeRawBufferPointer(segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size)),
-                                           payloadByteCount: nil)
-        guard header.type == .stepShared else { throw WireError.unknownType(header.type.rawValue) }
-        return header
-    }
-
-    /// Publishes this worker's gradient header for `step` (the floats are already in its slot)
-    /// and wakes the coordinator.
-    func announce(_ header: WireHeader, step: Int) {
-        guard let segment, let layout, let signals else { return }
-        header.encode(into: segment.bytes(at: layout.gradientHeaderOffset(rank: settings.rank), count: WireHeader.size))
-        signals.done.store(SharedStepLayout.sequence(ofStep: step))
-        signals.completions.add(1)
-        signals.completions.wake(all: false)
-    }
-
-    /// Where a step's parameters are.
-    enum Input {
-        case frame(ZMQMessage)
-        case sharedMemory
-    }
-
     struct Result {
         var samples: Int
         var lossSum: Double
         var correct: Int
-        /// The gradient as a payload frame; nil when it was written to the shared segment.
-        var gradient: ZMQMessage?
     }
 
-    /// The gradient of this worker's share of global batch `batch` of `epoch`, at the parameters
+    /// The gradient of this worker's slots of global batch `batch` of `epoch`, at the parameters
     /// the step carried.
-    func compute(_ input: Input, epoch: Int, batch: Int) throws -> Result {
-        if case .frame(let payload) = input { try payload.copyFloats(into: parameters) }
+    func compute(_ input: StepParameters, epoch: Int, batch: Int, slots: [Int]) throws -> Result {
+        switch input {
+        case .frame(let payload): try payload.copyFloats(into: parameters)
+        case .floats(let values):
+            guard values.count == parameters.count else { throw WorkerError.dataMismatch("a step carried \(values.count) parameters") }
+            _ = parameters.update(fromContentsOf: values)
+        case .inPlace:
+            guard hasSharedMemory else { throw WorkerError.sharedMemory("a shared-memory step arrived without a segment") }
+        }
         if epoch != orderEpoch {
             plan.shuffle(epoch: epoch, into: &order)
             orderEpoch = epoch
         }
-        let count = plan.share(batch: batch, rank: settings.rank, workers: settings.workers, order: order, into: buffer.indices)
+        var count = 0
+        for slot in slots {
+            count += plan.share(batch: batch, rank: slot, workers: settings.workers, order: order,
+                                into: UnsafeMutableBufferPointer(rebasing: buffer.indices[count...]))
+        }
         var stats = BatchStats(loss: 0, correct: 0, samples: 0)
         if count > 0 {
             buffer.fill(from: images, count: count)
@@ -148,7 +111,6 @@ final class WorkerSession {
         } else {
             gradient.update(repeating: 0)
         }
-        let message = segment != nil ? nil : try ZMQMessage(copyingFloats: UnsafeBufferPointer(gradient))
-        return Result(samples: count, lossSum: stats.loss * Double(count), correct: stats.correct, gradient: message)
+        return Result(samples: count, lossSum: stats.loss * Double(count), correct: stats.correct)
     }
 }

@@ -6,7 +6,7 @@ struct WireHeaderLayoutTests {
     /// A step header written out by hand from the table in docs/protocol.md.
     static let stepBytes: [UInt8] = [
         0x44, 0x53, 0x4E, 0x54,                          // 0  magic "DSNT"
-        0x01, 0x00,                                      // 4  version 1
+        0x02, 0x00,                                      // 4  version 2
         0x04, 0x00,                                      // 6  type 4 (step)
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // 8  run id 0x0102030405060708
         0x0D, 0x0C, 0x0B, 0x0A,                          // 16 generation 0x0A0B0C0D
@@ -14,15 +14,16 @@ struct WireHeaderLayoutTests {
         0x2C, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 24 step 300
         0x03, 0x00, 0x00, 0x00,                          // 32 count 3
         0x01,                                            // 36 dtype float32
-        0x00, 0x00, 0x00,                                // 37 reserved
+        0x00,                                            // 37 reserved
+        0x07, 0x00,                                      // 38 round 7
         0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xE0, 0x3F,  // 40 a: rate 0.5
-        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 48 b: epoch 1
+        0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 48 b: participants {0}
         0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // 56 c: batch index 256
     ]
 
     static let stepHeader = WireHeader.step(
-        runID: 0x0102_0304_0506_0708, generation: 0x0A0B_0C0D, rank: 2, step: 300,
-        epoch: 1, batchIndex: 256, rate: 0.5, parameterCount: 3)
+        runID: 0x0102_0304_0506_0708, generation: 0x0A0B_0C0D, rank: 2, step: 300, round: 7,
+        participants: 1, batchIndex: 256, rate: 0.5, parameterCount: 3)
 
     @Test("a step header encodes to the hand-written bytes")
     func encodesToPinnedBytes() {
@@ -34,7 +35,8 @@ struct WireHeaderLayoutTests {
         let header = try WireHeader.decode(Self.stepBytes, payloadByteCount: 12)
         #expect(header == Self.stepHeader)
         #expect(header.rate == 0.5)
-        #expect(header.epoch == 1)
+        #expect(header.participants == 1)
+        #expect(header.round == 7)
         #expect(header.batchIndex == 256)
         #expect(header.dtype == .float32)
     }

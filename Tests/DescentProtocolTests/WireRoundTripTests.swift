@@ -11,7 +11,7 @@ struct ValidMessage: Sendable, CustomTestStringConvertible {
         ValidMessage(header: .hello(configHash: 0xDEAD_BEEF, processID: 4242, jsonByteCount: 17), payloadByteCount: 17),
         ValidMessage(header: .welcome(runID: 99, generation: 3, rank: 1, worldSize: 4, jsonByteCount: 250), payloadByteCount: 250),
         ValidMessage(header: .reject(runID: 99, generation: 3, reasonByteCount: 12), payloadByteCount: 12),
-        ValidMessage(header: .step(runID: 99, generation: 3, rank: 0, step: 7, epoch: 2, batchIndex: 5,
+        ValidMessage(header: .step(runID: 99, generation: 3, rank: 0, step: 7, participants: 2, batchIndex: 5,
                                    rate: 0.125, parameterCount: 101_770), payloadByteCount: 407_080),
         ValidMessage(header: .gradient(runID: 99, generation: 3, rank: 3, step: 7, samples: 32, lossSum: 73.5,
                                        correct: 29, parameterCount: 101_770), payloadByteCount: 407_080),

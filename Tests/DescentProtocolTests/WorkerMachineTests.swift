@@ -2,46 +2,86 @@ import Testing
 @testable import DescentProtocol
 
 @Suite struct WorkerMachineTests {
-    let timing = WorkerMachine.Timing(helloInterval: 1, reportInterval: 5, joinTimeout: 20, heartbeatInterval: 1, silenceLimit: 10)
+    typealias W = WorkerMachine
 
-    @Test func saysHelloEverySecondAndReportsWhileNotAdmitted() {
-        var m = WorkerMachine(timing: timing, now: 0)
-        #expect(m.tick(now: 0) == .sendHello)
-        #expect(m.tick(now: 0.5) == .idle)
-        #expect(m.tick(now: 1.0) == .sendHello)
-        // At 5 s a hello is due too; hellos come first, the report at the next tick.
-        #expect(m.tick(now: 5.0) == .sendHello)
-        #expect(m.tick(now: 5.1) == .reportUnreachable(seconds: 5.1))
-        #expect(m.tick(now: 20) == .giveUp(reason: "not admitted after 20 s"))
-        #expect(m.phase == .done)
+    func settings(workers: Int = 2) -> RunSettings {
+        RunSettings(rank: 1, workers: workers, seed: 1, hidden: [4], parameterCount: 10, globalBatch: 4, sampleCount: 10,
+                    trainLimit: nil, trainRepeat: 1, threads: 1, labelsDigest: 0, heartbeatSeconds: 1, silenceLimitSeconds: 10)
     }
 
-    @Test func computesEachStepOnceAndIgnoresOtherRuns() {
-        var m = WorkerMachine(timing: timing, now: 0)
-        #expect(m.step(0, runID: 1, generation: 0, now: 0) == .ignore(reason: "step 0 arrived before this worker was admitted"))
-        m.welcomed(rank: 1, runID: 1, generation: 0, heartbeatInterval: 1, silenceLimit: 10, now: 0)
-        #expect(m.step(0, runID: 1, generation: 0, now: 1) == .compute)
-        #expect(m.step(0, runID: 1, generation: 0, now: 1) == .ignore(reason: "step 0 was already computed"))
-        #expect(m.step(1, runID: 2, generation: 0, now: 1) == .ignore(reason: "step 1 is for run 2 generation 0, not this worker's run"))
-        #expect(m.step(1, runID: 1, generation: 0, now: 1) == .compute)
+    func welcome(rank: Int = 1, run: UInt64 = 7, generation: UInt32 = 0) -> WireMessage {
+        .welcome(.init(runID: run, generation: generation, rank: rank, settings: settings()))
     }
 
-    @Test func givesUpWhenTheCoordinatorFallsSilent() {
-        var m = WorkerMachine(timing: timing, now: 0)
-        m.welcomed(rank: 0, runID: 1, generation: 0, heartbeatInterval: 1, silenceLimit: 10, now: 0)
-        #expect(m.tick(now: 1) == .sendHeartbeat)
-        m.sent(now: 1.5)
-        #expect(m.tick(now: 2) == .idle)
-        m.heard(now: 5)
-        #expect(m.tick(now: 14.9) == .sendHeartbeat)
-        #expect(m.tick(now: 15) == .giveUp(reason: "the coordinator has been silent for 10 s"))
+    func step(_ step: Int, round: UInt16 = 0, participants: UInt64 = 0b11, run: UInt64 = 7, generation: UInt32 = 0) -> WireMessage {
+        .step(.init(runID: run, generation: generation, step: step, round: round, batch: step % 3, rate: 0.1,
+                    participants: participants, parameterCount: 10, parameters: .frame))
     }
 
-    @Test func registerAgainReturnsToJoining() {
-        var m = WorkerMachine(timing: timing, now: 0)
-        m.welcomed(rank: 0, runID: 1, generation: 0, heartbeatInterval: 1, silenceLimit: 10, now: 0)
-        m.mustRegisterAgain(now: 3)
-        #expect(m.phase == .joining)
-        #expect(m.tick(now: 3) == .sendHello)
+    func computes(_ directives: [W.Directive]) -> [(Int, UInt16, [Int])] {
+        directives.compactMap { if case let .compute(order, _, slots) = $0 { return (order.step, order.round, slots) } else { return nil } }
+    }
+
+    @Test func saysHelloUntilWelcomedThenComputesItsSlots() {
+        var w = W(now: 0)
+        #expect(w.tick(now: 0) == [.sendHello(runID: 0, generation: 0)])
+        #expect(w.tick(now: 0.5) == [])
+        #expect(w.tick(now: 1) == [.sendHello(runID: 0, generation: 0)])
+        #expect(computes(w.receive(step(0), now: 1)).isEmpty)
+        _ = w.receive(welcome(), now: 1)
+        #expect(w.registration?.rank == 1)
+        #expect(computes(w.receive(step(0), now: 2)).map(\.2) == [[1]])
+        // The same step and round again is ignored; a new round (a lost peer) is computed with more slots.
+        #expect(computes(w.receive(step(0), now: 2)).isEmpty)
+        #expect(computes(w.receive(step(0, round: 1, participants: 0b10), now: 2)).map(\.2) == [[0, 1]])
+        #expect(computes(w.receive(step(1, participants: 0b01), now: 3)).isEmpty)
+    }
+
+    @Test func stepsOfAnotherRunOrGenerationAreIgnored() {
+        var w = W(now: 0)
+        _ = w.receive(welcome(), now: 0)
+        #expect(computes(w.receive(step(0, run: 8), now: 1)).isEmpty)
+        #expect(computes(w.receive(step(0, generation: 1), now: 1)).isEmpty)
+    }
+
+    @Test func aSilentCoordinatorIsRejoinedAndGivenUpOnAfterTheRejoinTimeout() {
+        var w = W(timing: .init(joinTimeout: 50, rejoinTimeout: 20), now: 0)
+        _ = w.receive(welcome(), now: 0)
+        let silent = w.tick(now: 10)
+        #expect(w.phase == .joining && silent.count == 1)
+        #expect(w.tick(now: 10.1) == [.sendHello(runID: 7, generation: 0)])
+        // A restarted coordinator (next generation) admits it again.
+        _ = w.receive(welcome(generation: 1), now: 15)
+        #expect(w.registration?.generation == 1)
+        #expect(computes(w.receive(step(5, generation: 1), now: 16)).count == 1)
+        // Resumed from an older checkpoint, the new generation's steps are computed again.
+        _ = w.receive(welcome(generation: 2), now: 17)
+        #expect(computes(w.receive(step(3, generation: 2), now: 17)).count == 1)
+        // Silent from 17: rejoining at 27, given up 20 s later.
+        _ = w.tick(now: 27)
+        #expect(w.tick(now: 47.5) == [.end(.gaveUp(reason: "the coordinator did not come back within 20 s", admitted: true))])
+    }
+
+    @Test func neverAdmittedGivesUpAfterTheJoinTimeout() {
+        var w = W(timing: .init(joinTimeout: 5), now: 0)
+        _ = w.tick(now: 0)
+        #expect(w.tick(now: 5) == [.end(.gaveUp(reason: "not admitted after 5 s", admitted: false))])
+    }
+
+    @Test func stopAndRejectEndTheWorkerButAStaleGenerationsStopDoesNot() {
+        var w = W(now: 0)
+        _ = w.receive(welcome(generation: 2), now: 0)
+        #expect(w.receive(.stop(.init(runID: 7, generation: 1), reason: "old"), now: 1) == [])
+        #expect(w.receive(.stop(.init(runID: 7, generation: 2), reason: "done"), now: 1) == [.end(.stopped(reason: "done"))])
+        var r = W(now: 0)
+        #expect(r.receive(.reject(.init(runID: 0, generation: 0), reason: "full"), now: 0) == [.end(.refused(reason: "full"))])
+    }
+
+    @Test func heartbeatsGoOutWhenNothingElseWasSent() {
+        var w = W(now: 0)
+        _ = w.receive(welcome(), now: 0)
+        w.sent(now: 0.5)
+        #expect(w.tick(now: 1) == [])
+        #expect(w.tick(now: 1.6) == [.sendHeartbeat(.init(runID: 7, generation: 0, rank: 1))])
     }
 }

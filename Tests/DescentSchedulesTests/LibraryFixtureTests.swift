@@ -3,7 +3,8 @@ import Testing
 @testable import DescentSchedules
 
 /// Descent against the rates Keras 3 and optax themselves give (Fixtures/reference_rates.json,
-/// written by Fixtures/generate.py, library versions recorded in the file).
+/// written by Fixtures/generate.py; Fixtures/optax_compositions.json, written by
+/// Fixtures/generate_optax_compositions.py: join_schedules and end_value; library versions recorded in the files).
 @Suite struct LibraryFixtureTests {
     struct Fixture: Decodable {
         var versions: [String: String]
@@ -22,10 +23,21 @@ import Testing
     static let fixtureURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("Fixtures/reference_rates.json")
 
+    static let compositionsURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/optax_compositions.json")
+
     static func loadCases() -> [Case] {
-        guard let data = try? Data(contentsOf: fixtureURL),
-              let fixture = try? JSONDecoder().decode(Fixture.self, from: data) else { return [] }
-        return fixture.cases
+        [fixtureURL, compositionsURL].flatMap { url -> [Case] in
+            guard let data = try? Data(contentsOf: url),
+                  let fixture = try? JSONDecoder().decode(Fixture.self, from: data) else { return [] }
+            return fixture.cases
+        }
+    }
+
+    @Test func optaxCompositionFixtureLoadsWithEveryCase() throws {
+        let fixture = try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: Self.compositionsURL))
+        #expect(fixture.cases.count == 4)
+        #expect(fixture.versions["optax"] != nil)
     }
 
     @Test func fixtureFileLoadsWithEveryCase() throws {

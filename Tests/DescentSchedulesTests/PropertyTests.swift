@@ -41,6 +41,17 @@ import DescentCore
             .cosineRestarts(CosineRestarts(initialRate: lr, firstDecaySteps: d.count(300), tMul: 1, mMul: d.factor(), alpha: d.unit())),
             .oneCycle(OneCycle(maxRate: lr, totalSteps: d.count(3000), pctStart: 0.05 + 0.4 * d.unit(), anneal: d.unit() < 0.5 ? .cos : .linear,
                                divFactor: 1 + 50 * d.unit(), finalDivFactor: 1 + 1e4 * d.unit(), threePhase: d.unit() < 0.5)),
+            .exponential(ExponentialDecay(initialRate: lr, decaySteps: d.count(1000), decayRate: d.factor(), staircase: d.unit() < 0.5,
+                                          endRate: lr * d.unit(), style: d.unit() < 0.5 ? .keras : .torch)),
+            .stepDecay(StepDecay(initialRate: lr, drop: d.factor(), every: d.count(1000), style: .torch)),
+            .cyclic(CyclicRate(baseRate: lr * d.unit(), maxRate: lr, stepSizeUp: d.count(500), stepSizeDown: d.count(500) - 1,
+                               mode: CyclicMode.allCases[d.g.nextIndex(below: 3)], gamma: d.factor())),
+            .sequence(ScheduleSequence(schedules: [.constant(ConstantRate(rate: lr)),
+                                                   .cosineAnnealing(CosineAnnealing(initialRate: lr, decaySteps: d.count(1000))),
+                                                   .exponential(ExponentialDecay(initialRate: lr, decaySteps: d.count(100), decayRate: d.factor(), staircase: false))],
+                                       milestones: d.increasing(2))),
+            .product(ScheduleProduct(schedules: [.stepDecay(StepDecay(initialRate: lr, drop: d.factor(), every: d.count(1000))),
+                                                 .exponential(ExponentialDecay(initialRate: 1, decaySteps: d.count(1000), decayRate: d.factor(), staircase: false, style: .torch))])),
         ]
     }
 

@@ -16,11 +16,11 @@ extension SystemTests {
         #expect(err.contains("gave up on the coordinator at tcp://127.0.0.1:9: not admitted after 6 s (no connection could be made)"), "\(err)")
     }
 
-    @Test func aCoordinatorSaysWhichWorkersItWaitsForAndFailsWhenOneFallsSilent() throws {
+    @Test func aCoordinatorSaysWhichWorkersItWaitsForAndGoesOnWithoutOneThatFallsSilent() throws {
         let dir = try Paths.temporaryDirectory("waiting")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 64, test: 10)
-        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  batch_size: 16\n", in: dir)
+        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  batch_size: 16\n  epochs: 1\n", in: dir)
         let endpoint = "ipc://\(dir)/c.sock"
         let coordinator = try Child("coordinator", [
             "coordinator", "--config", config, "--workers", "2", "--bind", endpoint, "--silence-limit", "8",
@@ -38,11 +38,13 @@ extension SystemTests {
 
         #expect(coordinator.waitFor("step 0 waiting", seconds: 20), "\(coordinator.stderr)")
         #expect(coordinator.stderr.contains("for rank(s) 1 (mute-host)"), "\(coordinator.stderr)")
-        #expect(coordinator.wait(seconds: 30) != 0)
-        #expect(coordinator.stderr.contains("worker rank 1 (mute-host) has been silent for 8 s"), "\(coordinator.stderr)")
-        // The real worker was told to stop, and says why.
+        // The silent rank is dropped; its share of step 0 goes to rank 0 and the run finishes.
+        #expect(coordinator.wait(seconds: 60) == 0, "\(coordinator.stderr)")
+        #expect(coordinator.stdout.contains("Worker rank 1 (mute-host) lost: silent for 8 s; 1 worker(s) go on"), "\(coordinator.stdout)")
+        #expect(coordinator.stdout.contains("Step 0 dealt again (round 1) to rank(s) 0"), "\(coordinator.stdout)")
+        #expect(coordinator.stdout.contains("Test loss:"), "\(coordinator.stdout)")
         #expect(worker.wait(seconds: 20) == 0, "\(worker.stderr)\n--- coordinator:\n\(coordinator.stderr)\n\(coordinator.stdout)")
-        #expect(worker.stdout.contains("Worker stopping: the coordinator stopped"), "\(worker.stdout)")
+        #expect(worker.stdout.contains("Worker stopping: training finished"), "\(worker.stdout)")
     }
 
     @Test func aCoordinatorGivesUpWhenWorkersNeverRegister() throws {

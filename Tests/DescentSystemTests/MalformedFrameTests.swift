@@ -98,16 +98,12 @@ extension SystemTests {
         var badVersion = gradient(step: 0); badVersion[4] = 99
         var badType = gradient(step: 0); badType[6] = 42
         let truncated = Array(gradient(step: 0)[0..<40])
-        var nan = valid; nan[5] = .nan
-        var infinite = valid; infinite[count - 1] = -.infinity
         let cases: [([UInt8], [UInt8]?)] = [
             (badMagic, floatBytes(valid)),
             (badVersion, floatBytes(valid)),
             (badType, floatBytes(valid)),
             (truncated, floatBytes(valid)),
             (gradient(step: 0, count: count - 1), floatBytes(Array(valid.dropLast()))),
-            (gradient(step: 0), floatBytes(nan)),
-            (gradient(step: 0), floatBytes(infinite)),
             (gradient(step: 3), floatBytes(valid)),
             (gradient(step: 0, samples: 15), floatBytes(valid)),
         ]
@@ -119,7 +115,7 @@ extension SystemTests {
         // version got a reject that says why, so such a worker does not wait in vain.
         let answer = try #require(try worker.receiveSkippingHeartbeats(seconds: 5))
         #expect(answer.header.type == .reject)
-        #expect(String(decoding: answer.payload ?? [], as: UTF8.self).contains("protocol version 1, the worker 99"))
+        #expect(String(decoding: answer.payload ?? [], as: UTF8.self).contains("protocol version \(WireHeader.protocolVersion), the worker 99"))
         #expect(try worker.receiveSkippingHeartbeats(seconds: 1) == nil)
 
         // A valid gradient is applied with the rate of step 0: p1 = p0 - 0.5 * g.
@@ -138,10 +134,10 @@ extension SystemTests {
         #expect(coordinator.wait(seconds: 30) == 0, "\(coordinator.stderr)")
 
         let out = coordinator.stdout, err = coordinator.stderr
-        #expect(rejectionCounts(out) == ["malformed": 4, "non_finite": 2, "past_step": 1, "unknown_sender": 1,
+        #expect(rejectionCounts(out) == ["malformed": 4, "past_step": 1, "unknown_sender": 1,
                                             "future_step": 1, "wrong_count": 1, "wrong_samples": 1], "\(out)")
         for phrase in ["bad magic", "unsupported protocol version 99", "unknown message type 42", "header frame is 40 bytes",
-                       "NaN or infinity", "future step 3", "past step 0", "wrong element count", "covers 15 samples", "unregistered peer"] {
+                       "future step 3", "past step 0", "wrong element count", "covers 15 samples", "unregistered peer"] {
             #expect(err.contains(phrase), "no log line mentions '\(phrase)':\n\(err)")
         }
     }

@@ -8,12 +8,37 @@ extension Schedule: Codable {
     static let sharedKeys = ["type", "units", "warmup", "scale"]
 
     public init(from decoder: any Decoder) throws {
+        let (family, c) = try ScheduleFamily.decode(from: decoder, extraKeys: Schedule.sharedKeys)
+        if case .reduceOnPlateau = family, c.contains("units") {
+            throw c.invalid("units", "does not apply to reduce_on_plateau, which changes the rate only when an epoch's validation loss is reported")
+        }
+        self.init(family,
+                  units: try c.choice("units", default: ScheduleUnits.steps),
+                  warmup: try c.optional("warmup"),
+                  scaling: try c.optional("scale"))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: AnyCodingKey.self)
+        try family.encode(config: &c)
+        if case .reduceOnPlateau = family {} else { try c.encode(units.rawValue, forKey: "units") }
+        try c.encodeIfPresent(warmup, forKey: "warmup")
+        try c.encodeIfPresent(scaling, forKey: "scale")
+    }
+}
+
+extension ScheduleFamily {
+    /// Reads the family that `type` names and its parameters; `extraKeys` are the other keys this
+    /// level allows (`type` and the shared keys at the top, `type` alone inside a sequence or product).
+    /// Returns the strict container for reading those extra keys.
+    static func decode(from decoder: any Decoder, extraKeys: [String]) throws -> (family: ScheduleFamily, container: KeyedDecodingContainer<AnyCodingKey>) {
         let loose = try decoder.container(keyedBy: AnyCodingKey.self)
         let type: String = try loose.required("type")
-        let c: KeyedDecodingContainer<AnyCodingKey>
+        let allowed = extraKeys.contains("type") ? extraKeys : ["type"] + extraKeys
         func strict(_ keys: [String]) throws -> KeyedDecodingContainer<AnyCodingKey> {
-            try decoder.strictContainer(allowing: Schedule.sharedKeys + keys)
+            try decoder.strictContainer(allowing: allowed + keys)
         }
+        let c: KeyedDecodingContainer<AnyCodingKey>
         let family: ScheduleFamily
         switch type {
         case "constant": c = try strict(ConstantRate.keys); family = .constant(try ConstantRate(config: c))
@@ -32,24 +57,20 @@ extension Schedule: Codable {
             }
         case "cosine_restarts": c = try strict(CosineRestarts.keys); family = .cosineRestarts(try CosineRestarts(config: c))
         case "one_cycle": c = try strict(OneCycle.keys); family = .oneCycle(try OneCycle(config: c))
-        case "reduce_on_plateau":
-            if loose.contains("units") {
-                throw loose.invalid("units", "does not apply to reduce_on_plateau, which changes the rate only when an epoch's validation loss is reported")
-            }
-            c = try strict(ReduceOnPlateau.keys); family = .reduceOnPlateau(try ReduceOnPlateau(config: c))
+        case "cyclic": c = try strict(CyclicRate.keys); family = .cyclic(try CyclicRate(config: c))
+        case "sequence": c = try strict(ScheduleSequence.keys); family = .sequence(try ScheduleSequence(config: c))
+        case "product": c = try strict(ScheduleProduct.keys); family = .product(try ScheduleProduct(config: c))
+        case "reduce_on_plateau": c = try strict(ReduceOnPlateau.keys); family = .reduceOnPlateau(try ReduceOnPlateau(config: c))
         default:
             throw loose.invalid("type", "unknown schedule type '\(type)' (known: \(ScheduleFamily.typeNames.joined(separator: ", ")))")
         }
-        self.init(family,
-                  units: try c.choice("units", default: ScheduleUnits.steps),
-                  warmup: try c.optional("warmup"),
-                  scaling: try c.optional("scale"))
+        return (family, c)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: AnyCodingKey.self)
-        try c.encode(family.typeName, forKey: "type")
-        switch family {
+    /// Writes `type` and the family's parameters.
+    func encode(config c: inout KeyedEncodingContainer<AnyCodingKey>) throws {
+        try c.encode(typeName, forKey: "type")
+        switch self {
         case .constant(let f): try f.encode(config: &c)
         case .stepDecay(let f): try f.encode(config: &c)
         case .exponential(let f): try f.encode(config: &c)
@@ -61,10 +82,10 @@ extension Schedule: Codable {
         case .cosineAnnealing(let f): try f.encode(config: &c)
         case .cosineRestarts(let f): try f.encode(config: &c)
         case .oneCycle(let f): try f.encode(config: &c)
+        case .cyclic(let f): try f.encode(config: &c)
+        case .sequence(let f): try f.encode(config: &c)
+        case .product(let f): try f.encode(config: &c)
         case .reduceOnPlateau(let f): try f.encode(config: &c)
         }
-        if case .reduceOnPlateau = family {} else { try c.encode(units.rawValue, forKey: "units") }
-        try c.encodeIfPresent(warmup, forKey: "warmup")
-        try c.encodeIfPresent(scaling, forKey: "scale")
     }
 }

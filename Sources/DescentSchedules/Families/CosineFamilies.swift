@@ -17,7 +17,7 @@ public enum CosineStyle: String, Sendable, Equatable, CaseIterable {
 ///
 /// With style `keras` the decay lasts D = `decaySteps` after the warmup; with style `optax`
 /// D = `decaySteps - warmupSteps` (optax's `end_value` is `alpha * warmup_target`).
-public struct CosineDecay: Sendable, Equatable {
+public struct CosineDecay: RateFormula, Equatable {
     public var initialRate: Double
     public var decaySteps: Int
     public var alpha: Double
@@ -40,15 +40,15 @@ public struct CosineDecay: Sendable, Equatable {
     /// The length of the cosine part.
     var decayLength: Int { warmupTarget != nil && style == .optax ? decaySteps - warmupSteps : decaySteps }
 
-    public func rate(at t: Int) -> Float {
+    public func exactRate(at t: Int) -> Double {
         let lr0 = f32(initialRate)
         guard let target = warmupTarget.map(f32) else {
-            return Float(decay(min(t, decaySteps), from: lr0))
+            return kerasResult(decay(min(t, decaySteps), from: lr0))
         }
         if t < warmupSteps {
-            return Float(lr0 + (target - lr0) * (Double(t) / Double(warmupSteps)))
+            return kerasResult(lr0 + (target - lr0) * (Double(t) / Double(warmupSteps)))
         }
-        return Float(decay(min(t - warmupSteps, decayLength), from: target))
+        return kerasResult(decay(min(t - warmupSteps, decayLength), from: target))
     }
 
     private func decay(_ s: Int, from peak: Double) -> Double {
@@ -92,7 +92,7 @@ public struct CosineDecay: Sendable, Equatable {
 ///
 /// Not clamped: past T_max the rate climbs back to base at 2 T_max (period 2 T_max), as in torch.
 /// Written in config as `type: cosine, style: torch` with `decay_steps` = T_max and `min_rate` = eta_min.
-public struct CosineAnnealing: Sendable, Equatable {
+public struct CosineAnnealing: RateFormula, Equatable {
     public var initialRate: Double
     /// torch's T_max.
     public var decaySteps: Int
@@ -105,11 +105,11 @@ public struct CosineAnnealing: Sendable, Equatable {
         self.minRate = minRate
     }
 
-    public func rate(at t: Int) -> Float {
-        // cos has period 2 T_max: reduce t exactly in integers first, so huge t loses nothing.
+    public func exactRate(at t: Int) -> Double {
+        // cos has period 2 T_max: reduce t exactly in integers first, so huge t loses nothing
+        // (below 2 T_max this is torch's `_get_closed_form_lr`, operation for operation).
         let phase = t % (2 * decaySteps)
-        let cosine = (1 + cos(Double.pi * (Double(phase) / Double(decaySteps)))) / 2
-        return Float(minRate + (initialRate - minRate) * cosine)
+        return minRate + (initialRate - minRate) * (1 + cos(Double.pi * Double(phase) / Double(decaySteps))) / 2
     }
 
     static let keys = ["initial_rate", "decay_steps", "min_rate", "style"]

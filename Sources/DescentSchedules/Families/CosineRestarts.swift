@@ -8,7 +8,7 @@ import DescentCore
 /// Period i starts at S_i = D * (t_mul^i - 1) / (t_mul - 1) (S_i = i * D when t_mul = 1, found
 /// with integer division). When t_mul < 1 the periods shrink and infinitely many fit before
 /// D / (1 - t_mul): from there on the rate stays at lr0 * alpha (Keras returns NaN).
-public struct CosineRestarts: Sendable, Equatable {
+public struct CosineRestarts: RateFormula, Equatable {
     public var initialRate: Double
     public var firstDecaySteps: Int
     public var tMul: Double
@@ -47,12 +47,12 @@ public struct CosineRestarts: Sendable, Equatable {
         return (i, min(1, max(0, (time - start(i)) / periodLength)))
     }
 
-    public func rate(at t: Int) -> Float {
+    public func exactRate(at t: Int) -> Double {
         let lr0 = f32(initialRate), a = f32(alpha)
-        guard let (period, fraction) = position(at: t) else { return Float(lr0 * a) }
+        guard let (period, fraction) = position(at: t) else { return kerasResult(lr0 * a) }
         let peak = pow(f32(mMul), Double(period))
         let cosine = 0.5 * peak * (1 + cos(Double.pi * fraction))
-        return Float(lr0 * ((1 - a) * cosine + a))
+        return kerasResult(lr0 * ((1 - a) * cosine + a))
     }
 
     static let keys = ["initial_rate", "first_decay_steps", "t_mul", "m_mul", "alpha"]

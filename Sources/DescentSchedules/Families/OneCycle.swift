@@ -14,7 +14,7 @@ public enum AnnealShape: String, Sendable, Equatable, CaseIterable {
 /// at step total_steps - 1 (with `three_phase`, back to the initial rate first, at 2 pct_start N - 2).
 ///
 /// Past the end torch raises an error; Descent stays at the final rate.
-public struct OneCycle: Sendable, Equatable {
+public struct OneCycle: RateFormula, Equatable {
     public var maxRate: Double
     public var totalSteps: Int
     public var pctStart: Double
@@ -46,8 +46,8 @@ public struct OneCycle: Sendable, Equatable {
         return [(rise, initialRate, maxRate), (n - 1, maxRate, finalRate)]
     }
 
-    public func rate(at t: Int) -> Float {
-        if t >= totalSteps - 1 { return Float(finalRate) }
+    public func exactRate(at t: Int) -> Double {
+        if t >= totalSteps - 1 { return finalRate }
         let step = Double(t)
         var phaseStart = 0.0
         let phases = self.phases
@@ -55,11 +55,11 @@ public struct OneCycle: Sendable, Equatable {
             if step <= phase.end || index == phases.count - 1 {
                 let span = phase.end - phaseStart
                 let pct = span > 0 ? (step - phaseStart) / span : 1
-                return Float(anneal(from: phase.from, to: phase.to, pct: pct))
+                return anneal(from: phase.from, to: phase.to, pct: pct)
             }
             phaseStart = phase.end
         }
-        return Float(finalRate)
+        return finalRate
     }
 
     private func anneal(from start: Double, to end: Double, pct: Double) -> Double {

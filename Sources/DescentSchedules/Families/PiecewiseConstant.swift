@@ -9,7 +9,7 @@ public enum BoundaryStyle: String, Sendable, Equatable, CaseIterable {
 }
 
 /// A rate that is constant between boundaries: `values[i]` on piece i, `values.count == boundaries.count + 1`.
-public struct PiecewiseConstant: Sendable, Equatable {
+public struct PiecewiseConstant: RateFormula, Equatable {
     public var boundaries: [Int]
     public var values: [Double]
     public var style: BoundaryStyle
@@ -20,13 +20,13 @@ public struct PiecewiseConstant: Sendable, Equatable {
         self.style = style
     }
 
-    public func rate(at t: Int) -> Float {
+    public func exactRate(at t: Int) -> Double {
         let piece: Int
         switch style {
         case .keras: piece = boundaries.count(where: { t > $0 })
         case .optax: piece = boundaries.count(where: { t >= $0 })
         }
-        return Float(values[piece])
+        return kerasResult(values[piece])
     }
 
     static let keys = ["boundaries", "values", "style"]

@@ -71,7 +71,8 @@ public struct ScheduleChart: Sendable {
 
     /// Round tick positions (1, 2 or 5 times a power of ten apart) covering `low...high`, about `count` of them.
     public static func ticks(from low: Double, to high: Double, count: Int = 8) -> [Double] {
-        guard high > low, low.isFinite, high.isFinite else { return [low, low + 1] }
+        // A range too narrow for a Double (x near Int.max) gets the smallest distinct pair of ticks.
+        guard high > low, low.isFinite, high.isFinite else { return low.isFinite ? [low, max(low + 1, low.nextUp)] : [0, 1] }
         let raw = (high - low) / Double(count)
         let magnitude = pow(10, (log10(raw)).rounded(.down))
         let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
@@ -82,6 +83,7 @@ public struct ScheduleChart: Sendable {
     /// A tick label with just enough digits for ticks `step` apart.
     public static func label(_ value: Double, step: Double) -> String {
         if value == 0 { return "0" }
+        guard step > 0, step.isFinite, value.isFinite else { return String(format: "%g", value) }
         if step < 1e-3 || abs(value) >= 1e7 {
             let digits = max(0, Int((log10(abs(value)) - log10(step)).rounded(.up)))
             return String(format: "%.\(digits)e", value)

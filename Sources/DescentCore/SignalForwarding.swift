@@ -21,24 +21,31 @@ private func forwardToWakePipe(_ signal: Int32) {
 
 /// Signal dispositions while a group runs: SIGINT and SIGTERM go to the wake pipe, SIGPIPE is
 /// ignored (a closed output must not kill the launcher). `restore()` puts the previous ones back.
-struct SignalForwarding {
-    private var saved: [(signal: Int32, action: sigaction)] = []
+public struct SignalForwarding: Sendable {
+    private var saved: [SavedAction] = []
 
-    /// Ignores SIGPIPE and, when `forwardTo` is given, sends SIGINT and SIGTERM to that descriptor.
-    init(forwardTo descriptor: Int32?) {
+    private struct SavedAction: @unchecked Sendable {
+        var signal: Int32
+        var action: sigaction
+    }
+
+    /// Ignores SIGPIPE and, when `forwardTo` is given, sends SIGINT, SIGTERM and SIGHUP (the
+    /// parent-death signal of `launch`'s children, see `ParentDeath`) to that descriptor.
+    public init(forwardTo descriptor: Int32?) {
         save(SIGPIPE, installing: SignalForwarding.action(ignoring: true))
         if let descriptor {
             forwardingDescriptor = descriptor
             save(SIGINT, installing: SignalForwarding.action(ignoring: false))
             save(SIGTERM, installing: SignalForwarding.action(ignoring: false))
+            save(SIGHUP, installing: SignalForwarding.action(ignoring: false))
         }
     }
 
     /// Puts back the dispositions that were in place before `init`.
-    func restore() {
-        for (signal, action) in saved.reversed() {
-            var previous = action
-            _ = sigaction(signal, &previous, nil)
+    public func restore() {
+        for entry in saved.reversed() {
+            var previous = entry.action
+            _ = sigaction(entry.signal, &previous, nil)
         }
         forwardingDescriptor = -1
     }
@@ -46,7 +53,7 @@ struct SignalForwarding {
     private mutating func save(_ signal: Int32, installing action: sigaction) {
         var action = action
         var previous = sigaction()
-        if sigaction(signal, &action, &previous) == 0 { saved.append((signal, previous)) }
+        if sigaction(signal, &action, &previous) == 0 { saved.append(SavedAction(signal: signal, action: previous)) }
     }
 
     private static func action(ignoring: Bool) -> sigaction {

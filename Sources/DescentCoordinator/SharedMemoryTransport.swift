@@ -1,0 +1,69 @@
+import DescentCore
+import DescentProtocol
+import DescentTransport
+
+/// Shared memory for the workers on the coordinator's host, on top of the socket: the model
+/// lives in the segment, a step to local ranks is a header written there and a futex wake, and
+/// their gradients are announced the same way. Control messages and workers on other hosts go
+/// through the socket.
+public final class SharedMemoryTransport: CoordinatorTransport {
+    private let local: LocalWorkers
+    private let socket: SocketTransport
+
+    /// A segment for the run, or nil (with the reason on standard error) where none can be made.
+    public static func make(bind: String, runID: UInt64, generation: UInt32, parameterCount: Int, slots: Int,
+                            security: ServerSecurity = .insecure) throws -> CoordinatorTransport {
+        guard let local = LocalWorkers.create(runID: runID, generation: generation, parameterCount: parameterCount, workers: slots) else {
+            return try SocketTransport(bind: bind, parameterCount: parameterCount, security: security, workers: slots)
+        }
+        return SharedMemoryTransport(local: local, socket: try SocketTransport(bind: bind, parameterCount: parameterCount, parameters: local.parameters,
+                                                                                security: security, workers: slots))
+    }
+
+    private init(local: LocalWorkers, socket: SocketTransport) {
+        self.local = local
+        self.socket = socket
+    }
+
+    public var parameters: UnsafeMutableBufferPointer<Float> { local.parameters }
+    public var endpoint: String { socket.endpoint }
+
+    public func receive(timeout: Double, _ handle: (CoordinatorArrival) throws -> Void) throws {
+        guard local.any else { return try socket.receive(timeout: timeout, handle) }
+        // Sleep on the futex the workers on this host bump; look at the socket between naps.
+        local.waitForGradients(timeout: min(timeout, local.all ? 0.005 : 0.0005))
+        try local.forEachAnnouncement { rank, peer, announced in
+            switch announced {
+            case .failure(let error):
+                try handle(.malformed(from: peer, error))
+            case .success(let header) where header.type != .gradientShared:
+                try handle(.malformed(from: peer, .unknownType(header.type.rawValue)))
+            case .success(let header):
+                try handle(.message(try WireMessage.decode(header, text: nil), from: peer, floats: local.gradient(rank: rank)))
+            }
+        }
+        try socket.drain(handle)
+    }
+
+    public func send(_ message: WireMessage, to peer: PeerID) { socket.send(message, to: peer) }
+
+    public func sendStep(_ order: WireMessage.StepOrder, to recipients: [CoordinatorMachine.Recipient]) {
+        let viaSegment = recipients.filter { local.ranks[$0.rank] }
+        if !viaSegment.isEmpty {
+            var shared = order
+            shared.parameterCount = parameters.count
+            shared.parameters = .sharedMemory
+            local.publish(shared.header)
+        }
+        socket.sendStep(order, to: recipients.filter { !local.ranks[$0.rank] })
+    }
+
+    public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? {
+        local.admit(rank: rank, peer: peer, introduction) ? local.segment.name : nil
+    }
+
+    public func removed(rank: Int) { local.remove(rank: rank) }
+    public func address(of peer: PeerID) -> String? { socket.address(of: peer) }
+
+    public func close() { socket.close() }
+}

@@ -1,0 +1,198 @@
+import DescentCore
+import DescentData
+import DescentModel
+import DescentSchedules
+
+/// Why training cannot go on from the step in flight: the update would leave the model
+/// non-finite. The parameters are those of the last good step.
+public struct DivergenceError: Error, CustomStringConvertible, Equatable {
+    public var step: Int
+    public var rate: Float
+    public var detail: String
+
+    public init(step: Int, rate: Float, detail: String) {
+        self.step = step
+        self.rate = rate
+        self.detail = detail
+    }
+
+    public var description: String {
+        "training diverged at step \(step) (rate \(rate)): \(detail). The model is kept as it was before this step. "
+            + "Lower the learning rate (schedule.initial_rate), add warmup, or check the data."
+    }
+}
+
+/// The part of a run that `descent train` and the coordinator share, driven the same way by
+/// both: the `TrainingProgress` value, the epoch banners, evaluation at epoch ends, the step
+/// trace, the update guard, and the closing summary. The drivers only produce mean gradients.
+public final class ProgressDriver {
+    public private(set) var progress: TrainingProgress
+    private let evaluator: Evaluator
+    private let test: LabeledImages
+    private var reporter: RunReporter
+    private let trace: JSONLinesWriter?
+    private let evaluateEachEpoch: Bool
+    private var guardBounds: UpdateGuard
+    private let checkpoints: CheckpointSchedule?
+    public let started: Double
+
+    public init(progress: TrainingProgress, shape: MLPShape, test: LabeledImages, epochs: Int, options: RunOptions,
+                identity: Checkpoint.Identity? = nil, now: Double) throws {
+        self.progress = progress
+        self.test = test
+        evaluator = Evaluator(shape: shape)
+        reporter = RunReporter(epochs: epochs, stepsPerEpoch: progress.plan.stepsPerEpoch)
+        if let path = options.tracePath, progress.step > 0 { try JSONLinesWriter.truncate(path, toStepsBefore: progress.step) }
+        trace = try options.tracePath.map { try JSONLinesWriter(path: $0, append: progress.step > 0) }
+        evaluateEachEpoch = options.evaluateEachEpoch
+        guardBounds = UpdateGuard()
+        checkpoints = try options.checkpointDirectory.map { directory in
+            let store = CheckpointStore(directory: directory)
+            try store.prepare()
+            return CheckpointSchedule(store: store, identity: identity ?? Checkpoint.Identity(runID: 0, generation: 0, configDigest: 0),
+                                      everySteps: options.checkpointEverySteps, everySeconds: options.checkpointEverySeconds, now: now)
+        }
+        started = now
+    }
+
+    /// Saves a checkpoint of the last applied step now (stopped, failing, or finished), if the
+    /// run keeps checkpoints; returns its path.
+    @discardableResult
+    public func checkpoint(parameters: UnsafeBufferPointer<Float>) throws -> String? {
+        guard let checkpoints else { return nil }
+        // The trace on disk covers at least the steps the checkpoint holds.
+        try trace?.flush()
+        return try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
+    }
+
+    /// Training starts (or resumes) now: restart the clock and print the epoch banner when the
+    /// step in flight opens an epoch.
+    public func begin(now: Double) {
+        progress.restartClock(now: now)
+        if progress.startsEpoch { reporter.epochStarted(progress.position.epoch, rate: progress.rate) }
+    }
+
+    /// Applies the step in flight: `meanGradient` over `samples` samples with its loss sum and
+    /// correct predictions. Throws `DivergenceError` (and changes nothing) when the loss or the
+    /// gradient is not finite or the update could overflow a parameter. `details` fills in what
+    /// only the caller knows (ranks, latencies) on the trace record.
+    public func apply(
+        parameters: UnsafeMutableBufferPointer<Float>, meanGradient: UnsafeBufferPointer<Float>, gradientNorm: Double,
+        lossSum: Double, correct: Int, samples: Int, details: (inout StepRecord) -> Void = { _ in }
+    ) throws {
+        let step = progress.step, rate = progress.rate, epoch = progress.position.epoch
+        guard lossSum.isFinite, gradientNorm.isFinite else {
+            throw DivergenceError(step: step, rate: rate, detail: "the loss or the gradient is NaN or infinite")
+        }
+        try guardBounds.check(parameters: UnsafeBufferPointer(parameters), optimizer: progress.optimizer, rate: rate,
+                              gradientNorm: gradientNorm, step: step)
+        let advance = progress.advance(parameters: parameters, meanGradient: meanGradient, lossSum: lossSum,
+                                       correct: correct, samples: samples)
+        if let trace {
+            var record = StepRecord(step: step, epoch: epoch, rate: rate, ranks: [0], samples: samples,
+                                    loss: lossSum / Double(max(samples, 1)), gradientNorm: gradientNorm,
+                                    exactRate: progress.policy.exactRate(at: step))
+            details(&record)
+            try trace.append(record)
+        }
+        let now = monotonicSeconds()
+        reporter.stepFinished(step: step, lossSoFar: progress.tally.meanLoss, samplesPerSecond: progress.tally.samplesPerSecond(now: now))
+        if let closed = advance.closedEpoch { closeEpoch(closed, parameters: UnsafeBufferPointer(parameters), now: now) }
+        if progress.startsEpoch { reporter.epochStarted(progress.position.epoch, rate: progress.rate) }
+        if let checkpoints, checkpoints.isDue(step: progress.step, now: now), !progress.isFinished {
+            try trace?.flush()
+            _ = try checkpoints.save(progress: progress, parameters: UnsafeBufferPointer(parameters), now: now)
+        }
+    }
+
+    private func closeEpoch(_ epoch: Int, parameters: UnsafeBufferPointer<Float>, now: Double) {
+        guard evaluateEachEpoch || progress.isFinished else {
+            progress.observeEpochEnd(validationLoss: nil, now: now)
+            return
+        }
+        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+        progress.tally.report(epoch: epoch, to: &reporter, testLoss: testLoss, testAccuracy: testAccuracy, now: monotonicSeconds())
+        progress.observeEpochEnd(validationLoss: testLoss, now: monotonicSeconds())
+    }
+
+    /// Flushes the trace (the run stops early; what was applied stays recorded).
+    public func flush() { try? trace?.flush() }
+
+    /// The closing lines and what the run measured.
+    public func finish(parameters: UnsafeBufferPointer<Float>, savePath: String?) throws -> RunSummary {
+        try trace?.close()
+        let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
+        let seconds = monotonicSeconds() - started
+        reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, seconds: seconds)
+        let final = Array(parameters)
+        if let savePath { try ParameterFile.write(final, to: savePath) }
+        return RunSummary(steps: progress.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate,
+                          parameters: final, seconds: seconds)
+    }
+}
+
+/// Refuses an update that could make a parameter (or the velocity) infinite, cheaply: it keeps
+/// upper bounds of max|p| and max|v| that grow by what an update can add (|g_i| <= ||g||), and
+/// measures the true maxima only when a bound grows large.
+struct UpdateGuard {
+    private var parameterBound = -1.0
+    private var velocityBound = -1.0
+    private static let limit = Double(Float.greatestFiniteMagnitude) / 4
+
+    mutating func check(parameters: UnsafeBufferPointer<Float>, optimizer: SGD, rate: Float, gradientNorm: Double, step: Int) throws {
+        let r = abs(Double(rate)), m = abs(Double(optimizer.momentum))
+        let shrink = max(1, abs(1 - r * Double(optimizer.weightDecay)))
+        func projected() -> (p: Double, v: Double) {
+            let v = m * max(velocityBound, 0) + r * gradientNorm + r * Double(optimizer.weightDecay) * parameterBound
+            let p = shrink * parameterBound + (optimizer.momentum == 0 ? r * gradientNorm : v + m * v + r * gradientNorm)
+            return (p, optimizer.momentum == 0 ? 0 : v)
+        }
+        if parameterBound < 0 || projected().p >= Self.limit || projected().v >= Self.limit {
+            parameterBound = Self.maxMagnitude(parameters)
+            velocityBound = optimizer.velocity.withUnsafeBufferPointer { Self.maxMagnitude($0) }
+        }
+        let (p, v) = projected()
+        guard p.isFinite, v.isFinite, p < Self.limit, v < Self.limit else {
+            throw DivergenceError(step: step, rate: rate, detail: String(
+                format: "an update of norm %.3g would overflow the parameters (largest now %.3g)", r * gradientNorm, parameterBound))
+        }
+        parameterBound = p
+        velocityBound = v
+    }
+
+    private static func maxMagnitude(_ values: UnsafeBufferPointer<Float>) -> Double {
+        var m: Float = 0
+        for x in values { m = max(m, abs(x)) }
+        return m.isNaN ? .infinity : Double(m)
+    }
+}
+
+/// When and where a run writes checkpoints.
+final class CheckpointSchedule {
+    let store: CheckpointStore
+    let identity: Checkpoint.Identity
+    let everySteps: Int?
+    let everySeconds: Double?
+    private var lastSaved: Double
+
+    init(store: CheckpointStore, identity: Checkpoint.Identity, everySteps: Int?, everySeconds: Double?, now: Double) {
+        self.store = store
+        self.identity = identity
+        self.everySteps = everySteps
+        self.everySeconds = everySeconds
+        lastSaved = now
+    }
+
+    func isDue(step: Int, now: Double) -> Bool {
+        if let everySteps, everySteps > 0, step % everySteps == 0 { return true }
+        if let everySeconds, now - lastSaved >= everySeconds { return true }
+        return false
+    }
+
+    func save(progress: TrainingProgress, parameters: UnsafeBufferPointer<Float>, now: Double) throws -> String {
+        let checkpoint = Checkpoint(identity: identity, progress: progress, parameters: Array(parameters))
+        try store.save(checkpoint)
+        lastSaved = now
+        return store.path(step: checkpoint.step)
+    }
+}

@@ -1,0 +1,182 @@
+import DescentCore
+import DescentProtocol
+import DescentTransport
+
+/// A worker's DEALER socket: 64-byte headers, a float32 payload frame per step and gradient.
+public final class SocketWorkerTransport: WorkerTransport {
+    private let socket: ZMQSocket
+    /// Explains failed handshakes; a refused key ends the worker (libzmq does not retry it).
+    private let handshakes: ClientHandshakeWatch
+    private var header = [UInt8](repeating: 0, count: WireHeader.size)
+    public private(set) var connected = false
+
+    /// Connects to `endpoint` with `security` (CURVE with the coordinator's pinned key, or plaintext).
+    public init(connect endpoint: String, security: ClientSecurity = .insecure) throws {
+        let context = try ZMQContext()
+        socket = try ZMQSocket(context, kind: .dealer)
+        // A real random routing id: two workers started at the same moment never collide.
+        try socket.setRoutingID(randomRoutingID())
+        try socket.setImmediate(true)
+        try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
+        try socket.setReconnect(interval: 100, maximum: 2000)
+        try SocketLimits.configureWorker(socket)
+        handshakes = try SocketSecurity.secureClient(socket, security, endpoint: endpoint)
+        do {
+            try socket.connect(endpoint)
+        } catch {
+            throw WorkerError.cannotConnect(endpoint: endpoint, reason: error.message)
+        }
+    }
+
+    public func receive(timeout: Double, _ handle: (WorkerArrival) throws -> Void) throws {
+        if let refusal = handshakes.refusal { throw WorkerError.refused(reason: refusal) }  // libzmq will not retry
+        if timeout > 0 {
+            guard try poll(items: [ZMQPollItem(socket)], timeout: Int(timeout * 1000))[0].contains(.readable) else { return }
+        }
+        while case .message(let frames) = try socket.receiveMultipart(maxFrames: 2, mode: .dontWait) {
+            try handle(Self.decode(frames))
+        }
+    }
+
+    /// The edge: frames to a typed message, decoded once.
+    static func decode(_ frames: [ZMQMessage]) -> WorkerArrival {
+        let payload = frames.count == 2 ? frames[1] : nil
+        do {
+            try WireHeader.checkFrameCount(frames.count)
+            let decoded = try frames[0].withUnsafeBytes { (bytes) throws(WireError) -> WireHeader in
+                try WireHeader.decode(bytes, payloadByteCount: payload?.count)
+            }
+            if decoded.dtype == .utf8, let payload {
+                return .message(try payload.withUnsafeBytes { (bytes) throws(WireError) -> WireMessage in
+                    try WireMessage.decode(decoded, text: bytes)
+                }, parameters: nil)
+            }
+            return .message(try WireMessage.decode(decoded, text: nil), parameters: payload.map(StepParameters.frame))
+        } catch {
+            return .malformed(error)
+        }
+    }
+
+    @discardableResult
+    public func send(_ message: WireMessage) throws -> Bool {
+        let (header, text) = try message.encoded()
+        let queued = try send(header, payload: try text.map { try ZMQMessage(copying: $0) })
+        connected = connected || queued
+        return queued
+    }
+
+    @discardableResult
+    public func sendGradient(_ result: WireMessage.GradientResult, gradient: UnsafeBufferPointer<Float>) throws -> Bool {
+        try send(result.header, payload: try ZMQMessage(copyingFloats: gradient))
+    }
+
+    private func send(_ value: WireHeader, payload: ZMQMessage?) throws -> Bool {
+        try header.withUnsafeMutableBytes { bytes in
+            value.encode(into: bytes)
+            return try socket.send(header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait) == .sent
+        }
+    }
+
+    public func close() { try? socket.setLinger(milliseconds: 1000) }
+}
+
+/// Shared memory with a coordinator on the same host, on top of the socket: a step is announced
+/// in the segment (a futex wake), the parameters are read in place, the gradient is written into
+/// this worker's slot and announced the same way. Control messages use the socket.
+public final class SharedMemoryWorkerTransport: WorkerTransport {
+    private let socket: SocketWorkerTransport
+    private var attached: (segment: SharedMemorySegment, layout: SharedStepLayout, rank: Int,
+                           step: SharedWord, completions: SharedWord, done: SharedWord)?
+    private var seenSequence: UInt32 = 0
+    /// The publication the step being computed came from; its gradient is announced under it.
+    private var computing: UInt32 = 0
+
+    public init(socket: SocketWorkerTransport) { self.socket = socket }
+
+    public var connected: Bool { socket.connected }
+
+    public func attach(_ settings: RunSettings) throws -> SharedBuffers? {
+        detach()
+        guard let name = settings.sharedMemoryName else { return nil }
+        let layout = SharedStepLayout(parameterCount: settings.parameterCount, slots: settings.workers)
+        let segment: SharedMemorySegment
+        do {
+            segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount, readOnly: layout.readOnlyRanges(forRank: settings.rank))
+        } catch {
+            throw WorkerError.sharedMemory("\(error)")
+        }
+        let step = SharedWord(segment, offset: layout.stepSequenceOffset)
+        attached = (segment, layout, settings.rank, step, SharedWord(segment, offset: layout.completionsOffset),
+                    SharedWord(segment, offset: layout.doneSequenceOffset(rank: settings.rank)))
+        // A step published before this worker was admitted is sent again when it is for us.
+        seenSequence = 0
+        return SharedBuffers(parameters: segment.floats(at: layout.parametersOffset, count: settings.parameterCount),
+                             gradient: segment.floats(at: layout.gradientOffset(rank: settings.rank), count: settings.parameterCount))
+    }
+
+    public func detach() { attached = nil }
+
+    public func receive(timeout: Double, _ handle: (WorkerArrival) throws -> Void) throws {
+        guard let attached else { return try socket.receive(timeout: timeout, handle) }
+        // Sleep on the segment's step word; look at the socket between naps.
+        let sequence = attached.step.wait(whileEquals: seenSequence, timeout: min(timeout, 0.005))
+        if sequence != seenSequence {
+            seenSequence = sequence
+            computing = sequence
+            let bytes = UnsafeRawBufferPointer(attached.segment.bytes(at: attached.layout.stepHeaderOffset, count: WireHeader.size))
+            do {
+                let header = try WireHeader.decode(bytes, payloadByteCount: nil)
+                guard header.type == .stepShared else { throw WireError.unknownType(header.type.rawValue) }
+                try handle(.message(try WireMessage.decode(header, text: nil), parameters: .inPlace))
+            } catch let error as WireError {
+                try handle(.malformed(error))
+            }
+        }
+        try socket.receive(timeout: 0, handle)
+    }
+
+    @discardableResult
+    public func send(_ message: WireMessage) throws -> Bool { try socket.send(message) }
+
+    @discardableResult
+    public func sendGradient(_ result: WireMessage.GradientResult, gradient: UnsafeBufferPointer<Float>) throws -> Bool {
+        guard let attached, result.location == .sharedMemory else { return try socket.sendGradient(result, gradient: gradient) }
+        result.header.encode(into: attached.segment.bytes(at: attached.layout.gradientHeaderOffset(rank: attached.rank), count: WireHeader.size))
+        attached.done.store(computing)
+        _ = attached.completions.add(1)
+        attached.completions.wake(all: false)
+        return true
+    }
+
+    public func close() { socket.close() }
+}
+
+/// A worker's end of an `InMemoryNetwork`: for tests of the shells without processes.
+public final class InMemoryWorkerTransport: WorkerTransport {
+    public let network: InMemoryNetwork
+    public let peer: PeerID
+    public var connected: Bool { true }
+
+    public init(network: InMemoryNetwork, peer: PeerID) {
+        self.network = network
+        self.peer = peer
+    }
+
+    public func receive(timeout: Double, _ handle: (WorkerArrival) throws -> Void) throws {
+        for envelope in network.takeForWorker(peer) {
+            try handle(.message(envelope.message, parameters: envelope.floats.map(StepParameters.floats)))
+        }
+    }
+
+    public func send(_ message: WireMessage) throws -> Bool {
+        network.sendToCoordinator(from: peer, message)
+        return true
+    }
+
+    public func sendGradient(_ result: WireMessage.GradientResult, gradient: UnsafeBufferPointer<Float>) throws -> Bool {
+        network.sendToCoordinator(from: peer, .gradient(result), floats: Array(gradient))
+        return true
+    }
+
+    public func close() {}
+}

@@ -1,0 +1,133 @@
+import DescentCore
+import DescentTraining
+import Foundation
+import Testing
+
+/// The processes `pid` started, with their command lines (from /proc).
+func childProcesses(of pid: Int32) -> [(pid: Int32, arguments: [String])] {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap { entry -> (Int32, [String])? in
+        guard let child = Int32(entry),
+              let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 2, Int32(fields[1]) == pid, fields[0] != "Z",
+              let raw = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+        return (child, raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) })
+    }
+}
+
+extension SystemTests {
+    static func referenceConfig(dataDir: String, epochs: Int) -> String {
+        """
+        data:
+          dir: \(dataDir)
+        training:
+          epochs: \(epochs)
+          batch_size: 32
+        schedule:
+          type: exponential
+          initial_rate: 0.1
+          decay_steps: 1000
+          decay_rate: 0.96
+          staircase: true
+        """
+    }
+
+    /// ExponentialDecay(0.1, 1000, 0.96, staircase) written out in float32 as Keras computes it.
+    static func referenceRate(_ step: Int) -> Float {
+        Float(Double(Float(0.1)) * pow(Double(Float(0.96)), Double(step / 1000)))
+    }
+
+    @Test(.enabled(if: Paths.mnistSample != nil, "needs ../shared/data/mnist-sample"))
+    func chaosKillsOfWorkersAndTheCoordinatorCostNoStep() throws {
+        let sample = try #require(Paths.mnistSample)
+        let dir = try Paths.temporaryDirectory("chaos")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: 15), in: dir)
+        let clean = try Child("clean", ["train", "--config", config, "--save", "\(dir)/clean.bin"], directory: dir)
+        #expect(clean.wait(seconds: 600) == 0, "\(clean.stderr)")
+
+        let launch = try Child("launch", [
+            "launch", "--config", config, "--workers", "2", "--max-restarts", "30", "--checkpoint-dir", "\(dir)/ckpt",
+            "--checkpoint-every", "50", "--trace-dir", "\(dir)/trace", "--save", "\(dir)/chaos.bin",
+        ], directory: dir)
+        defer { launch.stop() }
+        #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)")
+        // A seeded schedule: 10 worker kills and 3 coordinator kills in a shuffled order, apart
+        // by 0.4 to 1.2 s; each waits for its target to be running again.
+        var generator = SeededGenerator(seed: 2026)
+        var targets = Array(repeating: "worker", count: 10) + Array(repeating: "coordinator", count: 3)
+        targets.shuffle(using: &generator)
+        var kills: [String: Int] = [:]
+        var checkpointAtLastCoordinatorKill = ""
+        for target in targets {
+            usleep(UInt32(400_000 + Int(generator.next() % 800_000)))
+            let deadline = Date().addingTimeInterval(30)
+            if target == "coordinator" {
+                // Kill a coordinator only once it has written a newer checkpoint, so each kill tests a resume.
+                while Date() < deadline && launch.process.isRunning
+                        && (CheckpointStore(directory: "\(dir)/ckpt").files().first ?? "") <= checkpointAtLastCoordinatorKill {
+                    usleep(50_000)
+                }
+                checkpointAtLastCoordinatorKill = CheckpointStore(directory: "\(dir)/ckpt").files().first ?? ""
+            }
+            var victim: Int32?
+            while victim == nil && Date() < deadline && launch.process.isRunning {
+                let candidates = childProcesses(of: launch.process.processIdentifier).filter { $0.arguments.dropFirst().first == target }
+                if !candidates.isEmpty { victim = candidates[Int(generator.next() % UInt64(candidates.count))].pid } else { usleep(50_000) }
+            }
+            guard let victim, launch.process.isRunning else { break }
+            kill(victim, SIGKILL)
+            kills[target, default: 0] += 1
+        }
+        #expect(kills["worker"] == 10 && kills["coordinator"] == 3, "\(kills): the run ended before every kill")
+        #expect(launch.wait(seconds: 900) == 0, "\(launch.stdout.suffix(4000))\n\(launch.stderr.suffix(2000))")
+        let out = launch.stdout, log = launch.stdout + launch.stderr
+        #expect(log.components(separatedBy: "killed by signal 9 (SIGKILL); restarting it").count - 1 == 13, "\(log.suffix(3000))")
+        #expect(out.contains("training resumes at step"), "\(out.suffix(3000))")
+
+        // Every step 0..N-1 applied exactly once, at the schedule's rate.
+        let steps = 15 * 157
+        let trace = try jsonLines("\(dir)/trace/coordinator.jsonl")
+        let applied = trace.map { $0["step"] as! Int }
+        #expect(applied.count == steps && applied == Array(0..<steps),
+                "\(applied.count) records; first out of place at index \(Array(zip(applied, 0..<steps)).firstIndex { $0.0 != $0.1 } ?? -1)")
+        for record in trace {
+            let step = record["step"] as! Int
+            #expect(Float(record["rate"] as! Double) == Self.referenceRate(step), "step \(step)")
+        }
+        // The same model as the clean run, to float rounding of re-dealt shares.
+        let cleanParameters = try readParameters("\(dir)/clean.bin"), chaosParameters = try readParameters("\(dir)/chaos.bin")
+        let difference = zip(cleanParameters, chaosParameters).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(difference < 1e-5, "max parameter difference \(difference)")
+        func accuracy(_ text: String) -> Double? {
+            text.components(separatedBy: "test accuracy: ").last.flatMap { Double($0.prefix(6)) }
+        }
+        let cleanAccuracy = try #require(accuracy(clean.stdout)), chaosAccuracy = try #require(accuracy(out))
+        #expect(abs(cleanAccuracy - chaosAccuracy) <= 0.005, "clean \(cleanAccuracy), chaos \(chaosAccuracy)")
+    }
+
+    @Test(.enabled(if: Paths.mnistSample != nil, "needs ../shared/data/mnist-sample"))
+    func aRunStoppedBySIGTERMAndResumedEndsBitIdentical() throws {
+        let sample = try #require(Paths.mnistSample)
+        let dir = try Paths.temporaryDirectory("resume")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: 3), in: dir)
+        for (name, command) in [("train", ["train"]), ("launch", ["launch", "--workers", "2"])] {
+            let whole = try Child("\(name)-whole", command + ["--config", config, "--save", "\(dir)/\(name)-whole.bin"], directory: dir)
+            #expect(whole.wait(seconds: 300) == 0, "\(whole.stderr)")
+            let first = try Child("\(name)-first", command + ["--config", config, "--checkpoint-dir", "\(dir)/\(name)-ckpt"], directory: dir)
+            #expect(first.waitFor("Epoch 02:", seconds: 120), "\(first.stdout)")
+            kill(first.process.processIdentifier, SIGTERM)
+            #expect(first.wait(seconds: 60) != 0)
+            #expect((first.stdout + first.stderr).contains("saved a checkpoint of step"), "\(first.stderr)")
+            let second = try Child("\(name)-second", command + ["--config", config, "--resume", "\(dir)/\(name)-ckpt",
+                                                                 "--save", "\(dir)/\(name)-resumed.bin"], directory: dir)
+            #expect(second.wait(seconds: 300) == 0, "\(second.stderr)")
+            #expect(second.stdout.contains("Resuming"), "\(second.stdout)")
+            let whole1 = try readParameters("\(dir)/\(name)-whole.bin"), resumed = try readParameters("\(dir)/\(name)-resumed.bin")
+            #expect(whole1.map(\.bitPattern) == resumed.map(\.bitPattern), "\(name): resumed parameters differ")
+        }
+    }
+}
