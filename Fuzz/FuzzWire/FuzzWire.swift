@@ -1,7 +1,7 @@
 import DescentCore
 import DescentProtocol
 
-/// Fuzz target: the wire decoders a peer's bytes reach first. The first input byte chooses the
+/// Fuzz target: the wire decoders a peer's bytes reach first (`WireHeader`, `WireMessage`). The first input byte chooses the
 /// frame count and the payload size the header is checked against; the rest is the header frame,
 /// and, for the message types that carry text or JSON, the payload (a hello's introduction, a
 /// welcome's settings, a reject's or stop's reason). Any trap, crash or hang is a finding.
@@ -17,6 +17,8 @@ public func fuzzWire(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     _ = try? WireHeader.checkFrameCount(frameCount)
     let payloadCount: Int? = selector & 0x04 != 0 ? nil : (selector & 0x08 != 0 ? payload.count : Int(selector) << 20)
     guard let decoded = try? WireHeader.decode(header, payloadByteCount: payloadCount) else { return 0 }
+    // The coordinator's and worker's edge: header and text payload to one typed message.
+    _ = payload.withUnsafeBytes { bytes in try? WireMessage.decode(decoded, text: decoded.dtype == .utf8 ? bytes : nil) }
     switch decoded.type {
     case .hello:
         if let introduction = try? WireText.decodeJSON(WorkerIntroduction.self, from: payload, in: .hello) {
