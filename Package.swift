@@ -16,15 +16,20 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // oneDNN ships no pkg-config file on Debian; the module map links -ldnnl.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // Atomics and futexes on words shared between processes (header-only).
         .systemLibrary(name: "CLinuxSync"),
+
+        // The element-wise passes around the matrix products (C, one version per vector width).
+        .target(name: "DescentKernels"),
 
         // Shared utilities: seeded randomness, strict config decoding, error text.
         .target(name: "DescentCore"),
         // MNIST: IDX files, gzip, checksummed download.
-        .target(name: "DescentData", dependencies: ["DescentCore", "CZlib"]),
-        // The MLP, its contiguous parameter buffer, forward/backward through BLAS, SGD.
-        .target(name: "DescentModel", dependencies: ["DescentCore", "COpenBLAS"]),
+        .target(name: "DescentData", dependencies: ["DescentCore", "DescentKernels", "CZlib"]),
+        // The MLP, its contiguous parameter buffer, forward/backward through OpenBLAS or oneDNN, SGD.
+        .target(name: "DescentModel", dependencies: ["DescentCore", "DescentKernels", "COpenBLAS", "CDNNL"]),
         // Learning-rate schedules as pure functions of the global step.
         .target(name: "DescentSchedules", dependencies: ["DescentCore"]),
         // The YAML run configuration.
@@ -41,9 +46,11 @@ let package = Package(
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.
         .target(name: "DescentLaunch", dependencies: ["DescentCore", "CLinuxSync"]),
+        // Hosts in Linux network namespaces with links shaped by tc, for tests and `bench network`.
+        .target(name: "DescentNetworkLab"),
         // The `descent` command.
         .executableTarget(name: "DescentCLI", dependencies: [
-            "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch",
+            "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch", "DescentNetworkLab",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -63,6 +70,9 @@ let package = Package(
         .testTarget(name: "DescentProtocolTests", dependencies: ["DescentProtocol"]),
         .testTarget(name: "DescentLaunchTests", dependencies: ["DescentLaunch"]),
         .testTarget(name: "DescentShellTests", dependencies: ["DescentCoordinator", "DescentWorker", "DescentTraining"]),
-        .testTarget(name: "DescentSystemTests", dependencies: ["DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport"]),
+        .testTarget(name: "DescentSystemTests", dependencies: [
+            "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentNetworkLab",
+            .product(name: "Yams", package: "Yams"),  // reads the Kubernetes manifests
+        ]),
     ]
 )

@@ -25,6 +25,9 @@ struct BenchRecovery: ParsableCommand {
     @Flag(help: "Also run the soak: --worker-kills and --coordinator-kills SIGKILLs in one run, checked against a clean run.")
     var soak = false
 
+    @Option(help: "Epochs of the soak run (long enough for every kill).")
+    var soakEpochs: Int = 60
+
     @Option(help: "Worker SIGKILLs in the soak.")
     var workerKills: Int = 20
 
@@ -54,41 +57,61 @@ struct BenchRecovery: ParsableCommand {
               batch_size: 32
             """.write(toFile: config, atomically: true, encoding: .utf8)
         print("descent bench recovery: reference config, \(epochs) epochs of \(sample), 2 workers, debug/release as built")
-        func launch(_ name: String, _ extra: [String]) throws -> LaunchRun {
+        func launch(_ name: String, _ extra: [String], config: String = config) throws -> LaunchRun {
             try LaunchRun(executable: executable, directory: "\(directory)/\(name)",
                           arguments: ["launch", "--config", config, "--workers", "2", "--trace-dir", "\(directory)/\(name)/trace",
                                       "--save", "\(directory)/\(name)/final.bin"] + extra)
         }
+        func lostToOneKill(_ name: String, _ extra: [String], signal: Int32 = SIGKILL) throws -> (gap: (longest: Double, median: Double), seconds: Double) {
+            let run = try launch(name, extra)
+            try run.afterTraining(seconds: 2) { try run.signal(role: "worker", signal) }
+            let seconds = try run.finish(continueStopped: signal == SIGSTOP)
+            return (try run.stepGaps(), seconds)
+        }
 
-        let clean = try launch("clean", [])
-        let cleanSeconds = try clean.finish()
-        let cleanGap = try clean.stepGaps()
-        print(String(format: "clean run: %.2f s, median step %.3f ms", cleanSeconds, cleanGap.median * 1000))
 
-        let lost = try launch("lost", ["--max-restarts", "1"])
-        try lost.afterTraining(seconds: 2) { try lost.signal(role: "worker", SIGKILL) }
-        let lostSeconds = try lost.finish()
-        let lostGap = try lost.stepGaps()
-        print(String(format: "local worker SIGKILL: longest step %.3f s (%.3f s lost to detection and re-dealing); run %.2f s (+%.2f s)",
-                     lostGap.longest, lostGap.longest - lostGap.median, lostSeconds, lostSeconds - cleanSeconds))
-
-        let silent = try launch("silent", ["--silence-limit", "\(silenceLimit)"])
-        try silent.afterTraining(seconds: 2) { try silent.signal(role: "worker", SIGSTOP) }
-        let silentSeconds = try silent.finish(continueStopped: true)
-        let silentGap = try silent.stepGaps()
-        print(String(format: "worker frozen (SIGSTOP, as a lost remote host): longest step %.3f s with --silence-limit %.0f; run %.2f s (+%.2f s)",
-                     silentGap.longest, silenceLimit, silentSeconds, silentSeconds - cleanSeconds))
+        let local = try lostToOneKill("lost", ["--max-restarts", "1"])
+        print(String(format: "local worker SIGKILL, shared memory: longest step %.3f s, so %.3f s lost to detection and re-dealing (median step %.3f ms)",
+                     local.gap.longest, local.gap.longest - local.gap.median, local.gap.median * 1000))
+        let tcpPort = 30_000 + Int(getpid()) % 20_000
+        let tcp = try lostToOneKill("lost-tcp", ["--max-restarts", "1", "--no-shared-memory", "--bind", "tcp://127.0.0.1:\(tcpPort)"])
+        print(String(format: "local worker SIGKILL, frames over TCP: longest step %.3f s, so %.3f s lost (median step %.3f ms)",
+                     tcp.gap.longest, tcp.gap.longest - tcp.gap.median, tcp.gap.median * 1000))
+        let silent = try lostToOneKill("silent", ["--silence-limit", "\(silenceLimit)"], signal: SIGSTOP)
+        print(String(format: "worker frozen (SIGSTOP: silent, as a lost remote host is): longest step %.3f s with --silence-limit %.0f",
+                     silent.gap.longest, silenceLimit))
 
         let resumed = try launch("resume", ["--max-restarts", "1", "--checkpoint-every", "100"])
-        try resumed.afterTraining(seconds: 2) { try resumed.signal(role: "coordinator", SIGKILL) }
-        let resumedSeconds = try resumed.finish()
-        print(String(format: "coordinator SIGKILL, resumed from its checkpoint (every 100 steps): run %.2f s (+%.2f s over the clean run)",
-                     resumedSeconds, resumedSeconds - cleanSeconds))
-        print(String(format: "bench=recovery clean_s=%.2f local_worker_lost_s=%.3f silent_worker_lost_s=%.3f silence_limit_s=%.1f coordinator_resume_overhead_s=%.2f",
-                     cleanSeconds, lostGap.longest - lostGap.median, silentGap.longest - silentGap.median, silenceLimit, resumedSeconds - cleanSeconds))
+        var resumeLatency = 0.0
+        try resumed.afterTraining(seconds: 2) {
+            try resumed.signal(role: "coordinator", SIGKILL)
+            let killed = Date()
+            while !resumed.output.contains("training resumes at step") && resumed.isRunning && Date().timeIntervalSince(killed) < 120 {
+                usleep(5_000)
+            }
+            resumeLatency = Date().timeIntervalSince(killed)
+        }
+        _ = try resumed.finish()
+        let resumedGap = try resumed.stepGaps()
+        print(String(format: "coordinator SIGKILL: resumed from its checkpoint %.3f s after the kill (restart, load, workers rejoin); "
+                     + "at most 100 steps (%.3f s at the median step) applied again from the checkpoint",
+                     resumeLatency, 100 * resumedGap.median))
+        print(String(format: "bench=recovery local_worker_lost_s=%.3f tcp_worker_lost_s=%.3f silent_worker_lost_s=%.3f silence_limit_s=%.1f coordinator_resume_s=%.3f",
+                     local.gap.longest - local.gap.median, tcp.gap.longest - tcp.gap.median, silent.gap.longest - silent.gap.median,
+                     silenceLimit, resumeLatency))
 
         guard soak else { return }
-        let chaos = try launch("soak", ["--max-restarts", "\(workerKills + coordinatorKills + 5)", "--checkpoint-every", "50"])
+        let soakConfig = directory + "/soak.yaml"
+        try """
+            data:
+              dir: \(sample)
+            training:
+              epochs: \(soakEpochs)
+              batch_size: 32
+            """.write(toFile: soakConfig, atomically: true, encoding: .utf8)
+        let soakClean = try launch("soak-clean", [], config: soakConfig)
+        let soakCleanSeconds = try soakClean.finish()
+        let chaos = try launch("soak", ["--max-restarts", "\(workerKills + coordinatorKills + 5)", "--checkpoint-every", "50"], config: soakConfig)
         var generator = SeededGenerator(seed: 5)
         var targets = Array(repeating: "worker", count: workerKills) + Array(repeating: "coordinator", count: coordinatorKills)
         targets.shuffle(using: &generator)
@@ -101,9 +124,9 @@ struct BenchRecovery: ParsableCommand {
         }
         let chaosSeconds = try chaos.finish()
         let steps = try chaos.appliedSteps()
-        let difference = try maxDifference("\(directory)/clean/final.bin", "\(directory)/soak/final.bin")
+        let difference = try maxDifference("\(directory)/soak-clean/final.bin", "\(directory)/soak/final.bin")
         print(String(format: "soak: %d kills (%d workers, %d coordinators planned) in %.2f s (+%.2f s over the clean run); steps applied once each: %@; max parameter difference to the clean run %.2g",
-                     kills, workerKills, coordinatorKills, chaosSeconds, chaosSeconds - cleanSeconds,
+                     kills, workerKills, coordinatorKills, chaosSeconds, chaosSeconds - soakCleanSeconds,
                      steps == Array(0..<steps.count) ? "yes (\(steps.count))" : "NO", difference))
     }
 
@@ -191,13 +214,17 @@ final class LaunchRun {
         }
     }
 
-    /// The longest and the median interval between consecutive applied steps (seconds).
+    /// The longest and the median interval between consecutive applied steps (seconds), leaving
+    /// out the steps that follow an epoch's end (the test-set evaluation happens there).
     func stepGaps() throws -> (longest: Double, median: Double) {
         let text = try String(contentsOfFile: "\(directory)/trace/coordinator.jsonl", encoding: .utf8)
-        let times = text.split(separator: "\n").compactMap { line in
-            (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["time_ms"] as? Double
+        let records = text.split(separator: "\n").compactMap { line -> (epoch: Int, time: Double)? in
+            guard let record = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let epoch = record["epoch"] as? Int, let time = record["time_ms"] as? Double else { return nil }
+            return (epoch, time)
         }
-        let gaps = zip(times.dropFirst(), times).map { ($0 - $1) / 1000 }.filter { $0 >= 0 }.sorted()
+        let gaps = zip(records.dropFirst(), records).filter { $0.epoch == $1.epoch }.map { ($0.time - $1.time) / 1000 }
+            .filter { $0 >= 0 }.sorted()
         guard !gaps.isEmpty else { return (0, 0) }
         return (gaps.last!, gaps[gaps.count / 2])
     }

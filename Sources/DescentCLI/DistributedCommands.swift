@@ -53,6 +53,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        try run.checkCheckpointDirectory()
         do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         try FlagRange.seconds("--silence-limit", silenceLimit)
         try FlagRange.seconds("--progress-deadline", progressDeadline)
@@ -128,6 +129,10 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
+    @Option(help: "Refuse a coordinator that computes on another backend (onednn or openblas); without it the worker uses the coordinator's.",
+            transform: ComputeBackend.parse)
+    var backend: ComputeBackend?
+
     @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
     var fault: [String] = []
 
@@ -148,7 +153,11 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let clientSecurity = try security.load(endpoint: connect)
-        let runConfig = try config.map { try RunConfig.load(path: $0) }
+        let runConfig = try config.map { path in
+            var loaded = try RunConfig.load(path: path)
+            if let backend { loaded.training.backend = backend }  // as the coordinator's --backend does
+            return loaded
+        }
         let location = RunData.location(commandLine: data, config: runConfig ?? RunConfig())
         let train = try await RunData.loadTraining(location)
         var options = WorkerOptions(connect: connect, requestedRank: rank)
@@ -158,6 +167,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
         options.security = clientSecurity
+        options.backend = backend
         options.faults = try FaultPlan.parse(fault)
         options.rejoinTimeoutSeconds = rejoinTimeout
         options.stop = try StopRequest(forwardingSignals: true)

@@ -30,6 +30,12 @@ struct Launch: AsyncParsableCommand {
     @Flag(help: "Do not pin worker r to CPU r (pinning is on with shared memory and at most one worker per CPU).")
     var noPin = false
 
+    @Option(help: "Seconds a worker may stay silent before the coordinator treats it as lost (default 30).")
+    var silenceLimit: Double?
+
+    @Option(help: "Seconds a worker may take for its gradient of a step before it is treated as lost (default 60).")
+    var progressDeadline: Double?
+
     @Option(help: ArgumentHelp("CURVE keys to use (from 'descent keys generate DIR --workers N'; worker r uses worker-r.key). Default: keys made for this run only.", valueName: "dir"))
     var curveDir: String?
 
@@ -64,6 +70,9 @@ struct Launch: AsyncParsableCommand {
             do { _ = try FaultPlan.parse([parts[1]]) } catch { throw ValidationError("\(error)") }
         }
         do { _ = try FaultPlan.parse(coordinatorFault) } catch { throw ValidationError("\(error)") }
+        if let silenceLimit, !(silenceLimit > 0) { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
+        if let progressDeadline, !(progressDeadline > 0) { throw ValidationError("--progress-deadline must be positive (got \(progressDeadline))") }
+        if maxRestarts == 0 { try run.checkCheckpointDirectory() }
         guard (0...10_000).contains(maxRestarts) else { throw ValidationError("--max-restarts must be between 0 and 10000 (got \(maxRestarts))") }
     }
 
@@ -85,6 +94,7 @@ struct Launch: AsyncParsableCommand {
         }
         var shared: [String] = ["--config", run.config]
         if let data = run.data { shared += ["--data", data] }
+        if let backend = run.backend { shared += ["--backend", backend.rawValue] }
 
         var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + coordinatorSecurity + shared
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }
@@ -101,6 +111,8 @@ struct Launch: AsyncParsableCommand {
         if let resume = run.resume { coordinator += ["--resume", resume] }
         if run.autoResume || maxRestarts > 0 { coordinator += ["--auto-resume"] }
         for spec in coordinatorFault { coordinator += ["--fault", spec] }
+        if let silenceLimit { coordinator += ["--silence-limit", "\(silenceLimit)"] }
+        if let progressDeadline { coordinator += ["--progress-deadline", "\(progressDeadline)"] }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + workerSecurity(rank) + shared

@@ -23,6 +23,10 @@ struct RunArguments: ParsableArguments {
     @Option(parsing: .unconditional, help: "OpenBLAS threads per process, 1-1024 (default: the config's training.threads, 1).")
     var threads: Int?
 
+    @Option(help: "The library for the matrix products: onednn or openblas (default: the config's training.backend, onednn).",
+            transform: ComputeBackend.parse)
+    var backend: ComputeBackend?
+
     @Option(help: "Write checkpoints into this directory (at SIGINT/SIGTERM, on failure, and as --checkpoint-every says).")
     var checkpointDir: String?
 
@@ -43,6 +47,10 @@ struct RunArguments: ParsableArguments {
         if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024 (got \(threads))") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be 1 or more (got \(checkpointEvery))") }
         if let checkpointSeconds, !(checkpointSeconds > 0) { throw ValidationError("--checkpoint-seconds must be positive (got \(checkpointSeconds))") }
+    }
+
+    /// The checkpoint flags that need a directory have one (launch makes one itself when it restarts processes).
+    func checkCheckpointDirectory() throws {
         if autoResume && checkpointDir == nil { throw ValidationError("--auto-resume needs --checkpoint-dir DIR") }
         if (checkpointEvery != nil || checkpointSeconds != nil) && checkpointDir == nil {
             throw ValidationError("--checkpoint-every and --checkpoint-seconds need --checkpoint-dir DIR")
@@ -55,6 +63,7 @@ struct RunArguments: ParsableArguments {
         try OutputPaths.check([("--save", save), ("--trace", trace)])
         var loaded = try RunConfig.load(path: config)
         if let threads { loaded.training.threads = threads }
+        if let backend { loaded.training.backend = backend }
         return loaded
     }
 
@@ -97,5 +106,15 @@ enum FlagRange {
         guard value.isFinite, value > 0, value <= 366 * 86_400 else {
             throw ValidationError("\(flag) must be a number of seconds above 0 and at most a year (got \(value))")
         }
+    }
+}
+
+extension ComputeBackend {
+    /// `--backend NAME`, with an error that lists the choices.
+    static func parse(_ text: String) throws -> ComputeBackend {
+        guard let backend = ComputeBackend(rawValue: text.lowercased()) else {
+            throw ValidationError("'\(text)' is not a compute backend; use one of \(ComputeBackend.choices)")
+        }
+        return backend
     }
 }

@@ -9,6 +9,8 @@ struct Train: AsyncParsableCommand {
 
     @OptionGroup var run: RunArguments
 
+    func validate() throws { try run.checkCheckpointDirectory() }
+
     func run() async throws {
         let config = try run.loadConfig()
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))

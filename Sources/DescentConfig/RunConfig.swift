@@ -36,6 +36,8 @@ public struct RunConfig: Sendable, Equatable {
         public var batchPerWorker: Int? = nil
         /// OpenBLAS threads per process.
         public var threads: Int = 1
+        /// The library that runs the matrix products (the same in every process of a run).
+        public var backend: ComputeBackend = .default
     }
 
     public struct Optimizer: Sendable, Equatable {
@@ -148,11 +150,17 @@ extension RunConfig.DataSection: Decodable {
 
 extension RunConfig.Training: Decodable {
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads"])
+        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend"])
         epochs = try c.value("epochs", default: 15)
         batchSize = try c.optional("batch_size")
         batchPerWorker = try c.optional("batch_per_worker")
         threads = try c.value("threads", default: 1)
+        if let name: String = try c.optional("backend") {
+            guard let chosen = ComputeBackend(rawValue: name) else {
+                throw c.invalid("backend", "must be one of \(ComputeBackend.choices) (got '\(name)')")
+            }
+            backend = chosen
+        }
         guard epochs >= 1 else { throw c.invalid("epochs", "must be 1 or more (got \(epochs))") }
         if batchSize != nil && batchPerWorker != nil {
             throw c.invalid("batch_per_worker", "give either batch_size (the global batch) or batch_per_worker, not both")

@@ -145,6 +145,7 @@ public final class Coordinator {
         let driver = try ProgressDriver(progress: progress, shape: shape, test: test, epochs: config.training.epochs,
                                         options: options.run,
                                         identity: Checkpoint.Identity(runID: runID, generation: generation, configDigest: options.configHash),
+                                        backend: config.training.backend,
                                         now: monotonicSeconds())
         let machine = CoordinatorMachine(
             settings: .init(runID: runID, generation: generation, plan: progress.plan, totalSteps: progress.totalSteps,
@@ -156,7 +157,8 @@ public final class Coordinator {
         let settings = RunSettings(
             rank: 0, workers: options.slots, seed: config.seed, hidden: config.model.hidden, parameterCount: shape.parameterCount,
             globalBatch: progress.plan.globalBatch, sampleCount: train.count, trainLimit: config.data.trainLimit,
-            trainRepeat: config.data.trainRepeat, threads: config.training.threads, labelsDigest: RunData.labelsDigest(train.images),
+            trainRepeat: config.data.trainRepeat, threads: config.training.threads, backend: config.training.backend,
+            labelsDigest: RunData.labelsDigest(train.images),
             heartbeatSeconds: options.heartbeatSeconds, silenceLimitSeconds: options.silenceLimitSeconds,
             coordinatorPID: Int(getpid()))
         Console.out("Coordinator listening on \(transport.endpoint) (run \(runID)), waiting for \(options.workers) worker(s); "

@@ -1,3 +1,5 @@
+import DescentKernels
+
 /// A set of labelled images held as bytes, the way the IDX files store them.
 ///
 /// Pixels stay `UInt8` in memory (60,000 MNIST images are 47 MB as bytes, 188 MB as floats);
@@ -28,14 +30,14 @@ public struct LabeledImages: Sendable, Equatable {
         features: UnsafeMutablePointer<Float>,
         labels destination: UnsafeMutablePointer<Int32>
     ) {
-        let width = featureCount
-        let scale: Float = 1.0 / 255.0
+        guard let first = indices.baseAddress, !indices.isEmpty else { return }
+        // The C kernel reads where the indices say: an index out of range is a programming error.
+        precondition(indices.allSatisfy { $0 >= 0 && $0 < count }, "an image index is outside 0..<\(count)")
         pixels.withUnsafeBufferPointer { source in
-            for (row, index) in indices.enumerated() {
-                let from = source.baseAddress! + index * width
-                let to = features + row * width
-                for k in 0..<width { to[k] = Float(from[k]) * scale }
-                destination[row] = Int32(self.labels[index])
+            self.labels.withUnsafeBufferPointer { classes in
+                descent_gather_scaled(
+                    source.baseAddress!, classes.baseAddress!, first, indices.count, featureCount, 1.0 / 255.0,
+                    features, destination)
             }
         }
     }

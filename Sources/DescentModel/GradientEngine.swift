@@ -1,4 +1,5 @@
-import COpenBLAS
+import DescentCore
+import DescentKernels
 
 /// What one forward (and backward) pass over a batch measured.
 public struct BatchStats: Sendable, Equatable {
@@ -16,13 +17,15 @@ public struct BatchStats: Sendable, Equatable {
 }
 
 /// Computes the loss and gradient of an MLP (ReLU hidden layers, softmax output, sparse
-/// categorical cross-entropy) for one batch, through `cblas_sgemm`.
+/// categorical cross-entropy) for one batch, its matrix products on OpenBLAS or oneDNN.
 ///
 /// It owns every scratch buffer, sized once for `maxBatch`, so a training step allocates nothing.
 /// One engine per thread.
 public final class GradientEngine {
     public let shape: MLPShape
     public let maxBatch: Int
+    public let backend: ComputeBackend
+    private let product: MatrixProduct
 
     /// The output of every layer, `maxBatch x fanOut` row-major: ReLU activations for hidden
     /// layers, logits (then softmax gradients, in place) for the last.
@@ -32,20 +35,14 @@ public final class GradientEngine {
     /// `outputs.last`.
     private let hiddenDeltas: [UnsafeMutablePointer<Float>]
 
-    public init(shape: MLPShape, maxBatch: Int) {
+    public init(shape: MLPShape, maxBatch: Int, backend: ComputeBackend = .default) {
         precondition(maxBatch > 0, "maxBatch must be positive")
         self.shape = shape
         self.maxBatch = maxBatch
-        outputs = shape.layers.map { layer in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * layer.fanOut)
-            buffer.initialize(repeating: 0, count: maxBatch * layer.fanOut)
-            return buffer
-        }
-        hiddenDeltas = shape.layers.dropLast().map { layer in
-            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: maxBatch * layer.fanOut)
-            buffer.initialize(repeating: 0, count: maxBatch * layer.fanOut)
-            return buffer
-        }
+        self.backend = backend
+        product = MatrixProduct(backend: backend)
+        outputs = shape.layers.map { layer in .allocateAligned(zeroed: maxBatch * layer.fanOut) }
+        hiddenDeltas = shape.layers.dropLast().map { layer in .allocateAligned(zeroed: maxBatch * layer.fanOut) }
     }
 
     deinit {
@@ -79,22 +76,18 @@ public final class GradientEngine {
             let delta = l == last ? outputs[last] : hiddenDeltas[l]
             let input = l == 0 ? features : UnsafePointer(outputs[l - 1])
             // dW = inputᵀ · delta   (fanIn x fanOut)
-            cblas_sgemm(
-                CblasRowMajor, CblasTrans, CblasNoTrans,
-                blasint(layer.fanIn), blasint(layer.fanOut), blasint(batch),
-                1, input, blasint(layer.fanIn), delta, blasint(layer.fanOut),
-                0, grad + layer.weightOffset, blasint(layer.fanOut))
+            product(
+                transposeA: true, m: layer.fanIn, n: layer.fanOut, k: batch,
+                input, lda: layer.fanIn, delta, ldb: layer.fanOut, grad + layer.weightOffset, ldc: layer.fanOut)
             if l > 0 {
                 // d(input) = delta · Wᵀ   (batch x fanIn), then the ReLU mask of the layer below.
                 let below = layers[l - 1]
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans,
-                    blasint(batch), blasint(layer.fanIn), blasint(layer.fanOut),
-                    1, delta, blasint(layer.fanOut), weights + layer.weightOffset, blasint(layer.fanOut),
-                    0, hiddenDeltas[l - 1], blasint(layer.fanIn))
-                DenseKernels.maskByReLUAndSumColumns(
-                    delta: hiddenDeltas[l - 1], activations: outputs[l - 1],
-                    rows: batch, columns: below.fanOut, columnSums: grad + below.biasOffset)
+                product(
+                    transposeB: true, m: batch, n: layer.fanIn, k: layer.fanOut,
+                    delta, lda: layer.fanOut, weights + layer.weightOffset, ldb: layer.fanOut,
+                    hiddenDeltas[l - 1], ldc: layer.fanIn)
+                descent_mask_relu_sum_columns(
+                    hiddenDeltas[l - 1], outputs[l - 1], batch, below.fanOut, grad + below.biasOffset)
             }
             l -= 1
         }
@@ -119,6 +112,7 @@ public final class GradientEngine {
     ) -> UnsafePointer<Float> {
         precondition(batch >= 1 && batch <= maxBatch, "batch must be in 1...maxBatch (\(maxBatch)), got \(batch)")
         precondition(parameters.count == shape.parameterCount, "parameters must hold shape.parameterCount floats")
+        if backend == .onednn { BLASThreads.applyToCurrentThread() }
         let weights = parameters.baseAddress!
         let layers = shape.layers
         let last = layers.count - 1
@@ -126,13 +120,10 @@ public final class GradientEngine {
             let layer = layers[l]
             let input = l == 0 ? features : UnsafePointer(outputs[l - 1])
             // output = input · W   (batch x fanOut)
-            cblas_sgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                blasint(batch), blasint(layer.fanOut), blasint(layer.fanIn),
-                1, input, blasint(layer.fanIn), weights + layer.weightOffset, blasint(layer.fanOut),
-                0, outputs[l], blasint(layer.fanOut))
-            DenseKernels.addBias(
-                weights + layer.biasOffset, to: outputs[l], rows: batch, columns: layer.fanOut, relu: l < last)
+            product(
+                m: batch, n: layer.fanOut, k: layer.fanIn,
+                input, lda: layer.fanIn, weights + layer.weightOffset, ldb: layer.fanOut, outputs[l], ldc: layer.fanOut)
+            descent_add_bias(outputs[l], weights + layer.biasOffset, batch, layer.fanOut, l < last ? 1 : 0)
         }
         return weights
     }

@@ -1,4 +1,4 @@
-import COpenBLAS
+import DescentKernels
 import Foundation
 
 /// Stochastic gradient descent with optional momentum (Keras's form), Nesterov momentum and
@@ -22,41 +22,25 @@ public struct SGD: Sendable, Equatable {
         self.velocity = momentum == 0 ? [] : [Float](repeating: 0, count: parameterCount)
     }
 
-    /// Applies one update with learning rate `rate`.
+    /// Applies one update with learning rate `rate`, in one sweep over the parameters.
     public mutating func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, rate: Float) {
         precondition(parameters.count == gradient.count, "parameters and gradient must have the same length")
-        let n = blasint(parameters.count)
+        let n = parameters.count
         guard n > 0, let p = parameters.baseAddress, let g = gradient.baseAddress else { return }
         let decay = rate * weightDecay
 
         if momentum == 0 {
-            // p - rate * (g + wd * p) = (1 - rate * wd) * p - rate * g
-            if weightDecay != 0 { cblas_sscal(n, 1 - decay, p, 1) }
-            cblas_saxpy(n, -rate, g, 1, p, 1)
+            descent_sgd_step(p, nil, g, n, rate, 0, decay, 0)
             return
         }
-
         if velocity.count != parameters.count {
             // Momentum switched on after creation: start from rest, as Keras does.
             velocity = [Float](repeating: 0, count: parameters.count)
         }
         let momentum = self.momentum
-        let nesterov = self.nesterov
-        let weightDecay = self.weightDecay
-        velocity.withUnsafeMutableBufferPointer { buffer in
-            let v = buffer.baseAddress!
-            // v = momentum * v - rate * g - rate * wd * p   (p still the old parameters)
-            cblas_sscal(n, momentum, v, 1)
-            cblas_saxpy(n, -rate, g, 1, v, 1)
-            if weightDecay != 0 { cblas_saxpy(n, -decay, p, 1, v, 1) }
-            if nesterov {
-                // p += momentum * v - rate * (g + wd * p)
-                if weightDecay != 0 { cblas_sscal(n, 1 - decay, p, 1) }
-                cblas_saxpy(n, momentum, v, 1, p, 1)
-                cblas_saxpy(n, -rate, g, 1, p, 1)
-            } else {
-                cblas_saxpy(n, 1, v, 1, p, 1)
-            }
+        let nesterov: Int32 = self.nesterov ? 1 : 0
+        velocity.withUnsafeMutableBufferPointer { v in
+            descent_sgd_step(p, v.baseAddress, g, n, rate, momentum, decay, nesterov)
         }
     }
 }

@@ -1,3 +1,5 @@
+import DescentCore
+
 /// What a coordinator tells a worker when it admits it (the welcome message's JSON payload):
 /// everything the worker needs to compute its share of each step, and what it must check
 /// against its own copy of the data.
@@ -17,6 +19,9 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var trainRepeat: Int
     /// OpenBLAS threads the worker should use.
     public var threads: Int
+    /// The library the worker must run its matrix products on: the coordinator's, so the run
+    /// rounds as one process on that backend would.
+    public var backend: ComputeBackend
     /// A digest of the training labels (after the limit), so a worker with other data is refused.
     public var labelsDigest: UInt64
     /// Seconds between application heartbeats, and how long silence may last before a peer is
@@ -30,7 +35,7 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var coordinatorPID: Int?
 
     public init(rank: Int, workers: Int, seed: UInt64, hidden: [Int], parameterCount: Int, globalBatch: Int,
-                sampleCount: Int, trainLimit: Int?, trainRepeat: Int, threads: Int, labelsDigest: UInt64,
+                sampleCount: Int, trainLimit: Int?, trainRepeat: Int, threads: Int, backend: ComputeBackend = .default, labelsDigest: UInt64,
                 heartbeatSeconds: Double, silenceLimitSeconds: Double, sharedMemoryName: String? = nil, coordinatorPID: Int? = nil) {
         self.coordinatorPID = coordinatorPID
         self.rank = rank
@@ -43,6 +48,7 @@ public struct RunSettings: Codable, Sendable, Equatable {
         self.trainLimit = trainLimit
         self.trainRepeat = trainRepeat
         self.threads = threads
+        self.backend = backend
         self.labelsDigest = labelsDigest
         self.heartbeatSeconds = heartbeatSeconds
         self.silenceLimitSeconds = silenceLimitSeconds

@@ -1,4 +1,5 @@
 import DescentData
+import DescentModel
 
 /// The float features, labels and sample indices of one batch, allocated once for the largest
 /// batch and refilled at every step, so a step allocates nothing.
@@ -15,8 +16,7 @@ public final class BatchBuffer {
     public init(capacity: Int, featureCount: Int) {
         self.capacity = max(1, capacity)
         self.featureCount = featureCount
-        features = .allocate(capacity: self.capacity * featureCount)
-        features.initialize(repeating: 0, count: self.capacity * featureCount)
+        features = .allocateAligned(zeroed: self.capacity * featureCount)
         labels = .allocate(capacity: self.capacity)
         labels.initialize(repeating: 0, count: self.capacity)
         indices = .allocate(capacity: self.capacity)

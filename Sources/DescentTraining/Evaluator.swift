@@ -1,3 +1,4 @@
+import DescentCore
 import DescentData
 import DescentModel
 
@@ -6,8 +7,8 @@ public final class Evaluator {
     private let engine: GradientEngine
     private let buffer: BatchBuffer
 
-    public init(shape: MLPShape, batch: Int = 1000) {
-        engine = GradientEngine(shape: shape, maxBatch: batch)
+    public init(shape: MLPShape, batch: Int = 1000, backend: ComputeBackend = .default) {
+        engine = GradientEngine(shape: shape, maxBatch: batch, backend: backend)
         buffer = BatchBuffer(capacity: batch, featureCount: shape.inputs)
     }
 

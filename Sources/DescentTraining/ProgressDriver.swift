@@ -37,10 +37,10 @@ public final class ProgressDriver {
     public let started: Double
 
     public init(progress: TrainingProgress, shape: MLPShape, test: LabeledImages, epochs: Int, options: RunOptions,
-                identity: Checkpoint.Identity? = nil, now: Double) throws {
+                identity: Checkpoint.Identity? = nil, backend: ComputeBackend = .default, now: Double) throws {
         self.progress = progress
         self.test = test
-        evaluator = Evaluator(shape: shape)
+        evaluator = Evaluator(shape: shape, backend: backend)
         reporter = RunReporter(epochs: epochs, stepsPerEpoch: progress.plan.stepsPerEpoch)
         if let path = options.tracePath, progress.step > 0 { try JSONLinesWriter.truncate(path, toStepsBefore: progress.step) }
         trace = try options.tracePath.map { try JSONLinesWriter(path: $0, append: progress.step > 0) }

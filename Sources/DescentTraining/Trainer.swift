@@ -120,10 +120,10 @@ public final class Trainer {
         }
         let driver = try ProgressDriver(progress: progress, shape: shape, test: test, epochs: config.training.epochs, options: options,
                                         identity: Checkpoint.Identity(runID: 0, generation: 0, configDigest: options.configDigest),
-                                        now: monotonicSeconds())
+                                        backend: config.training.backend, now: monotonicSeconds())
         let plan = driver.progress.plan
         var gradient = [Float](repeating: 0, count: shape.parameterCount)
-        let engine = GradientEngine(shape: shape, maxBatch: plan.globalBatch)
+        let engine = GradientEngine(shape: shape, maxBatch: plan.globalBatch, backend: config.training.backend)
         let buffer = BatchBuffer(capacity: plan.globalBatch, featureCount: shape.inputs)
         var order: [Int] = []
         var orderEpoch = -1

@@ -28,6 +28,8 @@ public struct WorkerOptions: Sendable {
     public var stop: StopRequest?
     /// Faults to inject (a testing tool; see `FaultPlan`).
     public var faults = FaultPlan()
+    /// Refuse a coordinator that computes on another backend (nil: use the coordinator's).
+    public var backend: ComputeBackend?
     /// The coordinator's public key and this worker's keys, or plaintext (see `SocketSecurity`).
     public var security: ClientSecurity = .insecure
 

@@ -44,7 +44,7 @@ final class WorkerSession {
         self.images = images
         plan = EpochPlan(sampleCount: settings.sampleCount, globalBatch: settings.globalBatch, seed: settings.seed)
         // A worker may be dealt the slots of lost ones, up to the whole global batch.
-        engine = GradientEngine(shape: shape, maxBatch: settings.globalBatch)
+        engine = GradientEngine(shape: shape, maxBatch: settings.globalBatch, backend: settings.backend)
         buffer = BatchBuffer(capacity: settings.globalBatch, featureCount: shape.inputs)
         if let shared {
             guard shared.parameters.count == shape.parameterCount, shared.gradient.count == shape.parameterCount else {

@@ -120,13 +120,14 @@ public final class WorkerShell {
     }
 
     private func start(_ welcome: WireMessage.Welcome) throws {
+        try BackendMismatch.check(required: options.backend, coordinator: welcome.settings.backend)
         if session?.settings != welcome.settings {
             session = nil
             session = try WorkerSession(settings: welcome.settings, train: train, shared: try transport.attach(welcome.settings))
         }
         coordinatorPID = welcome.settings.sharedMemoryName != nil ? welcome.settings.coordinatorPID.flatMap(Int32.init(exactly:)) : nil
         Console.out("Worker rank \(welcome.rank) of \(welcome.settings.workers) joined run \(welcome.runID) generation \(welcome.generation): "
-                    + "\(welcome.settings.sampleCount) samples per epoch, global batch \(welcome.settings.globalBatch)"
+                    + "\(welcome.settings.sampleCount) samples per epoch, global batch \(welcome.settings.globalBatch), \(welcome.settings.backend) backend"
                     + (welcome.settings.sharedMemoryName != nil ? ", parameters through shared memory" : ""))
     }
 

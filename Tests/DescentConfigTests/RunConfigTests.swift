@@ -13,7 +13,14 @@ import DescentCore
         #expect(config.globalBatch(workers: 1) == 32)
         #expect(config.globalBatch(workers: 4) == 32)
         #expect(config.training.threads == 1)
+        #expect(config.training.backend == .onednn)
         #expect(config.data.trainRepeat == 1)
+    }
+
+    @Test(arguments: [("openblas", ComputeBackend.openblas), ("onednn", ComputeBackend.onednn)])
+    func backendKeyChoosesTheLibrary(name: String, backend: ComputeBackend) throws {
+        let config = try RunConfig.parse(yaml: "training:\n  backend: \(name)\n")
+        #expect(config.training.backend == backend)
     }
 
     @Test func batchPerWorkerMultipliesByTheWorkerCount() throws {
@@ -35,6 +42,7 @@ import DescentCore
         ("training:\n  epochs: 0\n", "config key 'training.epochs': must be 1 or more (got 0)"),
         ("training:\n  epochs: many\n", "config key 'training.epochs': expected an integer"),
         ("training:\n  threads: 0\n", "config key 'training.threads'"),
+        ("training:\n  backend: mkl\n", "config key 'training.backend': must be one of openblas, onednn (got 'mkl')"),
         ("model:\n  hidden: [128, 0]\n", "config key 'model.hidden[1]': layer width must be positive (got 0)"),
         ("optimizer:\n  momentum: 1.5\n", "config key 'optimizer.momentum': must be in [0, 1)"),
         ("optimizer:\n  nesterov: true\n", "config key 'optimizer.nesterov': needs momentum > 0"),

@@ -1,3 +1,4 @@
+import DescentCore
 import DescentModel
 import Foundation
 
@@ -90,10 +91,11 @@ struct TestRandom {
 
 /// Runs the engine on Swift arrays.
 func engineLossAndGradient(
-    shape: MLPShape, parameters: [Float], features: [Float], labels: [Int32], maxBatch: Int? = nil
+    shape: MLPShape, parameters: [Float], features: [Float], labels: [Int32], maxBatch: Int? = nil,
+    backend: ComputeBackend = .default
 ) -> (stats: BatchStats, gradient: [Float]) {
     let batch = labels.count
-    let engine = GradientEngine(shape: shape, maxBatch: maxBatch ?? batch)
+    let engine = GradientEngine(shape: shape, maxBatch: maxBatch ?? batch, backend: backend)
     var gradient = [Float](repeating: .nan, count: shape.parameterCount)
     let stats = parameters.withUnsafeBufferPointer { p in
         features.withUnsafeBufferPointer { x in
@@ -107,8 +109,10 @@ func engineLossAndGradient(
     return (stats, gradient)
 }
 
-func engineEvaluate(shape: MLPShape, parameters: [Float], features: [Float], labels: [Int32]) -> BatchStats {
-    let engine = GradientEngine(shape: shape, maxBatch: labels.count)
+func engineEvaluate(
+    shape: MLPShape, parameters: [Float], features: [Float], labels: [Int32], backend: ComputeBackend = .default
+) -> BatchStats {
+    let engine = GradientEngine(shape: shape, maxBatch: labels.count, backend: backend)
     return parameters.withUnsafeBufferPointer { p in
         features.withUnsafeBufferPointer { x in
             labels.withUnsafeBufferPointer { y in

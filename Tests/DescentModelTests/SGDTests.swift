@@ -97,4 +97,36 @@ struct SGDTests {
         #expect(isClose(Double(result[0]), 1.005))
         #expect(isClose(Double(result[1]), -2.39))
     }
+
+    /// The update runs in vector code over long buffers: every element of a 1,003-long vector
+    /// (vector lanes and a remainder) must follow the formula, computed here in Double.
+    @Test("every element of a long vector follows the formula",
+          arguments: [(0.0, false, 0.0), (0.0, false, 0.01), (0.9, false, 0.0), (0.9, true, 0.01)])
+    func longVector(settings: (momentum: Double, nesterov: Bool, weightDecay: Double)) {
+        let n = 1003
+        var random = TestRandom(77)
+        let start = (0..<n).map { _ in Float(random.uniform(-1, 1)) }
+        let gradients = (0..<2).map { _ in (0..<n).map { _ in Float(random.uniform(-1, 1)) } }
+        let rate = 0.05
+        var sgd = SGD(parameterCount: n, momentum: Float(settings.momentum), nesterov: settings.nesterov,
+                      weightDecay: Float(settings.weightDecay))
+        let result = Self.run(&sgd, start: start, gradients: gradients, rate: Float(rate))
+
+        var worst = 0.0
+        for i in 0..<n {
+            var p = Double(start[i])
+            var v = 0.0
+            for g in gradients {
+                let decayed = Double(g[i]) + settings.weightDecay * p
+                if settings.momentum == 0 {
+                    p -= rate * decayed
+                } else {
+                    v = settings.momentum * v - rate * decayed
+                    p += settings.nesterov ? settings.momentum * v - rate * decayed : v
+                }
+            }
+            worst = max(worst, abs(Double(result[i]) - p))
+        }
+        #expect(worst < 1e-6, "largest difference from the formula: \(worst)")
+    }
 }

@@ -1,3 +1,4 @@
+import DescentCore
 import DescentModel
 import Testing
 
@@ -5,8 +6,8 @@ import Testing
 struct TrainingSmokeTests {
     /// Two classes in 4 dimensions, separated by the sign of x0 + x1 (with a margin), trained
     /// full-batch for 300 steps: the loss must fall from about log 2 to a small fraction of it.
-    @Test("a few hundred SGD steps on a separable problem drive the loss down")
-    func lossFalls() {
+    @Test("a few hundred SGD steps on a separable problem drive the loss down", arguments: ComputeBackend.allCases)
+    func lossFalls(backend: ComputeBackend) {
         let shape = MLPShape(inputs: 4, hidden: [8], classes: 2)
         var random = TestRandom(2024)
         var features: [Float] = []
@@ -20,7 +21,7 @@ struct TrainingSmokeTests {
         }
         var parameters = shape.initialParameters(seed: 3)
         var gradient = [Float](repeating: 0, count: shape.parameterCount)
-        let engine = GradientEngine(shape: shape, maxBatch: labels.count)
+        let engine = GradientEngine(shape: shape, maxBatch: labels.count, backend: backend)
         var sgd = SGD(parameterCount: shape.parameterCount, momentum: 0.9)
 
         func step() -> BatchStats {

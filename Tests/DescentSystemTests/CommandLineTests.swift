@@ -9,6 +9,8 @@ extension SystemTests {
         (["worker", "--connect", "10.0.0.1:5555"], "--connect '10.0.0.1:5555' is not a ZeroMQ endpoint"),
         (["launch", "--workers", "0"], "--workers must be between 1 and 256 (got 0)"),
         (["train", "--max-steps", "0"], "--max-steps must be 1 or more (got 0)"),
+        (["train", "--backend", "cuda"], "'cuda' is not a compute backend; use one of openblas, onednn"),
+        (["worker", "--connect", "tcp://127.0.0.1:1", "--backend", "mkl"], "'mkl' is not a compute backend"),
         (["bench", "compute", "--batch", "32,x"], "'x' is not a batch size"),
         (["train", "--config", "/nonexistent/run.yaml"], "cannot read config file '/nonexistent/run.yaml'"),
     ])
