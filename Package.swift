@@ -41,7 +41,7 @@ let package = Package(
         // Epoch plans, batches, the single-process trainer, evaluation, traces.
         .target(name: "DescentTraining", dependencies: ["DescentCore", "DescentData", "DescentModel", "DescentSchedules", "DescentConfig"]),
         // A small Swift wrapper of libzmq's C API.
-        .target(name: "DescentTransport", dependencies: ["CZeroMQ", "CLinuxSync"]),
+        .target(name: "DescentTransport", dependencies: ["DescentCore", "CZeroMQ", "CLinuxSync"]),
         // The wire format and the coordinator/worker state machines (no I/O).
         .target(name: "DescentProtocol", dependencies: ["DescentCore"]),
         // The coordinator process: sockets and clocks around the protocol state machine.
@@ -49,7 +49,7 @@ let package = Package(
         // The worker process.
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.
-        .target(name: "DescentLaunch", dependencies: ["DescentCore"]),
+        .target(name: "DescentLaunch", dependencies: ["DescentCore", "CLinuxSync"]),
         // What a person sees of a run: the live progress line on a terminal.
         .target(name: "DescentProgress", dependencies: ["DescentCore", "DescentTraining", "DescentLaunch"]),
         // Prometheus metrics of a run (swift-metrics + swift-prometheus), served over HTTP.
@@ -76,6 +76,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
+        // Fuzz targets (libFuzzer; see scripts/fuzz). A plain build makes corpus replayers of them.
+        .target(name: "FuzzReplay", path: "Fuzz/FuzzReplay"),
+        .executableTarget(name: "FuzzWire", dependencies: ["DescentProtocol", "FuzzReplay"], path: "Fuzz/FuzzWire"),
+        .executableTarget(name: "FuzzConfig", dependencies: ["DescentConfig", "FuzzReplay"], path: "Fuzz/FuzzConfig"),
+        .executableTarget(name: "FuzzIDX", dependencies: ["DescentData", "FuzzReplay"], path: "Fuzz/FuzzIDX"),
+
+        .testTarget(name: "DescentCoreTests", dependencies: ["DescentCore"]),
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),
         .testTarget(name: "DescentModelTests", dependencies: ["DescentModel"]),
         .testTarget(name: "DescentSchedulesTests", dependencies: ["DescentSchedules", "DescentConfig"], exclude: ["Fixtures"]),

@@ -65,4 +65,17 @@ static inline int descent_pin_to_cpu(int cpu) {
     return -1;
 #endif
 }
+/* Process settings Swift cannot reach: prctl(2) is variadic, mallopt lives in <malloc.h>. */
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <malloc.h>
+/* Asks the kernel to send `signal` to this process when its parent exits; 0 on success. */
+static inline int descent_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0); }
+/* Keeps glibc's mmap threshold fixed at `bytes`, so large freed blocks go back to the system. */
+static inline int descent_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+#else
+static inline int descent_set_parent_death_signal(int signal) { (void)signal; return -1; }
+static inline int descent_fix_mmap_threshold(int bytes) { (void)bytes; return 0; }
+#endif
+
 #endif

@@ -50,6 +50,9 @@ struct BenchDistributed: ParsableCommand {
     @Flag(help: "Do not pin worker r to CPU r.")
     var noPin = false
 
+    @Option(help: "CURVE on the sockets: off, on, or both (each measurement without and with it, side by side, and their ratio).")
+    var curve: String = "off"
+
     @Option(help: "A Python that imports torch, to run the PyTorch DDP peer ('none' to skip).")
     var peerPython: String = "python3"
 
@@ -63,6 +66,7 @@ struct BenchDistributed: ParsableCommand {
         guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
+        guard ["off", "on", "both"].contains(curve) else { throw ValidationError("--curve must be off, on or both (got \(curve))") }
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
         guard observerRounds >= 0 else { throw ValidationError("--observer-rounds must be 0 or more") }
     }
@@ -79,35 +83,48 @@ struct BenchDistributed: ParsableCommand {
             try compareObservers(data: dataDirectory, executable: executable)
             return
         }
+        let curveModes = curve == "both" ? [false, true] : [curve == "on"]
         for size in batch.values {
             for count in workers.values {
-                let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable)
-                results["\(count)x\(size)"] = measured.samplesPerSecond
-                let torch = peer ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
-                if peer { sleep(2) }  // let the peer's processes go before the next measurement
-                table.append([
-                    "\(count)", "\(size)", fmt(measured.samplesPerSecond, 0), torch.map { fmt($0, 0) } ?? "-",
-                    torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
-                    fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
-                    fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
-                    "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
-                    "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
-                ])
-                machineLines.append(
-                    "bench=distributed workers=\(count) batch_per_worker=\(size) steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
-                        + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
-                        + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
-                        + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
-                        + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
-                        + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+                for encrypted in curveModes {
+                    let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable, curve: encrypted)
+                    results["\(count)x\(size)\(encrypted ? "+curve" : "")"] = measured.samplesPerSecond
+                    let torch = peer && encrypted == curveModes[0] ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
+                    if torch != nil { sleep(2) }  // let the peer's processes go before the next measurement
+                    table.append([
+                        "\(count)", "\(size)", encrypted ? "on" : "off", fmt(measured.samplesPerSecond, 0), torch.map { fmt($0, 0) } ?? "-",
+                        torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
+                        fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
+                        fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
+                        "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
+                        "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
+                    ])
+                    machineLines.append(
+                        "bench=distributed workers=\(count) batch_per_worker=\(size) curve=\(encrypted ? "on" : "off") steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
+                            + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
+                            + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
+                            + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
+                            + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
+                            + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+                }
+                if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
+                    machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
+                }
             }
         }
-        let header = ["workers", "batch/w", "descent samples/s", "torch DDP samples/s", "ratio", "step ms", "compute", "comm",
+        let header = ["workers", "batch/w", "curve", "descent samples/s", "torch DDP samples/s", "ratio", "step ms", "compute", "comm",
                       "waiting", "update", "coord RSS MB", "worker RSS MB"]
         printTable([header] + table)
         for size in batch.values {
             if let one = results["1x\(size)"], let two = results["2x\(size)"] {
                 print("scaling at batch \(size) per worker: 2 workers / 1 worker = \(fmt(two / one, 2))x")
+            }
+        }
+        for size in batch.values {
+            for count in workers.values {
+                if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
+                    print("CURVE at \(count) x \(size): encrypted / plaintext = \(fmt(encrypted / plain, 3))x")
+                }
             }
         }
         for line in machineLines { print(line) }
@@ -157,7 +174,8 @@ struct BenchDistributed: ParsableCommand {
         }
     }
 
-    private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false) throws -> Measurement {
+    private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false,
+                         curve: Bool = false) throws -> Measurement {
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -189,9 +207,17 @@ struct BenchDistributed: ParsableCommand {
             scraper = MetricsScraper(port: port)
         }
         defer { scraper?.stop() }
+        let keys = directory + "/keys"
+        if curve {
+            try CurveKeyDirectory.generate(in: keys, workers: count)
+            coordinator += ["--curve-dir", keys]
+        } else if transport == "tcp" {
+            coordinator += ["--insecure"]
+        }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<count {
             var arguments = ["worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl"]
+            if curve { arguments += ["--curve-dir", keys, "--curve-key", CurveKeyDirectory.workerSecretName(rank)] } else if transport == "tcp" { arguments += ["--insecure"] }
             if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: count) { arguments += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: arguments))
         }

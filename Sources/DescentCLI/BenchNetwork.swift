@@ -109,12 +109,12 @@ struct BenchNetwork: ParsableCommand {
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let endpoint = "tcp://\(lab.address(of: "c")):5555"
         var children = [ChildProcess(label: "coordinator", executablePath: "/usr/bin/env", arguments: lab.inHost("c", [
-            executable, "coordinator", "--config", configPath, "--data", data, "--workers", "\(workers)", "--bind", endpoint,
+            executable, "coordinator", "--config", configPath, "--data", data, "--workers", "\(workers)", "--bind", endpoint, "--insecure",
             "--trace", "\(directory)/coordinator.jsonl", "--max-steps", "\(steps)", "--registration-timeout", "60",
         ]), isPrimary: true)]
         for rank in 0..<workers {
             children.append(ChildProcess(label: "worker \(rank)", executablePath: "/usr/bin/env", arguments: lab.inHost("w\(rank)", [
-                executable, "worker", "--connect", endpoint, "--data", data, "--config", configPath, "--rank", "\(rank)",
+                executable, "worker", "--connect", endpoint, "--insecure", "--data", data, "--config", configPath, "--rank", "\(rank)",
             ])))
         }
         let sink = QuietSink()

@@ -8,6 +8,6 @@ struct Descent: AsyncParsableCommand {
         abstract: "Distributed data-parallel training of an MLP on MNIST over ZeroMQ.",
         subcommands: [
             Train.self, Launch.self, CoordinatorCommand.self, WorkerCommand.self,
-            ScheduleCommand.self, DataCommand.self, Bench.self, ReportCommand.self,
+            ScheduleCommand.self, DataCommand.self, KeysCommand.self, Bench.self, ReportCommand.self,
         ])
 }

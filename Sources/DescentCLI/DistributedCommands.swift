@@ -1,10 +1,12 @@
 import ArgumentParser
 import DescentConfig
 import DescentCoordinator
+import DescentLaunch
 import DescentCore
 import DescentLogging
 import DescentMetrics
 import DescentTraining
+import DescentTransport
 import DescentWorker
 import Foundation
 
@@ -17,28 +19,30 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var run: RunArguments
     @OptionGroup var observe: ObserverArguments
 
+    @OptionGroup var security: ServerSecurityArguments
+
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
 
-    @Option(help: "How many workers to wait for before the first step.")
+    @Option(parsing: .unconditional, help: "How many workers to wait for before the first step.")
     var workers: Int
 
-    @Option(help: "The most workers at once (ranks of the run; the global batch is dealt to this many slots). Default: --workers.")
+    @Option(parsing: .unconditional, help: "The most workers at once (ranks of the run; the global batch is dealt to this many slots). Default: --workers.")
     var maxWorkers: Int?
 
-    @Option(help: "Below this many workers the run pauses; after --min-workers-timeout it stops with a checkpoint.")
+    @Option(parsing: .unconditional, help: "Below this many workers the run pauses; after --min-workers-timeout it stops with a checkpoint.")
     var minWorkers: Int = 1
 
-    @Option(help: "Seconds to wait below --min-workers before stopping.")
+    @Option(parsing: .unconditional, help: "Seconds to wait below --min-workers before stopping.")
     var minWorkersTimeout: Double = 120
 
-    @Option(help: "Seconds a worker may stay silent before it is treated as lost (its share goes to the others).")
+    @Option(parsing: .unconditional, help: "Seconds a worker may stay silent before it is treated as lost (its share goes to the others).")
     var silenceLimit: Double = 30
 
-    @Option(help: "Seconds a worker may take for its gradient of a step before it is treated as lost.")
+    @Option(parsing: .unconditional, help: "Seconds a worker may take for its gradient of a step before it is treated as lost.")
     var progressDeadline: Double = 60
 
-    @Option(help: "Give up when the workers have not all joined after this many seconds (default: wait).")
+    @Option(parsing: .unconditional, help: "Give up when the workers have not all joined after this many seconds (default: wait).")
     var registrationTimeout: Double?
 
     @Option(help: "Write the bound endpoint (with the real port when --bind used '*') to this file.")
@@ -54,18 +58,24 @@ struct CoordinatorCommand: AsyncParsableCommand {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
         try run.checkCheckpointDirectory()
         do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
-        guard silenceLimit > 0 else { throw ValidationError("--silence-limit must be positive (got \(silenceLimit))") }
-        guard progressDeadline > 0 else { throw ValidationError("--progress-deadline must be positive (got \(progressDeadline))") }
-        guard minWorkersTimeout > 0 else { throw ValidationError("--min-workers-timeout must be positive (got \(minWorkersTimeout))") }
+        try FlagRange.seconds("--silence-limit", silenceLimit)
+        try FlagRange.seconds("--progress-deadline", progressDeadline)
+        try FlagRange.seconds("--min-workers-timeout", minWorkersTimeout)
+        try FlagRange.seconds("--registration-timeout", registrationTimeout)
         if let maxWorkers, !(workers...64).contains(maxWorkers) {
             throw ValidationError("--max-workers must be between --workers (\(workers)) and 64 (got \(maxWorkers))")
         }
         guard workers <= 64 else { throw ValidationError("--workers must be at most 64 (got \(workers))") }
         guard (1...workers).contains(minWorkers) else { throw ValidationError("--min-workers must be between 1 and --workers (\(workers)) (got \(minWorkers))") }
-        guard bind.contains("://") else { throw ValidationError("--bind '\(bind)' is not a ZeroMQ endpoint; use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock") }
+        if let problem = EndpointCheck.problem(with: bind, use: .bind) {
+            throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock")
+        }
+        try security.validate(endpoint: bind)
+        try OutputPaths.check([("--endpoint-file", endpointFile)])
     }
 
     func run() async throws {
+        let serverSecurity = try security.load(endpoint: bind)  // bad keys fail before the data is loaded
         let config = try run.loadConfig()
         let watching = try observe.startObservers(role: "coordinator", configPath: run.config)
         defer { withExtendedLifetime(watching) {} }
@@ -82,8 +92,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
+        options.security = serverSecurity
         options.stop = try StopRequest(forwardingSignals: true)
         options.faults = try FaultPlan.parse(fault)
+        try ParentDeathCheck.arm()
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
         _ = try coordinator.run()
     }
@@ -98,19 +110,21 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "The coordinator's endpoint, e.g. tcp://HOST:5555.")
     var connect: String
 
+    @OptionGroup var security: ClientSecurityArguments
+
     @Option(help: "Directory of the MNIST files (default: $DESCENT_DATA, else ./data/mnist; fetched there when missing).")
     var data: String?
 
     @Option(help: "The config file; when given, the coordinator refuses this worker if its config differs.")
     var config: String?
 
-    @Option(help: "Ask for this rank (the coordinator gives another when it is taken).")
+    @Option(parsing: .unconditional, help: "Ask for this rank (the coordinator gives another when it is taken).")
     var rank: Int?
 
     @Option(help: "Write one JSON line per computed step (step, rank, the rate received) to this file.")
     var trace: String?
 
-    @Option(help: "Give up when not admitted after this many seconds.")
+    @Option(parsing: .unconditional, help: "Give up when not admitted after this many seconds.")
     var joinTimeout: Double = 120
 
     @Option(help: "Once admitted, keep trying to rejoin a coordinator that went away (restarted with --resume) for this many seconds.")
@@ -119,7 +133,7 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Refuse the coordinator's shared memory; parameters and gradients go through the socket.")
     var noSharedMemory = false
 
-    @Option(help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
+    @Option(parsing: .unconditional, help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
     @Option(help: "Refuse a coordinator that computes on another backend (onednn or openblas); without it the worker uses the coordinator's.",
@@ -136,12 +150,18 @@ struct WorkerCommand: AsyncParsableCommand {
     var metricsAddress: String?
 
     func validate() throws {
-        guard connect.contains("://") else { throw ValidationError("--connect '\(connect)' is not a ZeroMQ endpoint; use e.g. tcp://HOST:5555") }
+        if let problem = EndpointCheck.problem(with: connect, use: .connect) {
+            throw ValidationError("--connect '\(connect)' \(problem); use e.g. tcp://HOST:5555")
+        }
         if let rank, rank < 0 { throw ValidationError("--rank must be 0 or more (got \(rank))") }
+        try FlagRange.check("--rank", rank, 0...4095)
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
+        try FlagRange.check("--cpu", cpu, 0...1023)
+        try FlagRange.seconds("--join-timeout", joinTimeout)
+        try FlagRange.seconds("--rejoin-timeout", rejoinTimeout)
+        try security.validate(endpoint: connect)
+        try OutputPaths.check([("--trace", trace)])
         do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
-        guard joinTimeout > 0 else { throw ValidationError("--join-timeout must be positive (got \(joinTimeout))") }
-        guard rejoinTimeout > 0 else { throw ValidationError("--rejoin-timeout must be positive (got \(rejoinTimeout))") }
         if let metricsAddress {
             do { _ = try MetricsAddress(parsing: metricsAddress) } catch { throw ValidationError(error.description) }
         }
@@ -152,6 +172,7 @@ struct WorkerCommand: AsyncParsableCommand {
             let logger = ObserverArguments.logger(format: .json, role: "worker", rank: rank)
             Console.redirectErrors { line in logger.notice("\(line)", metadata: ["event": "message"]) }
         }
+        let clientSecurity = try security.load(endpoint: connect)
         let runConfig = try config.map { path in
             var loaded = try RunConfig.load(path: path)
             if let backend { loaded.training.backend = backend }  // as the coordinator's --backend does
@@ -165,6 +186,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
+        options.security = clientSecurity
         options.backend = backend
         options.faults = try FaultPlan.parse(fault)
         options.rejoinTimeoutSeconds = rejoinTimeout
@@ -177,6 +199,7 @@ struct WorkerCommand: AsyncParsableCommand {
             options.observer = metrics
         }
         defer { server?.stop() }
+        try ParentDeathCheck.arm()
         try Worker(train: train, options: options).run()
     }
 }
@@ -185,5 +208,15 @@ struct WorkerCommand: AsyncParsableCommand {
 public enum ConfigDigest {
     public static func of(_ config: RunConfig) -> UInt64 {
         max(1, FNV1a.digest(Array(String(describing: config).utf8)))
+    }
+}
+
+/// `launch`'s children stop when it dies (see `ParentDeath`); the signal (SIGHUP) reaches the
+/// process's stop request like SIGTERM.
+enum ParentDeathCheck {
+    static func arm() throws {
+        guard ParentDeath.armFromEnvironment() else {
+            throw ValidationError("the 'descent launch' that started this process has exited; stopping")
+        }
     }
 }

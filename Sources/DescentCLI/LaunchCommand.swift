@@ -19,7 +19,7 @@ struct Launch: AsyncParsableCommand {
     @OptionGroup var run: RunArguments
     @OptionGroup var observe: ObserverArguments
 
-    @Option(help: "How many worker processes to start.")
+    @Option(parsing: .unconditional, help: "How many worker processes to start.")
     var workers: Int
 
     @Option(help: "The endpoint the coordinator binds (default: an ipc:// socket in the temporary directory).")
@@ -40,6 +40,12 @@ struct Launch: AsyncParsableCommand {
     @Option(help: "Seconds a worker may take for its gradient of a step before it is treated as lost (default 60).")
     var progressDeadline: Double?
 
+    @Option(help: ArgumentHelp("CURVE keys to use (from 'descent keys generate DIR --workers N'; worker r uses worker-r.key). Default: keys made for this run only.", valueName: "dir"))
+    var curveDir: String?
+
+    @Flag(help: "No CURVE on the sockets (plaintext; a tcp:// --bind is then open to anyone who reaches it).")
+    var insecure = false
+
     @Option(help: "Inject a fault into worker RANK, for testing: RANK=SPEC, e.g. 1=delay:ms=20 (see 'descent worker --help'; repeatable).")
     var workerFault: [String] = []
 
@@ -52,6 +58,14 @@ struct Launch: AsyncParsableCommand {
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
+        if let bind, let problem = EndpointCheck.problem(with: bind, use: .bind) {
+            throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://127.0.0.1:5555")
+        }
+        if let bind, bind.hasSuffix(":*") || bind.hasSuffix(":0") {
+            throw ValidationError("--bind '\(bind)': launch's workers need the port in advance; give a port number")
+        }
+        if curveDir != nil && insecure { throw ValidationError("--curve-dir and --insecure exclude each other") }
+        if let traceDir { try OutputPaths.check([("--trace-dir", traceDir + "/coordinator.jsonl")]) }
         for spec in workerFault {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let rank = Int(parts[0]), (0..<workers).contains(rank) else {
@@ -69,12 +83,24 @@ struct Launch: AsyncParsableCommand {
     func run() async throws {
         _ = try run.loadConfig()  // fail here, once, on a bad config
         let executable = try Self.currentExecutable()
-        let endpoint = bind ?? "ipc://\(NSTemporaryDirectory())descent-\(getpid()).sock"
+        // The run's socket and keys live in a directory only this user can enter, removed at the end.
+        let directory = try PrivateRunDirectory.create()
+        defer { directory.remove() }
+        let endpoint = bind ?? "ipc://\(directory.path)/coordinator.sock"
+        var coordinatorSecurity: [String] = [], workerSecurity: (Int) -> [String] = { _ in [] }
+        if insecure {
+            if EndpointCheck.isNetwork(endpoint) { coordinatorSecurity = ["--insecure"]; workerSecurity = { _ in ["--insecure"] } }
+        } else {
+            let keys = curveDir ?? "\(directory.path)/keys"
+            if curveDir == nil { try CurveKeyDirectory.generate(in: keys, workers: workers) }
+            coordinatorSecurity = ["--curve-dir", keys]
+            workerSecurity = { ["--curve-dir", keys, "--curve-key", CurveKeyDirectory.workerSecretName($0)] }
+        }
         var shared: [String] = ["--config", run.config]
         if let data = run.data { shared += ["--data", data] }
         if let backend = run.backend { shared += ["--backend", backend.rawValue] }
 
-        var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + shared
+        var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + coordinatorSecurity + shared
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }
         if let save = run.save { coordinator += ["--save", save] }
         if let threads = run.threads { coordinator += ["--threads", "\(threads)"] }
@@ -95,7 +121,7 @@ struct Launch: AsyncParsableCommand {
         coordinator += observe.forwarded(progress: drawsProgress ? .lines : .never, runDir: observe.runDir ?? traceDir)
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
         for rank in 0..<workers {
-            var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + shared
+            var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + workerSecurity(rank) + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
             if observe.logFormat == .json { worker += ["--log-format", "json"] }
             for spec in workerFault where spec.hasPrefix("\(rank)=") { worker += ["--fault", String(spec.dropFirst("\(rank)=".count))] }

@@ -11,7 +11,7 @@ struct RunArguments: ParsableArguments {
     @Option(help: "Directory of the MNIST files (default: $DESCENT_DATA, else the config's data.dir, else ./data/mnist; fetched there when missing).")
     var data: String?
 
-    @Option(help: "Stop after this many applied updates.")
+    @Option(parsing: .unconditional, help: "Stop after this many applied updates.")
     var maxSteps: Int?
 
     @Option(help: "Write one JSON line per step to this file.")
@@ -20,7 +20,7 @@ struct RunArguments: ParsableArguments {
     @Option(help: "Save the final parameters to this file.")
     var save: String?
 
-    @Option(help: "OpenBLAS threads per process (default: the config's training.threads, 1).")
+    @Option(parsing: .unconditional, help: "OpenBLAS threads per process, 1-1024 (default: the config's training.threads, 1).")
     var threads: Int?
 
     @Option(help: "The library for the matrix products: onednn or openblas (default: the config's training.backend, onednn).",
@@ -44,7 +44,7 @@ struct RunArguments: ParsableArguments {
 
     func validate() throws {
         if let maxSteps, maxSteps < 1 { throw ValidationError("--max-steps must be 1 or more (got \(maxSteps))") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be 1 or more (got \(threads))") }
+        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be between 1 and 1024 (got \(threads))") }
         if let checkpointEvery, checkpointEvery < 1 { throw ValidationError("--checkpoint-every must be 1 or more (got \(checkpointEvery))") }
         if let checkpointSeconds, !(checkpointSeconds > 0) { throw ValidationError("--checkpoint-seconds must be positive (got \(checkpointSeconds))") }
     }
@@ -57,8 +57,10 @@ struct RunArguments: ParsableArguments {
         }
     }
 
-    /// The config file, with the command line's overrides applied.
+    /// The config file, with the command line's overrides applied. Checks first that the output
+    /// files can be written, so that a bad path fails now and not after the whole training.
     func loadConfig() throws -> RunConfig {
+        try OutputPaths.check([("--save", save), ("--trace", trace)])
         var loaded = try RunConfig.load(path: config)
         if let threads { loaded.training.threads = threads }
         if let backend { loaded.training.backend = backend }
@@ -73,6 +75,37 @@ struct RunArguments: ParsableArguments {
         options.resumeDirectory = resume
         options.autoResume = autoResume
         return options
+    }
+}
+
+/// Output paths checked before a run starts.
+enum OutputPaths {
+    /// Throws naming the flag when one of `paths` (flag, path) cannot be written.
+    static func check(_ paths: [(flag: String, path: String?)]) throws {
+        for (flag, path) in paths {
+            guard let path else { continue }
+            if let problem = AtomicFile.problemWriting(path) {
+                throw ValidationError("\(flag) \(path): \(problem); nothing was run")
+            }
+        }
+    }
+}
+
+/// Range checks of numeric flags, in one wording.
+enum FlagRange {
+    static func check<T: Comparable>(_ flag: String, _ value: T?, _ range: ClosedRange<T>) throws {
+        guard let value else { return }
+        guard range.contains(value) else {
+            throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))")
+        }
+    }
+
+    /// Seconds: positive, finite and at most a year.
+    static func seconds(_ flag: String, _ value: Double?) throws {
+        guard let value else { return }
+        guard value.isFinite, value > 0, value <= 366 * 86_400 else {
+            throw ValidationError("\(flag) must be a number of seconds above 0 and at most a year (got \(value))")
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DescentConfig
+import DescentCore
 import DescentSchedules
 import Foundation
 
@@ -400,28 +401,6 @@ struct ScheduleOutput {
 
     private static func padRight(_ text: String, _ width: Int) -> String {
         text + String(repeating: " ", count: max(1, width - text.count))
-    }
-}
-
-/// Writes a file so that readers see the old file or the whole new one: a temporary file in the
-/// same directory, then rename.
-enum AtomicFile {
-    static func write(_ text: String, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            try Data(text.utf8).write(to: temporary)
-            guard rename(temporary.path, url.path) == 0 else {
-                let reason = String(cString: strerror(errno))
-                try? FileManager.default.removeItem(at: temporary)
-                throw ScheduleCommandError(message: "cannot write \(path): \(reason)")
-            }
-        } catch let error as ScheduleCommandError {
-            throw error
-        } catch {
-            throw ScheduleCommandError(message: "cannot write \(path): \(error.localizedDescription). Check that the directory exists and is writable.")
-        }
     }
 }
 

@@ -60,9 +60,9 @@ extension RunConfig {
     public static func load(path: String) throws -> RunConfig {
         let text: String
         do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
+            text = try FileReading.text(of: path, maxBytes: 1 << 20)
         } catch {
-            throw ConfigError(key: "", "cannot read config file '\(path)': \(error.localizedDescription). Pass --config with the path of a YAML file (see Config/).")
+            throw ConfigError(key: "", "cannot read config file '\(path)': \(error.problem). Pass --config with the path of a YAML file (see Config/).")
         }
         do {
             return try parse(yaml: text)

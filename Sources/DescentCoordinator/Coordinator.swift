@@ -38,6 +38,8 @@ public struct CoordinatorOptions: Sendable {
     public var stop: StopRequest?
     /// Faults to inject (a testing tool; see `FaultPlan`).
     public var faults = FaultPlan()
+    /// CURVE keys and the workers' allow-list, or plaintext (see `SocketSecurity`).
+    public var security: ServerSecurity = .insecure
 
     public init(bind: String, workers: Int, run: RunOptions) {
         self.bind = bind
@@ -106,8 +108,9 @@ public final class Coordinator {
     public func run() throws -> RunSummary {
         let shell = try makeShell { runID, generation, parameterCount, slots in
             options.sharedMemory
-                ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots)
-                : try SocketTransport(bind: options.bind, parameterCount: parameterCount)
+                ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots,
+                                                 security: options.security)
+                : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots)
         }
         return try shell.run()
     }

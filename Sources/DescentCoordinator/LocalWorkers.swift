@@ -20,13 +20,15 @@ final class LocalWorkers {
     private let doneSequences: [SharedWord]
     private var seenDone: [UInt32]
     private var seenCompletions: UInt32 = 0
+    /// Where `copyGradient` puts a local worker's gradient.
+    private let received: UnsafeMutableBufferPointer<Float>
 
     /// A segment for a run, or nil (with the reason on standard error) where none can be made.
     static func create(runID: UInt64, generation: UInt32, parameterCount: Int, workers: Int) -> LocalWorkers? {
         guard let identity = HostIdentity.current() else { return nil }
         let layout = SharedStepLayout(parameterCount: parameterCount, slots: workers)
         do {
-            let segment = try SharedMemorySegment.create(name: "/descent-\(runID)-\(generation)", byteCount: layout.byteCount)
+            let segment = try SharedMemorySegment.createPrivate(prefix: segmentPrefix, byteCount: layout.byteCount)
             return LocalWorkers(segment: segment, layout: layout, hostIdentity: identity)
         } catch {
             Console.error("coordinator: no shared memory for local workers (\(error)); parameters go through the sockets")
@@ -44,7 +46,11 @@ final class LocalWorkers {
         completions = SharedWord(segment, offset: layout.completionsOffset)
         doneSequences = (0..<layout.slots).map { SharedWord(segment, offset: layout.doneSequenceOffset(rank: $0)) }
         seenDone = Array(repeating: 0, count: layout.slots)
+        received = .allocate(capacity: layout.parameterCount)
+        received.initialize(repeating: 0)
     }
+
+    deinit { received.deallocate() }
 
     /// The run's parameters, in the segment.
     var parameters: UnsafeMutableBufferPointer<Float> {
@@ -95,8 +101,20 @@ final class LocalWorkers {
     }
 
     /// The gradient floats of `rank`'s slot.
+    /// A private copy (see `copyGradient`): checked and averaged, never read twice from the slot.
     func gradient(rank: Int) -> GradientFloats {
-        SegmentFloats(bytes: UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount)))
+        SegmentFloats(bytes: copyGradient(rank: rank))
+    }
+
+    /// The name prefix of the run segments (`/descent-shm-PID-RANDOM`).
+    static let segmentPrefix = "descent-shm"
+
+    /// A private copy of `rank`'s gradient, taken once: validate and average this copy, never the
+    /// slot, which the worker could change between the check and the use. Valid until the next call.
+    func copyGradient(rank: Int) -> UnsafeRawBufferPointer {
+        let source = segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount)
+        _ = received.update(fromContentsOf: source)
+        return UnsafeRawBufferPointer(received)
     }
 }
 

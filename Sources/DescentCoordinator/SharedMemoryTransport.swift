@@ -11,11 +11,13 @@ public final class SharedMemoryTransport: CoordinatorTransport {
     private let socket: SocketTransport
 
     /// A segment for the run, or nil (with the reason on standard error) where none can be made.
-    public static func make(bind: String, runID: UInt64, generation: UInt32, parameterCount: Int, slots: Int) throws -> CoordinatorTransport {
+    public static func make(bind: String, runID: UInt64, generation: UInt32, parameterCount: Int, slots: Int,
+                            security: ServerSecurity = .insecure) throws -> CoordinatorTransport {
         guard let local = LocalWorkers.create(runID: runID, generation: generation, parameterCount: parameterCount, workers: slots) else {
-            return try SocketTransport(bind: bind, parameterCount: parameterCount)
+            return try SocketTransport(bind: bind, parameterCount: parameterCount, security: security, workers: slots)
         }
-        return SharedMemoryTransport(local: local, socket: try SocketTransport(bind: bind, parameterCount: parameterCount, parameters: local.parameters))
+        return SharedMemoryTransport(local: local, socket: try SocketTransport(bind: bind, parameterCount: parameterCount, parameters: local.parameters,
+                                                                                security: security, workers: slots))
     }
 
     private init(local: LocalWorkers, socket: SocketTransport) {

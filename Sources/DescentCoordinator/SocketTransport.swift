@@ -22,19 +22,23 @@ public final class SocketTransport: CoordinatorTransport {
     private var log = RateLimitedLog()
     /// Peer-Address of the peers that said hello (bounded: a flood of strangers cannot grow it).
     private var addresses: [PeerID: String] = [:]
+    /// The ZAP handler and handshake watch: CURVE's allow-list, refusals logged and counted.
+    public let handshakes: ServerHandshakeGuard
 
-    /// Binds `bind`. `parameters` nil: the transport allocates the model's buffer.
-    public init(bind: String, parameterCount: Int, parameters: UnsafeMutableBufferPointer<Float>? = nil) throws {
+    /// Binds `bind`. `parameters` nil: the transport allocates the model's buffer. `security`:
+    /// CURVE keys and the allow-list, or plaintext; `workers` sizes the handshake limits.
+    public init(bind: String, parameterCount: Int, parameters: UnsafeMutableBufferPointer<Float>? = nil,
+                security: ServerSecurity = .insecure, workers: Int = 1) throws {
         ownsParameters = parameters == nil
         self.parameters = parameters ?? .allocate(capacity: parameterCount)
         if ownsParameters { self.parameters.initialize(repeating: 0) }
-        let context = try ZMQContext()
+        let context = try ZMQContext(ioThreads: SocketSecurity.coordinatorIOThreads(security, workers: workers))
         socket = try ZMQSocket(context, kind: .router)
         try socket.setRouterMandatory(true)
         try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
-        try socket.setMaxMessageSize(Int64(parameterCount * 4 + 65_536))
         try socket.setSendHighWaterMark(100)
-        try socket.setReceiveHighWaterMark(10_000)
+        try SocketLimits.configureCoordinator(socket, parameterCount: parameterCount)
+        handshakes = try SocketSecurity.secureServer(socket, security, limits: HandshakeLimits(workers: workers))
         do {
             try socket.bind(bind)
         } catch {
@@ -145,5 +149,6 @@ public final class SocketTransport: CoordinatorTransport {
         usleep(100_000)
         socket.close()
         socket.context.terminate()
+        if let refused = handshakes.summary { Console.out(refused) }
     }
 }

@@ -29,13 +29,15 @@ public struct SignalForwarding: Sendable {
         var action: sigaction
     }
 
-    /// Ignores SIGPIPE and, when `forwardTo` is given, sends SIGINT and SIGTERM to that descriptor.
+    /// Ignores SIGPIPE and, when `forwardTo` is given, sends SIGINT, SIGTERM and SIGHUP (the
+    /// parent-death signal of `launch`'s children, see `ParentDeath`) to that descriptor.
     public init(forwardTo descriptor: Int32?) {
         save(SIGPIPE, installing: SignalForwarding.action(ignoring: true))
         if let descriptor {
             forwardingDescriptor = descriptor
             save(SIGINT, installing: SignalForwarding.action(ignoring: false))
             save(SIGTERM, installing: SignalForwarding.action(ignoring: false))
+            save(SIGHUP, installing: SignalForwarding.action(ignoring: false))
         }
     }
 

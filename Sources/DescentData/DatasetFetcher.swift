@@ -37,6 +37,7 @@ public struct DatasetFetcher: Sendable {
     }
 
     private func run(into directory: String, verifyExisting: Bool) async throws -> FetchReport {
+        try Self.checkReadable(directory)
         var report = FetchReport()
         for (index, entry) in manifest.entries.enumerated() {
             var replacing = false
@@ -60,6 +61,24 @@ public struct DatasetFetcher: Sendable {
     }
 
     private enum Presence { case absent, verified, failed }
+
+    /// Throws `DataError.unreadable` when `directory` exists (or may exist) but this user cannot
+    /// look into it: its files would look missing, and a download would be attempted beside them.
+    static func checkReadable(_ directory: String) throws {
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            guard errno == ENOENT else {
+                throw DataError.unreadable(path: directory, reason: "\(String(cString: strerror(errno))) (the data directory cannot be reached; nothing was downloaded)")
+            }
+            return
+        }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            throw DataError.unreadable(path: directory, reason: "not a directory; --data names the directory of the four MNIST files")
+        }
+        guard access(directory, R_OK | X_OK) == 0 else {
+            throw DataError.unreadable(path: directory, reason: "\(String(cString: strerror(errno))) (the data directory exists but this user cannot read it; nothing was downloaded)")
+        }
+    }
 
     /// Whether `entry` is in `directory` and matches the manifest (reporting the finding as an event).
     private func verifyPresent(_ entry: ManifestEntry, in directory: String) throws -> Presence {

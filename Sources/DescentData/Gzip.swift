@@ -11,10 +11,22 @@ public enum Gzip {
     }
 
     /// The decompressed content of the gzip data `bytes`; `path` names the file in errors.
-    public static func decompress(_ bytes: [UInt8], path: String) throws -> [UInt8] {
+    /// Content beyond `maxBytes` is an error (a damaged file or a decompression bomb): nothing
+    /// past that is ever inflated or allocated.
+    public static func decompress(_ bytes: [UInt8], path: String, maxBytes: Int = 1 << 31) throws -> [UInt8] {
+        try inflateBounded(bytes, path: path, limit: maxBytes, stopAtLimit: false)
+    }
+
+    /// The first `count` decompressed bytes (fewer when the content is shorter), e.g. a header
+    /// that says how large the whole content may be.
+    public static func prefix(_ bytes: [UInt8], count: Int, path: String) throws -> [UInt8] {
+        try inflateBounded(bytes, path: path, limit: count, stopAtLimit: true)
+    }
+
+    private static func inflateBounded(_ bytes: [UInt8], path: String, limit: Int, stopAtLimit: Bool) throws -> [UInt8] {
         guard isGzip(bytes) else { throw DataError.corruptGzip(path: path, reason: "no gzip header (magic bytes 1f 8b)") }
         var output: [UInt8] = []
-        output.reserveCapacity(sizeHint(bytes))
+        output.reserveCapacity(min(sizeHint(bytes), limit))
         var stream = z_stream()
         guard descent_inflate_init2(&stream, 15 + 32) == Z_OK else {
             throw DataError.corruptGzip(path: path, reason: "zlib could not start: out of memory")
@@ -37,6 +49,13 @@ public enum Gzip {
                         return inflate(&stream, Z_NO_FLUSH)
                     }
                     let produced = chunkSize - Int(stream.avail_out)
+                    if output.count + produced > limit {
+                        if stopAtLimit {
+                            output.append(contentsOf: chunk[0..<(limit - output.count)])
+                            return
+                        }
+                        throw DataError.corruptGzip(path: path, reason: "decompresses to more than the \(limit) bytes expected (a damaged file or a decompression bomb); nothing more was inflated")
+                    }
                     output.append(contentsOf: chunk[0..<produced])
                     switch status {
                     case Z_OK, Z_STREAM_END:
@@ -52,6 +71,7 @@ public enum Gzip {
                         throw DataError.corruptGzip(path: path, reason: "zlib status \(status)")
                     }
                     if status == Z_OK && stream.avail_in == 0 && stream.avail_out != 0 {
+                        if stopAtLimit { return }
                         throw DataError.truncatedGzip(path: path)
                     }
                 } while status != Z_STREAM_END
@@ -71,8 +91,8 @@ public enum Gzip {
     }
 
     /// The decompressed content when `bytes` is gzip, else `bytes` as they are.
-    public static func decompressIfGzip(_ bytes: [UInt8], path: String) throws -> [UInt8] {
-        isGzip(bytes) ? try decompress(bytes, path: path) : bytes
+    public static func decompressIfGzip(_ bytes: [UInt8], path: String, maxBytes: Int = 1 << 31) throws -> [UInt8] {
+        isGzip(bytes) ? try decompress(bytes, path: path, maxBytes: maxBytes) : bytes
     }
 
     /// The size the last member's trailer announces (ISIZE, the size mod 2^32), capped, as a capacity hint.

@@ -14,6 +14,25 @@ public enum IDX {
         public var pixels: [UInt8]
     }
 
+    /// The header size of an IDX file of `kind`.
+    public static func headerSize(_ kind: IDXKind) -> Int { kind == .images ? 16 : 8 }
+
+    /// The whole file's size its `header` declares (header + items), with the count clamped to
+    /// `maxCount`; nil when the header is short or the size overflows or passes 2^36 bytes.
+    public static func declaredSize(_ header: [UInt8], kind: IDXKind, maxCount: Int) -> Int? {
+        guard header.count >= headerSize(kind) else { return nil }
+        let count = min(Int(bigEndianWord(header, at: 4)), maxCount)
+        var itemBytes = 1
+        if kind == .images {
+            let (product, overflow) = Int(bigEndianWord(header, at: 8)).multipliedReportingOverflow(by: Int(bigEndianWord(header, at: 12)))
+            guard !overflow else { return nil }
+            itemBytes = product
+        }
+        let (payload, overflow) = count.multipliedReportingOverflow(by: itemBytes)
+        guard !overflow, payload <= 1 << 36 else { return nil }
+        return headerSize(kind) + payload
+    }
+
     /// Parses an IDX image file's bytes (already decompressed). When `expectedRows`/`expectedColumns`
     /// are given, images of any other size are refused.
     /// The bytes are consumed: the pixels are the same buffer with the header cut off in place,

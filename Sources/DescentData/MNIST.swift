@@ -48,8 +48,8 @@ public struct MNIST: Sendable, Equatable {
     public static func load(_ split: Split, directory: String) throws -> LabeledImages {
         let imagesPath = try locate(split.imagesFileName, in: directory)
         let labelsPath = try locate(split.labelsFileName, in: directory)
-        let images = try IDX.parseImages(try readDecompressed(imagesPath), path: imagesPath, expectedRows: side, expectedColumns: side)
-        let labels = try IDX.parseLabels(try readDecompressed(labelsPath), path: labelsPath, classCount: classCount)
+        let images = try IDX.parseImages(try readDecompressed(imagesPath, kind: .images), path: imagesPath, expectedRows: side, expectedColumns: side)
+        let labels = try IDX.parseLabels(try readDecompressed(labelsPath, kind: .labels), path: labelsPath, classCount: classCount)
         guard images.count == labels.count else {
             throw DataError.countMismatch(imagesPath: imagesPath, images: images.count, labelsPath: labelsPath, labels: labels.count)
         }
@@ -78,6 +78,18 @@ public struct MNIST: Sendable, Equatable {
     /// The file's bytes, decompressed when they are gzip.
     static func readDecompressed(_ path: String) throws -> [UInt8] {
         try Gzip.decompressIfGzip(try readFile(path), path: path)
+    }
+
+    /// An IDX file's bytes, decompressed when they are gzip, never more than its header declares
+    /// (and at most 2^20 images or 2^24 labels): a gzip bomb is refused after inflating that much, not 4 GiB.
+    static func readDecompressed(_ path: String, kind: IDXKind) throws -> [UInt8] {
+        let maxCount = kind == .images ? 1 << 20 : 1 << 24
+        let bytes = try readFile(path)
+        guard Gzip.isGzip(bytes) else { return bytes }
+        let header = try Gzip.prefix(bytes, count: IDX.headerSize(kind), path: path)
+        // A short or odd header: inflate a header's worth more, and let the IDX parser say what is wrong.
+        let limit = IDX.declaredSize(header, kind: kind, maxCount: maxCount) ?? IDX.headerSize(kind) + 1
+        return try Gzip.decompress(bytes, path: path, maxBytes: limit)
     }
 
     /// The file's bytes, read straight into one array (no intermediate `Data` copy).

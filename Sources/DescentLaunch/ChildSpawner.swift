@@ -59,7 +59,7 @@ enum ChildSpawner {
         var pid: pid_t = 0
         let status = withSpawnSettings(standardOutput: output.writeEnd, standardError: error.writeEnd) { actions, attributes in
             withCStrings([child.executablePath] + child.arguments) { argv in
-                withCStrings(environment(adding: child.environment)) { envp in
+                withCStrings(environment(adding: child.environment.merging([ParentDeath.environmentVariable: "\(getpid())"]) { own, _ in own })) { envp in
                     posix_spawn(&pid, child.executablePath, actions, attributes, argv, envp)
                 }
             }

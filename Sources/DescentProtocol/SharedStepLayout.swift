@@ -10,6 +10,8 @@ public struct SharedStepLayout: Sendable, Equatable {
     public let parameterCount: Int
     public let slots: Int
     static let line = 64
+    /// Buffers start on page boundaries, so a worker can map the parameters and the other ranks' slots read-only.
+    public static let page = 4096
 
     public init(parameterCount: Int, slots: Int) {
         self.parameterCount = parameterCount
@@ -28,9 +30,9 @@ public struct SharedStepLayout: Sendable, Equatable {
     public func gradientHeaderOffset(rank: Int) -> Int { doneSequenceOffset(rank: rank) + Self.line }
 
     /// Bytes of the control region.
-    public var controlByteCount: Int { 2 * Self.line + slots * 2 * Self.line }
+    public var controlByteCount: Int { (2 * Self.line + slots * 2 * Self.line + Self.page - 1) / Self.page * Self.page }
     /// Bytes from one float region to the next.
-    public var stride: Int { (parameterCount * 4 + Self.line - 1) / Self.line * Self.line }
+    public var stride: Int { (parameterCount * 4 + Self.page - 1) / Self.page * Self.page }
     public var byteCount: Int { controlByteCount + stride * (slots + 1) }
     public var parametersOffset: Int { controlByteCount }
 

@@ -1,3 +1,4 @@
+import DescentCore
 import Foundation
 
 /// A parameter vector saved to disk: the magic `DSCP`, a format version, the float count, then
@@ -52,23 +53,9 @@ public struct ParameterFileError: Error, CustomStringConvertible {
     public var description: String { "\(path): \(problem)" }
 }
 
-/// Writes files atomically: a temporary file beside the target, then a rename.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: temporary)
-            if FileManager.default.fileExists(atPath: url.path) {
-                _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-            } else {
-                try FileManager.default.moveItem(at: temporary, to: url)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        }
+extension AtomicFile {
+    /// `write(_:to:)` for `Data`.
+    public static func write(_ data: Data, to path: String) throws(FileWriteError) {
+        try write([UInt8](data), to: path)
     }
 }

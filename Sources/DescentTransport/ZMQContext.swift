@@ -18,6 +18,14 @@ public final class ZMQContext: @unchecked Sendable {
         self.handle = handle
     }
 
+    /// Creates a context with `ioThreads` I/O threads (`ZMQ_IO_THREADS`): libzmq spreads the
+    /// connections over them, so CURVE's encryption of several workers' frames runs in parallel.
+    public convenience init(ioThreads: Int32) throws(ZMQError) {
+        try self.init()
+        let handle = self.handle
+        try zmqRequire("zmq_ctx_set(ZMQ_IO_THREADS)") { zmq_ctx_set(handle, ZMQ_IO_THREADS, max(1, ioThreads)) }
+    }
+
     /// Makes every blocking call on this context's sockets fail at once with `ETERM`
     /// (`ZMQError.Kind.contextTerminated`), e.g. to stop a thread waiting in a receive.
     public func shutdown() throws(ZMQError) {

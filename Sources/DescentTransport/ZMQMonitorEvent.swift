@@ -35,4 +35,6 @@ public struct ZMQMonitorEvent: Equatable, Sendable {
     public let value: UInt32
     /// The endpoint the event concerns, e.g. `tcp://127.0.0.1:40123`.
     public let endpoint: String
+    /// libzmq's event number (`ZMQ_EVENT_...`), which tells the three handshake failures apart.
+    public var number: UInt16 = 0
 }

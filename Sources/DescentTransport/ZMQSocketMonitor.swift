@@ -32,6 +32,6 @@ public final class ZMQSocketMonitor {
             (bytes.loadUnaligned(fromByteOffset: 0, as: UInt16.self), bytes.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
         }
         return ZMQMonitorEvent(kind: .init(number: number), value: value,
-                               endpoint: String(decoding: frames[1].bytes, as: UTF8.self))
+                               endpoint: String(decoding: frames[1].bytes, as: UTF8.self), number: number)
     }
 }

@@ -5,19 +5,22 @@ import DescentTransport
 /// A worker's DEALER socket: 64-byte headers, a float32 payload frame per step and gradient.
 public final class SocketWorkerTransport: WorkerTransport {
     private let socket: ZMQSocket
+    /// Explains failed handshakes; a refused key ends the worker (libzmq does not retry it).
+    private let handshakes: ClientHandshakeWatch
     private var header = [UInt8](repeating: 0, count: WireHeader.size)
     public private(set) var connected = false
 
-    public init(connect endpoint: String) throws {
+    /// Connects to `endpoint` with `security` (CURVE with the coordinator's pinned key, or plaintext).
+    public init(connect endpoint: String, security: ClientSecurity = .insecure) throws {
         let context = try ZMQContext()
         socket = try ZMQSocket(context, kind: .dealer)
-        var random = SystemRandomNumberGenerator()
         // A real random routing id: two workers started at the same moment never collide.
-        try socket.setRoutingID((0..<16).map { _ in UInt8.random(in: 0...255, using: &random) })
+        try socket.setRoutingID(randomRoutingID())
         try socket.setImmediate(true)
         try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
         try socket.setReconnect(interval: 100, maximum: 2000)
-        try socket.setMaxMessageSize(64 << 20)
+        try SocketLimits.configureWorker(socket)
+        handshakes = try SocketSecurity.secureClient(socket, security, endpoint: endpoint)
         do {
             try socket.connect(endpoint)
         } catch {
@@ -26,6 +29,7 @@ public final class SocketWorkerTransport: WorkerTransport {
     }
 
     public func receive(timeout: Double, _ handle: (WorkerArrival) throws -> Void) throws {
+        if let refusal = handshakes.refusal { throw WorkerError.refused(reason: refusal) }  // libzmq will not retry
         if timeout > 0 {
             guard try poll(items: [ZMQPollItem(socket)], timeout: Int(timeout * 1000))[0].contains(.readable) else { return }
         }
@@ -97,7 +101,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
         let layout = SharedStepLayout(parameterCount: settings.parameterCount, slots: settings.workers)
         let segment: SharedMemorySegment
         do {
-            segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount)
+            segment = try SharedMemorySegment.open(name: name, byteCount: layout.byteCount, readOnly: layout.readOnlyRanges(forRank: settings.rank))
         } catch {
             throw WorkerError.sharedMemory("\(error)")
         }

@@ -32,6 +32,8 @@ public struct WorkerOptions: Sendable {
     public var backend: ComputeBackend?
     /// Told about every computed step (the worker's metrics).
     public var observer: (any WorkerStepObserver)?
+    /// The coordinator's public key and this worker's keys, or plaintext (see `SocketSecurity`).
+    public var security: ClientSecurity = .insecure
 
     public init(connect: String, requestedRank: Int? = nil) {
         self.connect = connect
@@ -117,7 +119,7 @@ public final class Worker {
             // Before the ZeroMQ context, so its I/O thread stays on the same CPU.
             do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("worker: \(error); running unpinned") }
         }
-        let socket = try SocketWorkerTransport(connect: options.connect)
+        let socket = try SocketWorkerTransport(connect: options.connect, security: options.security)
         let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(socket: socket) : socket
         Console.error("worker: connecting to \(options.connect)")
         try WorkerShell(options: options, train: train, transport: transport).run()

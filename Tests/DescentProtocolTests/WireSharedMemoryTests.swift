@@ -31,18 +31,19 @@ struct WireSharedMemoryTests {
         #expect((try? WireHeader.decode(gradient.encoded(), payloadByteCount: nil))?.lossSum == 4.5)
     }
 
-    @Test func layoutPutsEachRegionOnItsOwn64ByteBoundary() {
-        // Control: 2 lines + 2 lines per rank = 8 lines of 64 bytes = 512 bytes for 3 ranks.
-        // 101,770 floats = 407,080 bytes, rounded up to a multiple of 64: 407,104.
+    @Test func layoutPutsEachRegionOnItsOwn64ByteLineAndEachBufferOnItsOwnPage() {
+        // Control: 2 lines + 2 lines per rank = 8 lines of 64 bytes = 512 bytes for 3 ranks,
+        // rounded up to a 4096-byte page so the buffers start on pages (a worker maps some read-only).
+        // 101,770 floats = 407,080 bytes, rounded up to a multiple of 4096: 100 pages = 409,600.
         let layout = SharedStepLayout(parameterCount: 101_770, slots: 3)
-        #expect(layout.controlByteCount == 512)
+        #expect(layout.controlByteCount == 4096)
         #expect(layout.stepHeaderOffset == 64)
         #expect(layout.doneSequenceOffset(rank: 0) == 128 && layout.gradientHeaderOffset(rank: 0) == 192)
         #expect(layout.doneSequenceOffset(rank: 2) == 384 && layout.gradientHeaderOffset(rank: 2) == 448)
-        #expect(layout.stride == 407_104)
-        #expect(layout.parametersOffset == 512)
-        #expect(layout.gradientOffset(rank: 0) == 512 + 407_104)
-        #expect(layout.gradientOffset(rank: 2) == 512 + 3 * 407_104)
-        #expect(layout.byteCount == 512 + 4 * 407_104)
+        #expect(layout.stride == 409_600)
+        #expect(layout.parametersOffset == 4096)
+        #expect(layout.gradientOffset(rank: 0) == 4096 + 409_600)
+        #expect(layout.gradientOffset(rank: 2) == 4096 + 3 * 409_600)
+        #expect(layout.byteCount == 4096 + 4 * 409_600)
     }
 }

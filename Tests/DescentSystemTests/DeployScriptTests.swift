@@ -1,3 +1,4 @@
+import DescentTransport
 import Foundation
 import Testing
 
@@ -22,7 +23,8 @@ extension SystemTests {
         let config = try writeConfig("training:\n  epochs: 2\n  batch_size: 24\n", in: dir)
         let port = 20_000 + Int(getpid()) % 20_000
         let script = Paths.packageRoot.appendingPathComponent("Deploy/cluster.sh").path
-        let environment = "PATH=\(dir)/bin:/usr/bin:/bin DESCENT=\(Paths.descent) COORDINATOR_ADDRESS=127.0.0.1 PORT=\(port) DATA=\(dir)"
+        try CurveKeyDirectory.generate(in: "\(dir)/keys", workers: 3)
+        let environment = "PATH=\(dir)/bin:/usr/bin:/bin DESCENT=\(Paths.descent) COORDINATOR_ADDRESS=127.0.0.1 PORT=\(port) DATA=\(dir) CURVE_DIR=\(dir)/keys"
         let child = try Child("cluster", executable: "/bin/sh", ["-c", "env \(environment) bash \(script) \(dir)/hosts \(config)"], directory: dir)
         #expect(child.wait(seconds: 120) == 0, "\(child.stdout)\n\(child.stderr)")
         let out = child.stdout

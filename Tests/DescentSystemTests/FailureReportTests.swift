@@ -9,7 +9,7 @@ extension SystemTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 20, test: 10)
         // Port 9 (discard) on loopback: nothing listens there.
-        let worker = try Child("worker", ["worker", "--connect", "tcp://127.0.0.1:9", "--data", dir, "--join-timeout", "6"], directory: dir)
+        let worker = try Child("worker", ["worker", "--connect", "tcp://127.0.0.1:9", "--insecure", "--data", dir, "--join-timeout", "6"], directory: dir)
         #expect(worker.wait(seconds: 30) != 0)
         let err = worker.stderr
         #expect(err.contains("still trying to join the coordinator at tcp://127.0.0.1:9 after 5 s (no connection yet)"), "\(err)")

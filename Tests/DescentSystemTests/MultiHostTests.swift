@@ -1,3 +1,4 @@
+import DescentTransport
 import Foundation
 import DescentNetworkLab
 import Testing
@@ -103,15 +104,18 @@ extension SystemTests {
         #expect(ping.contains("dev vw2"), "\(ping)")
 
         let endpoint = "tcp://\(coordinatorAddress):5555"
+        let keys = "\(dir)/keys"
+        try CurveKeyDirectory.generate(in: keys, workers: 2)
         let coordinator = try Child("coordinator", executable: "/usr/bin/env", [
             "ip", "netns", "exec", hosts.namespace("c"), Paths.descent, "coordinator", "--config", config, "--workers", "2",
             "--bind", "tcp://\(coordinatorAddress):5555", "--trace", "\(dir)/trace.jsonl", "--registration-timeout", "60",
+            "--curve-dir", keys,
         ], directory: dir)
         defer { coordinator.stop() }
         let workers = try ["w1", "w2"].enumerated().map { index, host in
             try Child("worker-\(host)", executable: "/usr/bin/env", [
                 "ip", "netns", "exec", hosts.namespace(host), Paths.descent, "worker", "--connect", endpoint,
-                "--config", config, "--rank", "\(index)",
+                "--config", config, "--rank", "\(index)", "--curve-dir", keys, "--curve-key", "worker-\(index).key",
             ], directory: dir)
         }
         #expect(coordinator.wait(seconds: 120) == 0, "\(coordinator.stdout)\n\(coordinator.stderr)")
@@ -143,13 +147,13 @@ extension SystemTests {
         let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: \(epochs)\n  batch_per_worker: 16\n", in: dir)
         let endpoint = "tcp://\(lab.address(of: "c")):5555"
         let coordinator = try Child("coordinator", executable: "/usr/bin/env", lab.inHost("c", [
-            Paths.descent, "coordinator", "--config", config, "--workers", "2", "--bind", endpoint,
+            Paths.descent, "coordinator", "--config", config, "--workers", "2", "--bind", endpoint, "--insecure",
             "--trace", "\(dir)/trace.jsonl", "--registration-timeout", "60",
         ]), directory: dir)
         defer { coordinator.stop() }
         let workers = try ["w1", "w2"].enumerated().map { index, host in
             try Child("worker-\(host)", executable: "/usr/bin/env", lab.inHost(host, [
-                Paths.descent, "worker", "--connect", endpoint, "--config", config, "--rank", "\(index)",
+                Paths.descent, "worker", "--connect", endpoint, "--insecure", "--config", config, "--rank", "\(index)",
             ]), directory: dir)
         }
         defer { workers.forEach { $0.stop() } }

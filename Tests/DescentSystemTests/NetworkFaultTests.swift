@@ -8,11 +8,11 @@ extension SystemTests {
         let address = hosts.address(ofHostAt: 0)
         let coordinator = try Child("coordinator", executable: "/usr/bin/env", [
             "ip", "netns", "exec", hosts.namespace("cx"), Paths.descent, "coordinator", "--config", config, "--workers", "2",
-            "--bind", "tcp://\(address):5555", "--trace", "\(dir)/trace.jsonl", "--registration-timeout", "60",
+            "--bind", "tcp://\(address):5555", "--insecure", "--trace", "\(dir)/trace.jsonl", "--registration-timeout", "60",
         ] + coordinatorArguments, directory: dir)
         let workers = try ["wx1", "wx2"].enumerated().map { index, host in
             try Child("worker-\(host)", executable: "/usr/bin/env", [
-                "ip", "netns", "exec", hosts.namespace(host), Paths.descent, "worker", "--connect", "tcp://\(address):5555",
+                "ip", "netns", "exec", hosts.namespace(host), Paths.descent, "worker", "--connect", "tcp://\(address):5555", "--insecure",
                 "--config", config, "--rank", "\(index)",
             ], directory: dir)
         }
