@@ -140,7 +140,7 @@ public final class Coordinator {
         }
         let transport = try makeTransport(runID, generation, shape.parameterCount, options.slots)
         _ = transport.parameters.update(fromContentsOf: initialParameters)
-        if let file = options.endpointFile { try DurableFile.write(Array(transport.endpoint.utf8), to: file) }
+        if let file = options.endpointFile { try AtomicFile.write(Array(transport.endpoint.utf8), to: file) }
 
         let driver = try ProgressDriver(progress: progress, shape: shape, test: test, epochs: config.training.epochs,
                                         options: options.run,

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// File layout (little-endian): "DSCK", format version u32, JSON length u64, the JSON of
 /// `Checkpoint.Header`, parameter count u64, the float32 parameters, then the SHA-256 of all the
-/// bytes before it. Written with `DurableFile` (temporary file, fsync, rename, fsync of the
+/// bytes before it. Written with `AtomicFile` (temporary file, fsync, rename, fsync of the
 /// directory), so a reader never sees half a checkpoint.
 public struct Checkpoint: Sendable, Equatable {
     public static let formatVersion: UInt32 = 1
@@ -159,7 +159,7 @@ public struct CheckpointStore: Sendable {
 
     /// Writes atomically, then removes all but the newest `keep`.
     public func save(_ checkpoint: Checkpoint) throws {
-        try DurableFile.write(try checkpoint.encoded(), to: path(step: checkpoint.step))
+        try AtomicFile.write(try checkpoint.encoded(), to: path(step: checkpoint.step))
         for old in files().dropFirst(keep) { unlink(old) }
     }
 

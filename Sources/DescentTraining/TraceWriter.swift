@@ -96,7 +96,7 @@ public final class JSONLinesWriter {
             kept += line
             kept.append(0x0A)
         }
-        try DurableFile.write(kept, to: path)
+        try AtomicFile.write(kept, to: path)
     }
 
     public func append<T: Encodable>(_ record: T) throws {
