@@ -1,6 +1,7 @@
 import ArgumentParser
 import DescentCore
 import DescentLaunch
+import DescentTraining
 import DescentLogging
 import Logging
 import DescentProgress
@@ -131,7 +132,16 @@ struct Launch: AsyncParsableCommand {
         let sink = ProgressRelaySink(coordinatorLabel: drawsProgress ? "coordinator" : nil, errorLine: errorLineWriter())
         let result = try ProcessGroup(options: .init(maxRestarts: maxRestarts)).run(children, output: sink)
         sink.finish()
-        if run.checkpointDir == nil, let checkpointDir, result.exitCode == 0 { try? FileManager.default.removeItem(atPath: checkpointDir) }
+        if run.checkpointDir == nil, let checkpointDir {
+            // The directory launch made for its restarts: gone after a finished run; after a failed one it
+            // is the way back, so say where it is (or remove it when it holds nothing).
+            let kept = !CheckpointStore(directory: checkpointDir).files().isEmpty
+            if result.exitCode == 0 || !kept {
+                try? FileManager.default.removeItem(atPath: checkpointDir)
+            } else {
+                Console.error("[launch] the run did not finish; its checkpoints are in \(checkpointDir): continue with --resume \(checkpointDir)")
+            }
+        }
         if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
