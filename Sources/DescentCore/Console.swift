@@ -46,12 +46,7 @@ public enum Console {
     /// Text a peer supplied (a host name), made safe to print: control characters and escape
     /// sequences become '?', and it is cut to `limit` characters, so a peer cannot forge output lines.
     public static func sanitized(_ text: String, limit: Int = 64) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(limit) {
-            let c = scalar.value
-            out.unicodeScalars.append(c < 0x20 || c == 0x7F || (0x80..<0xA0).contains(c) ? "?" : scalar)
-        }
-        return text.unicodeScalars.count > limit ? out + "..." : out
+        text.sanitizedForDisplay(maxCharacters: limit)
     }
 
     private static func write(_ text: String, to descriptor: Int32) {
