@@ -59,7 +59,7 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "The PyTorch DDP peer script.")
     var peerScript: String = "../shared/bench/peers/torch_ddp.py"
 
-    @Option(help: "Measure each pair with every observer on and off, alternately, this many times each (0: observers off only).")
+    @Option(help: "Measure each pair with every observer on and off, alternately (off-on, then on-off), this many times each (0: observers off only).")
     var observerRounds: Int = 0
 
     func validate() throws {
@@ -150,9 +150,13 @@ struct BenchDistributed: ParsableCommand {
         for size in batch.values {
             for count in workers.values {
                 var off: [Measurement] = [], on: [Measurement] = []
-                for _ in 0..<observerRounds {
-                    off.append(try measure(workers: count, batch: size, data: data, executable: executable))
-                    on.append(try measure(workers: count, batch: size, data: data, executable: executable, observers: true))
+                // Rounds alternate the order (off-on, on-off, ...) so that a drift of the machine
+                // during the run (another process starting, the page cache warming) favours neither.
+                for round in 0..<observerRounds {
+                    for observers in round % 2 == 0 ? [false, true] : [true, false] {
+                        let m = try measure(workers: count, batch: size, data: data, executable: executable, observers: observers)
+                        if observers { on.append(m) } else { off.append(m) }
+                    }
                 }
                 let (meanOff, meanOn) = (mean(off.map(\.samplesPerSecond)), mean(on.map(\.samplesPerSecond)))
                 let (medianOff, medianOn) = (mean(off.map(\.medianSamplesPerSecond)), mean(on.map(\.medianSamplesPerSecond)))
