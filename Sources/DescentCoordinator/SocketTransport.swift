@@ -78,7 +78,7 @@ public final class SocketTransport: CoordinatorTransport {
     }
 
     /// The edge: frames to a typed message, decoded once, from a peer named by its key (CURVE)
-    /// or its routing id; an unregistered peer's hello passes the `HelloGate` before its JSON is read.
+    /// or its routing id; a hello passes the `HelloGate` before its JSON is read.
     func arrival(_ frames: [ZMQMessage]) -> CoordinatorArrival {
         guard frames.count >= 2 else { return .malformed(from: nil, .wrongFrameCount(0)) }
         let body = frames.dropFirst()
@@ -152,7 +152,8 @@ public final class SocketTransport: CoordinatorTransport {
         }
     }
 
-    /// The hello limits for a peer that is not a member; nil when the hello may be decoded.
+    /// The hello limits (`HelloGate`: every peer's own rate; for peers that are not members also
+    /// the shared rate and the cap); nil when the hello may be decoded.
     private func gate(hello peer: PeerID, frame: ZMQMessage, textBytes: Int) -> CoordinatorArrival? {
         guard textBytes <= hellos.limits.maxHelloBytes else {
             return .refused(from: nil, .malformed, "a hello of \(textBytes) bytes from \(peer) (at most \(hellos.limits.maxHelloBytes))")
