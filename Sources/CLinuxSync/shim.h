@@ -73,9 +73,12 @@ static inline int descent_pin_to_cpu(int cpu) {
 static inline int descent_set_parent_death_signal(int signal) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0, 0, 0); }
 /* Keeps glibc's mmap threshold fixed at `bytes`, so large freed blocks go back to the system. */
 static inline int descent_fix_mmap_threshold(int bytes) { return mallopt(M_MMAP_THRESHOLD, bytes); }
+/* Free memory at the top of a glibc heap above `bytes` goes back to the system. */
+static inline int descent_fix_trim_threshold(int bytes) { return mallopt(M_TRIM_THRESHOLD, bytes); }
 #else
 static inline int descent_set_parent_death_signal(int signal) { (void)signal; return -1; }
 static inline int descent_fix_mmap_threshold(int bytes) { (void)bytes; return 0; }
+static inline int descent_fix_trim_threshold(int bytes) { (void)bytes; return 0; }
 #endif
 
 #endif

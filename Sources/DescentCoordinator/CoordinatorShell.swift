@@ -110,6 +110,9 @@ final class CoordinatorShell {
                 transport.send(.reject(WireMessage.Envelope(runID: machine.settings.runID, generation: machine.settings.generation),
                                        reason: "this coordinator speaks protocol version \(WireHeader.protocolVersion), the worker \(version); run the same Descent version on every host"), to: peer)
             }
+        case let .refused(_, kind, reason):
+            machine.count(kind)
+            log.log(kind: kind.rawValue, "coordinator: refused \(reason) [\(kind.rawValue)]")
         case let .gone(peer, reason):
             try execute(machine.lost(peer, reason: reason, now: now))
         case let .message(.gradient(result), peer, floats):
@@ -187,6 +190,7 @@ final class CoordinatorShell {
     private func admit(rank: Int, peer: PeerID, introduction: WorkerIntroduction, rejoined: Bool) {
         let shared = transport.admitted(rank: rank, peer: peer, introduction: introduction)
         joinDetails[rank] = (transport.address(of: peer).map { ", address \(Console.sanitized($0))" } ?? "") + (shared != nil ? ", shared memory" : "")
+            + (peer.keyName.map { ", key \($0)" } ?? "")
         watch.watch(peer, introduction: introduction)
         var settings = settingsTemplate
         settings.rank = rank

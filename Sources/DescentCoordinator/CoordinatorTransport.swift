@@ -13,6 +13,9 @@ public enum CoordinatorArrival {
     case message(WireMessage, from: PeerID, floats: GradientFloats?)
     /// Bytes that did not decode; `reply` is set when the sender should be told why.
     case malformed(from: PeerID?, WireError)
+    /// A message the transport refused before decoding it (an identity that does not match its
+    /// connection, a hello over the limits of unregistered peers): counted and logged, never applied.
+    case refused(from: PeerID?, Rejection, String)
     /// A peer the transport knows to be gone (its process exited).
     case gone(PeerID, reason: String)
 }

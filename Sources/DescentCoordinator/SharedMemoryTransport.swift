@@ -59,10 +59,14 @@ public final class SharedMemoryTransport: CoordinatorTransport {
     }
 
     public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? {
-        local.admit(rank: rank, peer: peer, introduction) ? local.segment.name : nil
+        _ = socket.admitted(rank: rank, peer: peer, introduction: introduction)
+        return local.admit(rank: rank, peer: peer, introduction) ? local.segment.name : nil
     }
 
-    public func removed(rank: Int) { local.remove(rank: rank) }
+    public func removed(rank: Int) {
+        socket.removed(rank: rank)
+        local.remove(rank: rank)
+    }
     public func address(of peer: PeerID) -> String? { socket.address(of: peer) }
 
     public func close() { socket.close() }

@@ -1,5 +1,6 @@
 import DescentCore
 import DescentProtocol
+import DescentTraining
 import DescentTransport
 import Foundation
 
@@ -20,8 +21,13 @@ public final class SocketTransport: CoordinatorTransport {
     private var stepMessage: ZMQMessage?
     private var stepMessageKey: (Int, UInt16)?
     private var log = RateLimitedLog()
-    /// Peer-Address of the peers that said hello (bounded: a flood of strangers cannot grow it).
-    private var addresses: [PeerID: String] = [:]
+    /// Members (admitted ranks) and the address each connected from.
+    private var members: [PeerID: String] = [:]
+    private var memberOfRank: [Int: PeerID] = [:]
+    /// With CURVE: each worker's key and the connection it uses now (nil: plaintext, routing ids).
+    private var routes: AuthenticatedRoutes?
+    /// Hellos of peers that are not members: rated, capped, and their addresses kept meanwhile.
+    private var hellos: HelloGate
     /// The ZAP handler and handshake watch: CURVE's allow-list, refusals logged and counted.
     public let handshakes: ServerHandshakeGuard
 
@@ -45,6 +51,8 @@ public final class SocketTransport: CoordinatorTransport {
             throw CoordinatorError.cannotBind(endpoint: bind, reason: error.message)
         }
         endpoint = (try? socket.lastEndpoint) ?? bind
+        if case let .curve(_, allowed) = security { routes = AuthenticatedRoutes(allowed: allowed) }
+        hellos = HelloGate(limits: HelloGate.Limits(slots: workers), now: monotonicSeconds())
     }
 
     deinit { if ownsParameters { parameters.deallocate() } }
@@ -62,36 +70,112 @@ public final class SocketTransport: CoordinatorTransport {
         while true {
             switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {
             case .message(let frames):
-                let arrival = Self.decode(frames)
-                if case .message(.hello, let peer, _) = arrival, addresses.count < 4096, let address = frames[1].metadata("Peer-Address") {
-                    addresses[peer] = address
-                }
-                try handle(arrival)
+                try handle(arrival(frames))
             case .wouldBlock: return
             case .tooManyFrames(let count): try handle(.malformed(from: nil, .wrongFrameCount(count - 1)))
             }
         }
     }
 
-    /// The edge: frames to a typed message, decoded once.
-    static func decode(_ frames: [ZMQMessage]) -> CoordinatorArrival {
-        let peer = PeerID(frames[0].bytes)
+    /// The edge: frames to a typed message, decoded once, from a peer named by its key (CURVE)
+    /// or its routing id; a hello passes the `HelloGate` before its JSON is read.
+    func arrival(_ frames: [ZMQMessage]) -> CoordinatorArrival {
+        guard frames.count >= 2 else { return .malformed(from: nil, .wrongFrameCount(0)) }
         let body = frames.dropFirst()
+        let header = Result { () throws(WireError) -> (WireHeader, ZMQMessage?) in try Self.header(of: body) }
+        let isHello = (try? header.get())?.0.type == .hello
+        let peer: PeerID
+        switch identify(route: frames[0].bytes, frame: frames[1], isHello: isHello) {
+        case .peer(let known): peer = known
+        case .refused(let refusal): return refusal
+        }
+        let (decoded, payload): (WireHeader, ZMQMessage?)
+        switch header {
+        case .success(let value): (decoded, payload) = value
+        case .failure(let error): return .malformed(from: peer, error)
+        }
+        if isHello, let refusal = gate(hello: peer, frame: frames[1], textBytes: payload?.count ?? 0) { return refusal }
         do {
-            try WireHeader.checkFrameCount(body.count)
-            let payload = body.count == 2 ? body[body.startIndex + 1] : nil
-            let header = try body[body.startIndex].withUnsafeBytes { (bytes) throws(WireError) -> WireHeader in
-                try WireHeader.decode(bytes, payloadByteCount: payload?.count)
-            }
-            if header.dtype == .utf8, let payload {
+            if decoded.dtype == .utf8, let payload {
                 let message = try payload.withUnsafeBytes { (bytes) throws(WireError) -> WireMessage in
-                    try WireMessage.decode(header, text: bytes)
+                    try WireMessage.decode(decoded, text: bytes)
                 }
                 return .message(message, from: peer, floats: nil)
             }
-            return .message(try WireMessage.decode(header, text: nil), from: peer, floats: payload)
+            return .message(try WireMessage.decode(decoded, text: nil), from: peer, floats: payload)
         } catch {
             return .malformed(from: peer, error)
+        }
+    }
+
+    /// The header and the payload frame of a message's frames after the routing id.
+    static func header(of body: ArraySlice<ZMQMessage>) throws(WireError) -> (WireHeader, ZMQMessage?) {
+        try WireHeader.checkFrameCount(body.count)
+        let payload = body.count == 2 ? body[body.startIndex + 1] : nil
+        let header = try body[body.startIndex].withUnsafeBytes { (bytes) throws(WireError) -> WireHeader in
+            try WireHeader.decode(bytes, payloadByteCount: payload?.count)
+        }
+        return (header, payload)
+    }
+
+    /// A sender named, or refused at the edge before the machine sees the message.
+    private enum Identity {
+        case peer(PeerID)
+        case refused(CoordinatorArrival)
+    }
+
+    /// Who sent a message: its routing id without CURVE; with CURVE the key it proved, mapped to
+    /// its current connection (`AuthenticatedRoutes`).
+    private func identify(route: [UInt8], frame: ZMQMessage, isHello: Bool) -> Identity {
+        guard routes != nil else { return .peer(PeerID(route)) }
+        let resolution = frame.withAuthenticatedKeyBytes { key in
+            routes!.resolve(route: route, key: key ?? UnsafeRawBufferPointer(start: nil, count: 0), isHello: isHello)
+        }
+        switch resolution {
+        case .peer(let peer):
+            return .peer(peer)
+        case let .reconnected(peer, previous):
+            let address = frame.metadata("Peer-Address").map { Console.sanitized($0) } ?? "an unknown address"
+            log.log(kind: "reconnected", "coordinator: \(peer) connected again from \(address): it is reached on the new connection from now on, and its old connection is told to stop")
+            sendReject(to: previous, reason: "another connection presented this worker's key (\(peer.keyName ?? "")) from \(address) and took its place; "
+                       + "each worker needs its own key (descent keys generate DIR --workers N)")
+            if members[peer] != nil { members[peer] = address }
+            return .peer(peer)
+        case let .mismatch(bound, presented):
+            return .refused(.refused(from: nil, .identityMismatch,
+                "a message on the connection of \(bound) proved another key, \(presented); refused, and \(bound.keyName ?? "the worker") must say hello again"))
+        case .superseded(let peer):
+            return .refused(.refused(from: nil, .supersededConnection,
+                "a message from an old connection of \(peer), which has connected again since"))
+        case .unknownKey:
+            return .refused(.refused(from: nil, .identityMismatch, "a message whose connection proved no allowed key"))
+        }
+    }
+
+    /// The hello limits (`HelloGate`: every peer's own rate; for peers that are not members also
+    /// the shared rate and the cap); nil when the hello may be decoded.
+    private func gate(hello peer: PeerID, frame: ZMQMessage, textBytes: Int) -> CoordinatorArrival? {
+        guard textBytes <= hellos.limits.maxHelloBytes else {
+            return .refused(from: nil, .malformed, "a hello of \(textBytes) bytes from \(peer) (at most \(hellos.limits.maxHelloBytes))")
+        }
+        switch hellos.admit(peer, address: frame.metadata("Peer-Address"), now: monotonicSeconds()) {
+        case .pass:
+            return nil
+        case .rateLimited:
+            return .refused(from: nil, .helloRateLimited,
+                            "a hello from \(peer): over \(Int(hellos.limits.perPeerPerSecond)) a second from one peer or \(Int(hellos.limits.perSecond)) a second from all unregistered peers")
+        case .tooManyPending:
+            return .refused(from: nil, .tooManyUnregistered,
+                            "a hello from \(peer): \(hellos.limits.maxPending) unregistered peers are already waiting (each forgotten \(Int(hellos.limits.pendingLifetime)) s after its last hello)")
+        }
+    }
+
+    private func sendReject(to route: [UInt8], reason: String) {
+        do {
+            let (header, text) = try WireMessage.reject(WireMessage.Envelope(runID: 0, generation: 0), reason: reason).encoded()
+            send(header, to: route, payload: try text.map { try ZMQMessage(copying: $0) })
+        } catch {
+            log.log(kind: "send", "coordinator: cannot build a reject message: \(error)")
         }
     }
 
@@ -122,15 +206,41 @@ public final class SocketTransport: CoordinatorTransport {
         for recipient in recipients { send(order.header, to: recipient.peer, payload: stepMessage) }
     }
 
-    public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? { nil }
-    public func removed(rank: Int) {}
-    public func address(of peer: PeerID) -> String? { addresses[peer] }
+    public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? {
+        if let previous = memberOfRank[rank], previous != peer {
+            members[previous] = nil
+            hellos.removed(previous)
+        }
+        memberOfRank[rank] = peer
+        members[peer] = members[peer] ?? hellos.address(of: peer) ?? ""
+        hellos.admitted(peer, now: monotonicSeconds())
+        return nil
+    }
+
+    public func removed(rank: Int) {
+        guard let peer = memberOfRank.removeValue(forKey: rank) else { return }
+        members[peer] = nil
+        hellos.removed(peer)
+    }
+
+    public func address(of peer: PeerID) -> String? {
+        (members[peer].flatMap { $0.isEmpty ? nil : $0 }) ?? hellos.address(of: peer)
+    }
 
     private func send(_ value: WireHeader, to peer: PeerID, payload: ZMQMessage?) {
+        guard let routes else { return send(value, to: peer.bytes, payload: payload) }
+        guard let route = routes.route(of: peer) else {
+            return log.log(kind: "unrouted", "coordinator: no connection of \(peer) to send to (it has not connected again yet)")
+        }
+        send(value, to: route, payload: payload)
+    }
+
+    private func send(_ value: WireHeader, to route: [UInt8], payload: ZMQMessage?) {
+        let peer = PeerID(route)
         do {
             let outcome = try header.withUnsafeMutableBytes { bytes in
                 value.encode(into: bytes)
-                return try socket.send(to: peer.bytes, header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait)
+                return try socket.send(to: route, header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait)
             }
             if outcome == .wouldBlock { log.log(kind: "blocked", "coordinator: send to \(peer) would block; the peer is not reading") }
         } catch let error as ZMQError where error.kind == .hostUnreachable {

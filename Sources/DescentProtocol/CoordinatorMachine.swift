@@ -1,19 +1,5 @@
 import DescentCore
 
-/// The identity of a connected peer: its ZeroMQ routing id.
-public struct PeerID: Hashable, Sendable, CustomStringConvertible {
-    public let bytes: [UInt8]
-
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-    public var description: String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
-    }
-}
-
 /// Why the coordinator refused a message. Each is logged and counted, never applied.
 public enum Rejection: String, CaseIterable, Sendable, Comparable, Codable {
     /// The frames could not be decoded (bad magic, version, sizes, reserved bytes...).
@@ -32,6 +18,13 @@ public enum Rejection: String, CaseIterable, Sendable, Comparable, Codable {
     case unexpected
     case configMismatch = "config_mismatch"
     case runFull = "run_full"
+    /// A connection's CURVE key is not the key of the member its routing id belongs to.
+    case identityMismatch = "identity_mismatch"
+    /// A message on a worker's old connection after the same key connected again.
+    case supersededConnection = "superseded_connection"
+    /// Hellos of peers that are not members, over the rate or the cap (`HelloGate`).
+    case helloRateLimited = "hello_rate_limited"
+    case tooManyUnregistered = "too_many_unregistered"
 
     public static func < (a: Rejection, b: Rejection) -> Bool { a.rawValue < b.rawValue }
 }

@@ -106,6 +106,13 @@ extension ZMQMessage {
         guard let value = metadata("User-Id"), !value.isEmpty else { return nil }
         return value
     }
+
+    /// `authenticatedKey`'s bytes, valid only inside `body` (nil or empty for plaintext peers);
+    /// nothing is allocated, for the per-message check of who sent it.
+    public func withAuthenticatedKeyBytes<R>(_ body: (UnsafeRawBufferPointer?) throws -> R) rethrows -> R {
+        guard let value = zmq_msg_gets(raw, "User-Id") else { return try body(nil) }
+        return try body(UnsafeRawBufferPointer(start: value, count: strlen(value)))
+    }
 }
 
 extension ZMQSocket {
