@@ -238,7 +238,10 @@ final class CoordinatorShell {
                 }
             }
         }
-        if let paramSteps { driver.recordStaleness(paramSteps.map { step - $0 }) }
+        if let paramSteps {
+            driver.recordStaleness(paramSteps.map { step - $0 })
+            transport.parametersChanged()
+        }
         averager.reset()
         try execute(machine.stepApplied(nextRate: Double(driver.progress.rate), now: monotonicSeconds()))
     }

@@ -63,6 +63,7 @@ public final class SharedMemoryTransport: CoordinatorTransport {
     }
 
     public func removed(rank: Int) { local.remove(rank: rank) }
+    public func parametersChanged() { socket.parametersChanged() }
     public func address(of peer: PeerID) -> String? { socket.address(of: peer) }
 
     public func close() { socket.close() }

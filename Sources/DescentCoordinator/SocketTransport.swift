@@ -122,6 +122,11 @@ public final class SocketTransport: CoordinatorTransport {
         for recipient in recipients { send(order.header, to: recipient.peer, payload: stepMessage) }
     }
 
+    public func parametersChanged() {
+        stepMessage = nil
+        stepMessageKey = nil
+    }
+
     public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? { nil }
     public func removed(rank: Int) {}
     public func address(of peer: PeerID) -> String? { addresses[peer] }
