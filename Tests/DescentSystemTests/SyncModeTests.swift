@@ -21,12 +21,13 @@ extension SystemTests {
 
     /// A coordinator and two workers; `workerFaults[r]` is passed to worker r. Returns the coordinator.
     @discardableResult
-    static func runSyncMode(_ name: String, config: String, in dir: String, workerFaults: [[String]] = [[], []]) throws -> Child {
+    static func runSyncMode(_ name: String, config: String, in dir: String, workerFaults: [[String]] = [[], []],
+                            coordinatorArguments: [String] = []) throws -> Child {
         let endpoint = "ipc://\(dir)/\(name).sock"
         let coordinator = try Child("\(name)-coordinator", [
             "coordinator", "--config", config, "--workers", "2", "--bind", endpoint,
             "--save", "\(dir)/\(name).bin", "--trace", "\(dir)/\(name).jsonl",
-        ], directory: dir)
+        ] + coordinatorArguments, directory: dir)
         let workers = try (0..<2).map { rank in
             try Child("\(name)-worker-\(rank)", ["worker", "--connect", endpoint, "--config", config, "--rank", "\(rank)"]
                       + workerFaults[rank].flatMap { ["--fault", $0] }, directory: dir)
@@ -60,7 +61,8 @@ extension SystemTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let config = try writeConfig(Self.syncModeConfig(data: sample, sync: "sync: async"), in: dir, name: "async.yaml")
         // Worker 1 waits 40 ms before each gradient: worker 0's are applied meanwhile.
-        let coordinator = try Self.runSyncMode("async", config: config, in: dir, workerFaults: [[], ["delay:ms=40"]])
+        let coordinator = try Self.runSyncMode("async", config: config, in: dir, workerFaults: [[], ["delay:ms=40"]],
+                                               coordinatorArguments: ["--run-dir", "\(dir)/run"])
         // One worker's batch of 16 per update: 60 batches an epoch, 120 steps.
         let trace = try jsonLines("\(dir)/async.jsonl")
         #expect(trace.map { $0["step"] as! Int } == Array(0..<120))
@@ -82,6 +84,9 @@ extension SystemTests {
         let all = slow + fast
         #expect(coordinator.stdout.contains(String(format: "Staleness: mean %.3f, max %d over 120 gradients", mean(all), all.max()!)),
                 "\(coordinator.stdout)")
+        // The run directory's summary carries the same figures.
+        let finished = try #require(try jsonLines("\(dir)/run/events.jsonl").first { $0["type"] as? String == "run_finished" })
+        #expect(abs((finished["mean_staleness"] as? Double ?? -1) - mean(all)) < 1e-9 && finished["max_staleness"] as? Int == all.max())
     }
 
     @Test(.enabled(if: Paths.mnistSample != nil, "needs the real MNIST sample at ../shared/data/mnist-sample (or $DESCENT_MNIST_SAMPLE)"))
