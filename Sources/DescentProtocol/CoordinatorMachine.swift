@@ -45,6 +45,9 @@ public enum Rejection: String, CaseIterable, Sendable, Comparable, Codable {
 /// has its share dealt again to the survivors (the step's accumulated gradients are dropped and
 /// the step is sent again in a new round, so no gradient is applied twice and none is lost); a
 /// worker may join at any step boundary. The global step moves from t to t + 1 exactly once.
+///
+/// That is `sync` mode; `async` and `bounded` (`SyncMode`, `CoordinatorMachine+Pipelined.swift`)
+/// keep several updates in flight and record each applied gradient's staleness.
 public struct CoordinatorMachine: Sendable {
     /// Fixed facts of the run.
     public struct Settings: Sendable {
