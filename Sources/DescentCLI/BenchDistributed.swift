@@ -1,4 +1,5 @@
 import ArgumentParser
+import DescentCore
 import DescentLaunch
 import DescentMetrics
 import DescentTransport
@@ -17,7 +18,9 @@ struct BenchDistributed: ParsableCommand {
             where a step's time goes: compute (a worker's forward/backward), communication (the rest of the \
             fastest worker's round trip), waiting (for the slowest worker) and the update (averaging + SGD). \
             With a Python that imports torch, the shared torch_ddp.py peer runs the same job in the same \
-            run and the ratio is printed. Memory: the processes' resident size early and at the end.
+            run and the ratio is printed. Memory: the processes' resident size early and at the end. \
+            --sync measures synchronisation modes side by side (sync, async, bounded:K; async and \
+            bounded send parameters through the socket), with the mean and largest staleness of each.
             """)
 
     @Option(help: "Comma-separated worker counts.", transform: BatchSizes.parse)
@@ -25,6 +28,10 @@ struct BenchDistributed: ParsableCommand {
 
     @Option(help: "Comma-separated batch sizes per worker.", transform: BatchSizes.parse)
     var batch = BatchSizes(values: [32, 128])
+
+    @Option(help: "Comma-separated synchronisation modes, measured side by side: sync, async, bounded:K (e.g. sync,async,bounded:2).",
+            transform: SyncModes.parse)
+    var sync = SyncModes(values: [.sync])
 
     @Option(help: "Epochs per measurement (at least; runs grow to --min-steps).")
     var epochs: Int = 2
@@ -86,38 +93,56 @@ struct BenchDistributed: ParsableCommand {
         let curveModes = curve == "both" ? [false, true] : [curve == "on"]
         for size in batch.values {
             for count in workers.values {
-                for encrypted in curveModes {
-                    let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable, curve: encrypted)
-                    results["\(count)x\(size)\(encrypted ? "+curve" : "")"] = measured.samplesPerSecond
-                    let torch = peer && encrypted == curveModes[0] ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
-                    if torch != nil { sleep(2) }  // let the peer's processes go before the next measurement
-                    table.append([
-                        "\(count)", "\(size)", encrypted ? "on" : "off", fmt(measured.samplesPerSecond, 0), torch.map { fmt($0, 0) } ?? "-",
-                        torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
-                        fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
-                        fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
-                        "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
-                        "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
-                    ])
-                    machineLines.append(
-                        "bench=distributed workers=\(count) batch_per_worker=\(size) curve=\(encrypted ? "on" : "off") steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
-                            + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
-                            + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
-                            + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
-                            + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
-                            + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+                for mode in sync.values {
+                    for encrypted in curveModes {
+                        let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable, curve: encrypted,
+                                                   mode: mode)
+                        let key = "\(count)x\(size)" + (mode == .sync ? "" : "@\(mode)")
+                        results["\(key)\(encrypted ? "+curve" : "")"] = measured.samplesPerSecond
+                        let torch = peer && encrypted == curveModes[0] && mode == sync.values[0]
+                            ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
+                        if torch != nil { sleep(2) }  // let the peer's processes go before the next measurement
+                        table.append([
+                            "\(count)", "\(size)", "\(mode)", encrypted ? "on" : "off", fmt(measured.samplesPerSecond, 0),
+                            fmt(measured.staleness.mean, 2), "\(measured.staleness.max)", torch.map { fmt($0, 0) } ?? "-",
+                            torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
+                            fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
+                            fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
+                            "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
+                            "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
+                        ])
+                        machineLines.append(
+                            "bench=distributed workers=\(count) batch_per_worker=\(size) sync=\(mode) curve=\(encrypted ? "on" : "off") steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
+                                + "mean_staleness=\(fmt(measured.staleness.mean, 3)) max_staleness=\(measured.staleness.max) "
+                                + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
+                                + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
+                                + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
+                                + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
+                                + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+                    }
                 }
                 if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
                     machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
                 }
             }
         }
-        let header = ["workers", "batch/w", "curve", "descent samples/s", "torch DDP samples/s", "ratio", "step ms", "compute", "comm",
+        let header = ["workers", "batch/w", "sync", "curve", "descent samples/s", "mean stale", "max stale", "torch DDP samples/s", "ratio", "step ms", "compute", "comm",
                       "waiting", "update", "coord RSS MB", "worker RSS MB"]
         printTable([header] + table)
         for size in batch.values {
             if let one = results["1x\(size)"], let two = results["2x\(size)"] {
                 print("scaling at batch \(size) per worker: 2 workers / 1 worker = \(fmt(two / one, 2))x")
+            }
+        }
+        for size in batch.values {
+            for count in workers.values {
+                guard let base = results["\(count)x\(size)"] else { continue }
+                for mode in sync.values where mode != .sync {
+                    if let other = results["\(count)x\(size)@\(mode)"] {
+                        print("\(mode) at \(count) x \(size): \(mode) / sync = \(fmt(other / base, 2))x samples/s "
+                              + "(bench=distributed_sync workers=\(count) batch_per_worker=\(size) sync=\(mode) over_sync=\(fmt(other / base, 3)))")
+                    }
+                }
             }
         }
         for size in batch.values {
@@ -140,6 +165,8 @@ struct BenchDistributed: ParsableCommand {
         var medianSamplesPerSecond = 0.0
         var coordinatorRSS: (first: Double, last: Double) = (0, 0)
         var workerRSS: (first: Double, last: Double) = (0, 0)
+        /// Staleness of every applied gradient (all 0 in sync mode, whose trace has no parameter steps).
+        var staleness = (mean: 0.0, max: 0)
     }
 
     /// Samples/s with every observer off and on (live progress, Prometheus scraped every second,
@@ -179,7 +206,7 @@ struct BenchDistributed: ParsableCommand {
     }
 
     private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false,
-                         curve: Bool = false) throws -> Measurement {
+                         curve: Bool = false, mode: SyncMode = .sync) throws -> Measurement {
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -195,7 +222,7 @@ struct BenchDistributed: ParsableCommand {
               epochs: \(runEpochs)
               batch_per_worker: \(size)
               threads: 1
-            """
+            """ + Self.syncLines(mode)
         let configPath = directory + "/bench.yaml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
         let endpoint = transport == "ipc" ? "ipc://\(directory)/c.sock" : "tcp://127.0.0.1:\(40_000 + Int(getpid()) % 20_000)"
@@ -235,6 +262,15 @@ struct BenchDistributed: ParsableCommand {
         return summarize(coordinator: steps, workers: workerSteps)
     }
 
+    /// The config lines of a synchronisation mode (none for sync).
+    static func syncLines(_ mode: SyncMode) -> String {
+        switch mode {
+        case .sync: return ""
+        case .async: return "\n  sync: async"
+        case .bounded(let k): return "\n  sync: bounded\n  staleness: \(k)"
+        }
+    }
+
     private func summarize(coordinator steps: [[String: Any]], workers: [[[String: Any]]]) -> Measurement {
         let warmup = min(20, steps.count / 2)
         let measured = Array(steps[warmup...])
@@ -262,6 +298,10 @@ struct BenchDistributed: ParsableCommand {
         m.coordinatorRSS = (coordinatorRSS.first ?? 0, coordinatorRSS.last ?? 0)
         let workerRSS = workers.map { $0.dropFirst(warmup).compactMap { $0["rss_mb"] as? Double } }
         m.workerRSS = (workerRSS.compactMap(\.first).max() ?? 0, workerRSS.compactMap(\.last).max() ?? 0)
+        let staleness = steps.flatMap { record in
+            ((record["param_steps"] as? [Int]) ?? []).map { (record["step"] as? Int ?? 0) - $0 }
+        }
+        m.staleness = (staleness.isEmpty ? 0 : Double(staleness.reduce(0, +)) / Double(staleness.count), staleness.max() ?? 0)
         return m
     }
 
@@ -322,6 +362,22 @@ struct BenchDistributed: ParsableCommand {
     }
 
     private func fmt(_ value: Double, _ decimals: Int) -> String { String(format: "%.\(decimals)f", value) }
+}
+
+/// `--sync`: comma-separated synchronisation modes.
+struct SyncModes: Sendable {
+    var values: [SyncMode]
+
+    static func parse(_ text: String) throws -> SyncModes {
+        let values = try text.split(separator: ",").map { part in
+            guard let mode = SyncMode(parsing: part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("'\(part)' is not a synchronisation mode; give sync, async or bounded:K (K a whole number), e.g. sync,async,bounded:2")
+            }
+            return mode
+        }
+        guard !values.isEmpty else { throw ValidationError("--sync needs at least one mode, e.g. sync,async,bounded:2") }
+        return SyncModes(values: values)
+    }
 }
 
 /// Keeps the children's lines in memory (for an error report) instead of printing them.

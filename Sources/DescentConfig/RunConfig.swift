@@ -38,6 +38,10 @@ public struct RunConfig: Sendable, Equatable {
         public var threads: Int = 1
         /// The library that runs the matrix products (the same in every process of a run).
         public var backend: ComputeBackend = .default
+        /// When gradients are applied: `sync`, `async`, or `bounded` with `staleness` (see `SyncMode`).
+        public var sync: SyncMode = .sync
+        /// Scale each gradient's rate by 1 / (staleness + 1) (Zhang et al. 2016, "Staleness-aware async-SGD").
+        public var stalenessAwareRate = false
     }
 
     public struct Optimizer: Sendable, Equatable {
@@ -52,6 +56,12 @@ public struct RunConfig: Sendable, Equatable {
     public func globalBatch(workers: Int) -> Int {
         if let perWorker = training.batchPerWorker { return perWorker * workers }
         return training.batchSize ?? 32
+    }
+
+    /// One worker's batch with `workers` workers: `batch_per_worker`, else `batch_size / workers`
+    /// (rounded down, at least 1). In `async` mode every update is one such batch.
+    public func workerBatch(workers: Int) -> Int {
+        training.batchPerWorker ?? max(1, (training.batchSize ?? 32) / max(workers, 1))
     }
 }
 
@@ -150,7 +160,8 @@ extension RunConfig.DataSection: Decodable {
 
 extension RunConfig.Training: Decodable {
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend"])
+        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend", "sync", "staleness",
+                                                      "staleness_aware_rate"])
         epochs = try c.value("epochs", default: 15)
         batchSize = try c.optional("batch_size")
         batchPerWorker = try c.optional("batch_per_worker")
@@ -161,6 +172,8 @@ extension RunConfig.Training: Decodable {
             }
             backend = chosen
         }
+        sync = try Self.syncMode(c)
+        stalenessAwareRate = try c.value("staleness_aware_rate", default: false)
         guard epochs >= 1 else { throw c.invalid("epochs", "must be 1 or more (got \(epochs))") }
         if batchSize != nil && batchPerWorker != nil {
             throw c.invalid("batch_per_worker", "give either batch_size (the global batch) or batch_per_worker, not both")
@@ -169,6 +182,31 @@ extension RunConfig.Training: Decodable {
         if let b = batchSize, b <= 0 { throw c.invalid("batch_size", "must be a positive integer (got \(b))") }
         if let b = batchPerWorker, b <= 0 { throw c.invalid("batch_per_worker", "must be a positive integer (got \(b))") }
         guard threads >= 1 else { throw c.invalid("threads", "must be 1 or more (got \(threads))") }
+    }
+}
+
+extension RunConfig.Training {
+    /// `sync` and `staleness`: `staleness` belongs to `bounded` only, and is a whole number >= 0.
+    static func syncMode(_ c: KeyedDecodingContainer<AnyCodingKey>) throws -> SyncMode {
+        let name: String = try c.value("sync", default: "sync")
+        let staleness: ConfigValue? = try c.optional("staleness")
+        switch name {
+        case "sync", "async":
+            if let staleness {
+                throw c.invalid("staleness", "applies to sync: bounded only (got \(staleness) with sync: \(name)); remove it or set sync: bounded")
+            }
+            return name == "sync" ? .sync : .async
+        case "bounded":
+            guard let staleness else {
+                throw c.invalid("staleness", "is required with sync: bounded: the most steps a worker may run ahead of the slowest (e.g. staleness: 2)")
+            }
+            guard let k: Int = try? c.optional("staleness"), k >= 0 else {
+                throw c.invalid("staleness", "must be a whole number >= 0 (got \(staleness))")
+            }
+            return .bounded(staleness: k)
+        default:
+            throw c.invalid("sync", "must be one of \(SyncMode.names.joined(separator: ", ")) (got '\(name)')")
+        }
     }
 }
 

@@ -106,8 +106,14 @@ public final class Coordinator {
     /// run cannot go on (too few workers, divergence, interrupted), after telling the workers to
     /// stop and saving a checkpoint when the run keeps them.
     public func run() throws -> RunSummary {
+        // The shared segment holds one step's parameters for every local rank; async and bounded
+        // modes send each worker the parameters of its own moment, so they go in frames.
+        let sharedMemory = options.sharedMemory && config.training.sync == .sync
+        if options.sharedMemory && !sharedMemory {
+            Console.out("\(config.training.sync) mode: parameters and gradients go through the socket (shared memory serves sync mode only)")
+        }
         let shell = try makeShell { runID, generation, parameterCount, slots in
-            options.sharedMemory
+            sharedMemory
                 ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots,
                                                  security: options.security)
                 : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots)
@@ -123,7 +129,8 @@ public final class Coordinator {
         }
         BLASThreads.set(config.training.threads)
         let trainer = Trainer(config: config, featureCount: train.images.featureCount)
-        let fresh = trainer.freshProgress(train: train, maxSteps: options.run.maxSteps, workers: options.workers)
+        let fresh = trainer.freshProgress(train: train, maxSteps: options.run.maxSteps, workers: options.workers,
+                                          mode: config.training.sync)
         var progress = fresh
         var initialParameters = shape.initialParameters(seed: config.seed)
         var runID = Coordinator.newRunID()
@@ -152,7 +159,8 @@ public final class Coordinator {
                             slots: options.slots, initialWorkers: options.workers, minWorkers: options.minWorkers,
                             configHash: options.configHash, silenceLimit: options.silenceLimitSeconds,
                             progressDeadline: options.progressDeadlineSeconds, minWorkersTimeout: options.minWorkersTimeoutSeconds,
-                            registrationTimeout: options.registrationTimeoutSeconds, heartbeatInterval: options.heartbeatSeconds),
+                            registrationTimeout: options.registrationTimeoutSeconds, heartbeatInterval: options.heartbeatSeconds,
+                            mode: config.training.sync),
             step: progress.step, now: monotonicSeconds())
         let settings = RunSettings(
             rank: 0, workers: options.slots, seed: config.seed, hidden: config.model.hidden, parameterCount: shape.parameterCount,
@@ -164,8 +172,13 @@ public final class Coordinator {
         Console.out("Coordinator listening on \(transport.endpoint) (run \(runID)), waiting for \(options.workers) worker(s); "
                     + "\(progress.plan.stepsPerEpoch) steps per epoch, global batch \(progress.plan.globalBatch), \(progress.totalSteps) steps")
         Console.out("Schedule: \(progress.policy.schedule.summary)")
+        if config.training.sync.isPipelined {
+            Console.out("Synchronisation: \(config.training.sync)"
+                        + (config.training.sync == .async ? ", one worker's batch of \(progress.plan.globalBatch) per update" : "")
+                        + (config.training.stalenessAwareRate ? ", staleness-aware rate (rate / (staleness + 1))" : ""))
+        }
         return CoordinatorShell(machine: machine, transport: transport, driver: driver, settings: settings,
-                                options: options, stop: options.stop)
+                                options: options, stop: options.stop, stalenessAwareRate: config.training.stalenessAwareRate)
     }
 
     private static func newRunID() -> UInt64 {

@@ -15,6 +15,9 @@ final class CoordinatorShell {
     private let transport: CoordinatorTransport
     private let driver: ProgressDriver
     private let averager: GradientAverager
+    /// Async and bounded modes: one buffer per update that may be in flight (empty in sync mode).
+    private let updateBuffers: [GradientAverager]
+    private let stalenessAwareRate: Bool
     private let settingsTemplate: RunSettings
     private let options: CoordinatorOptions
     private let stop: StopRequest?
@@ -29,7 +32,7 @@ final class CoordinatorShell {
     private var hung = false
 
     init(machine: CoordinatorMachine, transport: CoordinatorTransport, driver: ProgressDriver, settings: RunSettings,
-         options: CoordinatorOptions, stop: StopRequest?) {
+         options: CoordinatorOptions, stop: StopRequest?, stalenessAwareRate: Bool = false) {
         self.machine = machine
         self.transport = transport
         self.driver = driver
@@ -37,6 +40,12 @@ final class CoordinatorShell {
         self.options = options
         self.stop = stop
         averager = GradientAverager(count: transport.parameters.count)
+        switch machine.settings.mode {
+        case .sync: updateBuffers = []
+        case .async: updateBuffers = [GradientAverager(count: transport.parameters.count)]
+        case .bounded(let k): updateBuffers = (0...k).map { _ in GradientAverager(count: transport.parameters.count) }
+        }
+        self.stalenessAwareRate = stalenessAwareRate
         faults = options.faults
         self.machine.prepare(firstRate: Double(driver.progress.rate))
     }
@@ -150,10 +159,18 @@ final class CoordinatorShell {
                 floats?.withBytes { averager.add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct) }
             case let .applyStep(step, ranks, latencies):
                 try apply(step: step, ranks: ranks, latencies: latencies)
+            case let .accumulateGradient(_, samples, lossSum, correct, buffer, staleness):
+                let scale: Float = stalenessAwareRate ? 1 / Float(staleness + 1) : 1
+                floats?.withBytes { updateBuffers[buffer].add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct, scale: scale) }
+            case let .applyUpdate(step, buffer, ranks, latencies, paramSteps):
+                try apply(step: step, ranks: ranks, latencies: latencies, averager: updateBuffers[buffer], paramSteps: paramSteps)
+            case .discardInFlight:
+                for buffer in updateBuffers { buffer.reset() }
             case .log(let event):
                 report(event)
             case .trainingStarted:
-                Console.out("All \(machine.registeredCount) workers registered; training \(machine.step == 0 ? "starts" : "resumes at step \(machine.step)")")
+                Console.out("All \(machine.registeredCount) workers registered; training \(machine.step == 0 ? "starts" : "resumes at step \(machine.step)")"
+                            + (machine.settings.mode.isPipelined ? " (\(machine.settings.mode) mode)" : ""))
                 driver.begin(now: monotonicSeconds(), role: "coordinator", workers: machine.registeredCount)
             case .finish:
                 finished = true
@@ -200,7 +217,9 @@ final class CoordinatorShell {
     }
 
     /// Averages the step's gradients and applies the update; a divergent update stops the run.
-    private func apply(step: Int, ranks: [Int], latencies: [Double]) throws {
+    /// `paramSteps` (async and bounded modes): the step whose parameters each rank's gradient came from.
+    private func apply(step: Int, ranks: [Int], latencies: [Double], averager: GradientAverager? = nil, paramSteps: [Int]? = nil) throws {
+        let averager = averager ?? self.averager
         let started = monotonicSeconds()
         let norm = averager.average()
         let parameters = transport.parameters
@@ -216,7 +235,16 @@ final class CoordinatorShell {
                 record.timeMs = (now - driver.started) * 1000
                 record.updateMs = (now - started) * 1000
                 record.rssMB = step % 100 == 0 ? residentMemoryMB() : nil
+                if let paramSteps, let oldest = paramSteps.min() {
+                    record.paramStep = oldest
+                    record.staleness = step - oldest
+                    record.paramSteps = paramSteps
+                }
             }
+        }
+        if let paramSteps {
+            driver.recordStaleness(paramSteps.map { step - $0 })
+            transport.parametersChanged()
         }
         averager.reset()
         try execute(machine.stepApplied(nextRate: Double(driver.progress.rate), now: monotonicSeconds()))

@@ -42,4 +42,11 @@ public protocol CoordinatorTransport: AnyObject {
     func address(of peer: PeerID) -> String?
     /// Flushes what is queued (the final stops) and closes.
     func close()
+    /// The parameters changed while the step order stayed the same (async and bounded modes send
+    /// one step to several workers at different moments): a cached step payload is stale.
+    func parametersChanged()
+}
+
+extension CoordinatorTransport {
+    public func parametersChanged() {}
 }

@@ -19,14 +19,15 @@ final class GradientAverager {
         scratch = [Float](repeating: 0, count: count)
     }
 
-    /// Adds `samples * gradient` (gradient given as the payload's raw float bytes).
-    func add(floatBytes bytes: UnsafeRawBufferPointer, samples: Int, lossSum: Double, correct: Int) {
+    /// Adds `samples * gradient` (gradient given as the payload's raw float bytes); `scale`
+    /// multiplies its weight only (the staleness-aware rate: 1 / (staleness + 1)), not its samples.
+    func add(floatBytes bytes: UnsafeRawBufferPointer, samples: Int, lossSum: Double, correct: Int, scale: Float = 1) {
         precondition(bytes.count == count * 4, "payload size was checked before")
         self.samples += samples
         self.lossSum += lossSum
         self.correct += correct
         guard samples > 0 else { return }
-        let weight = Float(samples)
+        let weight = Float(samples) * scale
         if Int(bitPattern: bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
             let floats = bytes.assumingMemoryBound(to: Float.self)
             sum.withUnsafeMutableBufferPointer { cblas_saxpy(Int32(count), weight, floats.baseAddress, 1, $0.baseAddress, 1) }

@@ -67,6 +67,7 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         socket.removed(rank: rank)
         local.remove(rank: rank)
     }
+    public func parametersChanged() { socket.parametersChanged() }
     public func address(of peer: PeerID) -> String? { socket.address(of: peer) }
 
     public func close() { socket.close() }

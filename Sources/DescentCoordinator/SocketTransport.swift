@@ -206,6 +206,11 @@ public final class SocketTransport: CoordinatorTransport {
         for recipient in recipients { send(order.header, to: recipient.peer, payload: stepMessage) }
     }
 
+    public func parametersChanged() {
+        stepMessage = nil
+        stepMessageKey = nil
+    }
+
     public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? {
         if let previous = memberOfRank[rank], previous != peer {
             members[previous] = nil

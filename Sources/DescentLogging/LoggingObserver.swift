@@ -42,10 +42,15 @@ public final class LoggingObserver: RunObserver, @unchecked Sendable {
     }
 
     public func runFinished(_ summary: RunSummary) {
-        logger.info("run finished", metadata: [
+        var metadata: Logger.Metadata = [
             "event": "run_finished", "steps": "\(summary.steps)", "test_loss": "\(summary.testLoss)",
             "test_accuracy": "\(summary.testAccuracy)", "final_rate": "\(summary.finalRate)", "seconds": "\(summary.seconds)",
-        ])
+        ]
+        if let staleness = summary.staleness {
+            metadata["mean_staleness"] = "\(staleness.mean)"
+            metadata["max_staleness"] = "\(staleness.max)"
+        }
+        logger.info("run finished", metadata: metadata)
     }
 
     public func runFailed(_ message: String) {

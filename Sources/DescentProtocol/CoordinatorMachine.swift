@@ -38,6 +38,9 @@ public enum Rejection: String, CaseIterable, Sendable, Comparable, Codable {
 /// has its share dealt again to the survivors (the step's accumulated gradients are dropped and
 /// the step is sent again in a new round, so no gradient is applied twice and none is lost); a
 /// worker may join at any step boundary. The global step moves from t to t + 1 exactly once.
+///
+/// That is `sync` mode; `async` and `bounded` (`SyncMode`, `CoordinatorMachine+Pipelined.swift`)
+/// keep several updates in flight and record each applied gradient's staleness.
 public struct CoordinatorMachine: Sendable {
     /// Fixed facts of the run.
     public struct Settings: Sendable {
@@ -65,11 +68,14 @@ public struct CoordinatorMachine: Sendable {
         /// How often to say what the coordinator is waiting for.
         public var waitReportInterval: Double
         public var heartbeatInterval: Double
+        /// When gradients are applied (`sync`, `async`, `bounded`); see `SyncMode`. In `async` mode
+        /// `plan` is the plan of one worker's batch: each of its batches is one update.
+        public var mode: SyncMode
 
         public init(runID: UInt64, generation: UInt32 = 0, plan: EpochPlan, totalSteps: Int, slots: Int,
                     initialWorkers: Int? = nil, minWorkers: Int? = nil, configHash: UInt64, silenceLimit: Double = 30,
                     progressDeadline: Double = 60, minWorkersTimeout: Double? = 120, registrationTimeout: Double? = nil,
-                    waitReportInterval: Double = 5, heartbeatInterval: Double = 1) {
+                    waitReportInterval: Double = 5, heartbeatInterval: Double = 1, mode: SyncMode = .sync) {
             self.runID = runID
             self.generation = generation
             self.plan = plan
@@ -84,6 +90,7 @@ public struct CoordinatorMachine: Sendable {
             self.registrationTimeout = registrationTimeout
             self.waitReportInterval = waitReportInterval
             self.heartbeatInterval = heartbeatInterval
+            self.mode = mode
         }
     }
 
@@ -124,6 +131,15 @@ public struct CoordinatorMachine: Sendable {
         case accumulate(rank: Int, samples: Int, lossSum: Double, correct: Int)
         /// Every gradient of the step is in: average, apply, and then call `stepApplied`.
         case applyStep(step: Int, ranks: [Int], latencies: [Double])
+        /// Async and bounded modes: add this accepted gradient into update buffer `buffer`; its
+        /// parameters are `staleness` steps older than the step it will be applied at.
+        case accumulateGradient(rank: Int, samples: Int, lossSum: Double, correct: Int, buffer: Int, staleness: Int)
+        /// Async and bounded modes: buffer `buffer` holds every gradient of update `step`: average,
+        /// apply, and then call `stepApplied`. `paramSteps[i]` is the step whose parameters rank
+        /// `ranks[i]` computed its gradient at.
+        case applyUpdate(step: Int, buffer: Int, ranks: [Int], latencies: [Double], paramSteps: [Int])
+        /// Async and bounded modes: every update buffer is dropped (the work in flight is dealt again).
+        case discardInFlight
         /// Something the user should read (joins, losses, waits, rejections).
         case log(Event)
         /// Training starts (or resumes) with the first step about to go out.
@@ -158,24 +174,33 @@ public struct CoordinatorMachine: Sendable {
     }
 
     public let settings: Settings
-    public private(set) var phase: Phase = .registering
+    public internal(set) var phase: Phase = .registering
     /// The step in flight: the number of updates applied so far.
-    public private(set) var step: Int
+    public internal(set) var step: Int
     /// How many times the step in flight has been dealt again.
-    public private(set) var round: UInt16 = 0
+    public internal(set) var round: UInt16 = 0
     public private(set) var rejections: [Rejection: Int] = [:]
-    public private(set) var members: [Member?]
+    public internal(set) var members: [Member?]
     /// Ranks taking part in the step in flight.
-    public private(set) var participants: UInt64 = 0
+    public internal(set) var participants: UInt64 = 0
 
-    private var rankOf: [PeerID: Int] = [:]
+    var rankOf: [PeerID: Int] = [:]
     private var received: UInt64 = 0
     private var latencies: [Double]
-    private var rate: Double = 0
+    var rate: Double = 0
     private var stepSentAt: Double
     private var startedAt: Double
-    private var lastReport: Double
+    var lastReport: Double
     private var lastHeartbeat: Double
+    /// Async and bounded modes (`CoordinatorMachine+Pipelined.swift`): what each rank computes now.
+    var assignments: [Assignment?]
+    /// Bounded mode: the next step each rank computes.
+    var nextStep: [Int]
+    /// Bounded mode: the steps step...step + k, each at `window[s % (k + 1)]`.
+    var window: [WindowStep] = []
+    /// Async mode: the next batch not yet dealt, and batches whose worker was lost (dealt first).
+    var dealt: Int
+    var redeal: [Int] = []
 
     /// A machine whose first step in flight is `step` (0, or the step of a checkpoint).
     public init(settings: Settings, step: Int = 0, now: Double) {
@@ -183,6 +208,12 @@ public struct CoordinatorMachine: Sendable {
         self.step = step
         members = Array(repeating: nil, count: settings.slots)
         latencies = Array(repeating: 0, count: settings.slots)
+        assignments = Array(repeating: nil, count: settings.slots)
+        nextStep = Array(repeating: step, count: settings.slots)
+        dealt = step
+        if case .bounded(let k) = settings.mode {
+            window = Array(repeating: WindowStep(slots: settings.slots), count: k + 1)
+        }
         stepSentAt = now
         startedAt = now
         lastReport = now
@@ -198,7 +229,7 @@ public struct CoordinatorMachine: Sendable {
         rejections[rejection, default: 0] += 1
     }
 
-    private var envelope: WireMessage.Envelope {
+    var envelope: WireMessage.Envelope {
         WireMessage.Envelope(runID: settings.runID, generation: settings.generation)
     }
 
@@ -230,7 +261,9 @@ public struct CoordinatorMachine: Sendable {
             members[rank]?.lastHeard = now
             members[rank]?.introduction = hello.introduction
             var directives: [Directive] = [.admit(rank: rank, peer: peer, introduction: hello.introduction, rejoined: true)]
-            if phase == .training, participants & bit(rank) != 0, received & bit(rank) == 0 {
+            if settings.mode.isPipelined {
+                if phase == .training { directives += resendAssignment(rank: rank, now: now) }
+            } else if phase == .training, participants & bit(rank) != 0, received & bit(rank) == 0 {
                 directives.append(.sendStep(order(), to: [Recipient(rank: rank, peer: peer)]))
             }
             return directives
@@ -245,13 +278,14 @@ public struct CoordinatorMachine: Sendable {
         let rank = requested ?? firstFree
         let rejoined = hello.runID == settings.runID
         // A worker joining a running job takes part from the next step sent.
-        let startsNow = phase == .registering || { if case .paused = phase { return true } else { return false } }()
+        let startsNow = phase == .registering || settings.mode.isPipelined || { if case .paused = phase { return true } else { return false } }()
         members[rank] = Member(peer: peer, introduction: hello.introduction, lastHeard: now, active: startsNow)
         rankOf[peer] = rank
         var directives: [Directive] = [
             .admit(rank: rank, peer: peer, introduction: hello.introduction, rejoined: rejoined),
             .log(.joined(rank: rank, host: hello.introduction.host, pid: hello.introduction.pid, registered: rankOf.count, rejoined: rejoined)),
         ]
+        if settings.mode.isPipelined { return directives + pipelinedJoin(now: now) }
         switch phase {
         case .registering where rankOf.count >= settings.initialWorkers:
             directives.append(.trainingStarted)
@@ -290,6 +324,7 @@ public struct CoordinatorMachine: Sendable {
         guard Int(exactly: result.rank) == rank else {
             return reject(.wrongRank, "gradient claims rank \(result.rank) but comes from rank \(rank)")
         }
+        if settings.mode.isPipelined { return pipelinedGradient(result, finite: finite, rank: rank, now: now) }
         guard result.step >= UInt64(step) else {
             return reject(.pastStep, "gradient from rank \(rank) for past step \(result.step), step \(step) is in flight")
         }
@@ -334,6 +369,7 @@ public struct CoordinatorMachine: Sendable {
     /// The shell applied the step in flight; `nextRate` is the schedule's rate of the next step.
     public mutating func stepApplied(nextRate: Double, now: Double) -> [Directive] {
         guard phase == .applying else { return [] }
+        if settings.mode.isPipelined { return pipelinedStepApplied(nextRate: nextRate, now: now) }
         step += 1
         rate = nextRate
         if step >= settings.totalSteps {
@@ -352,7 +388,7 @@ public struct CoordinatorMachine: Sendable {
         return lose(rank: rank, reason: reason, now: now)
     }
 
-    private mutating func lose(rank: Int, reason: String, now: Double) -> [Directive] {
+    mutating func lose(rank: Int, reason: String, now: Double) -> [Directive] {
         guard let member = members[rank] else { return [] }
         rankOf[member.peer] = nil
         members[rank] = nil
@@ -363,6 +399,7 @@ public struct CoordinatorMachine: Sendable {
             .remove(rank: rank, peer: member.peer),
             .log(.lost(rank: rank, host: member.introduction.host, reason: reason, survivors: rankOf.count)),
         ]
+        if settings.mode.isPipelined { return directives + pipelinedLoss(rank: rank, now: now) }
         if phase == .training && wasParticipant { directives += dealAgain(now: now) }
         return directives
     }
@@ -434,6 +471,8 @@ public struct CoordinatorMachine: Sendable {
                 lastReport = now
                 directives.append(.log(.waitingForWorkers(have: activeRanks.count, need: settings.minWorkers, seconds: now - since)))
             }
+        case .training where settings.mode.isPipelined:
+            directives += pipelinedTick(now: now)
         case .training:
             for rank in 0..<settings.slots {
                 guard let member = members[rank] else { continue }
@@ -471,14 +510,14 @@ public struct CoordinatorMachine: Sendable {
         }
     }
 
-    private func bit(_ rank: Int) -> UInt64 { 1 << UInt64(rank) }
+    func bit(_ rank: Int) -> UInt64 { 1 << UInt64(rank) }
 
-    private mutating func reject(_ rejection: Rejection, _ reason: String) -> [Directive] {
+    mutating func reject(_ rejection: Rejection, _ reason: String) -> [Directive] {
         count(rejection)
         return [.log(.rejected(rejection, reason))]
     }
 
-    private mutating func refuse(_ peer: PeerID, _ rejection: Rejection, _ reason: String) -> [Directive] {
+    mutating func refuse(_ peer: PeerID, _ rejection: Rejection, _ reason: String) -> [Directive] {
         reject(rejection, reason) + [.send(.reject(envelope, reason: reason), to: peer)]
     }
 }

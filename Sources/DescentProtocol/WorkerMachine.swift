@@ -121,7 +121,11 @@ public struct WorkerMachine: Sendable {
             guard order.runID == registration.runID, order.generation == registration.generation else {
                 return [.report("ignored step \(order.step) of run \(order.runID) generation \(order.generation): not this worker's run")]
             }
-            if let last = lastComputed, (order.step, order.round) <= (last.step, last.round) {
+            // Rounds only grow during a run (each redeal starts a new one), so an order is new when it
+            // is of a newer round, or of a later step in the same round: in sync mode that is "a later
+            // step or a redeal of it", and in async mode a batch dealt again after its worker was lost
+            // (a lower step, a newer round) is still taken by a worker that has computed later ones.
+            if let last = lastComputed, (order.round, order.step) <= (last.round, last.step) {
                 return [.report("ignored step \(order.step) round \(order.round): already computed")]
             }
             let slots = SlotAssignment.slots(of: registration.rank, participants: order.participants, slotCount: registration.slots)

@@ -30,7 +30,8 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
     }
     public func runFinished(_ summary: RunSummary) {
         record(.runFinished(RunEnd(steps: summary.steps, testLoss: summary.testLoss, testAccuracy: summary.testAccuracy,
-                                   finalRate: summary.finalRate, seconds: summary.seconds)))
+                                   finalRate: summary.finalRate, seconds: summary.seconds,
+                                   meanStaleness: summary.staleness?.mean, maxStaleness: summary.staleness?.max)))
         try? events.close()
     }
     public func runFailed(_ message: String) {
@@ -51,8 +52,14 @@ public struct RunEnd: Codable, Sendable, Equatable {
     public var testAccuracy: Double
     public var finalRate: Float
     public var seconds: Double
+    /// Async and bounded modes: mean and largest staleness of the applied gradients (absent in sync mode).
+    public var meanStaleness: Double?
+    public var maxStaleness: Int?
 
-    public init(steps: Int, testLoss: Double, testAccuracy: Double, finalRate: Float, seconds: Double) {
+    public init(steps: Int, testLoss: Double, testAccuracy: Double, finalRate: Float, seconds: Double,
+                meanStaleness: Double? = nil, maxStaleness: Int? = nil) {
+        self.meanStaleness = meanStaleness
+        self.maxStaleness = maxStaleness
         self.steps = steps
         self.testLoss = testLoss
         self.testAccuracy = testAccuracy
@@ -65,6 +72,8 @@ public struct RunEnd: Codable, Sendable, Equatable {
         case testLoss = "test_loss"
         case testAccuracy = "test_accuracy"
         case finalRate = "final_rate"
+        case meanStaleness = "mean_staleness"
+        case maxStaleness = "max_staleness"
     }
 }
 

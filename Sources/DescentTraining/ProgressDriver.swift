@@ -37,6 +37,8 @@ public final class ProgressDriver {
     private let observer: (any RunObserver)?
     private let epochs: Int
     public let started: Double
+    /// Async and bounded modes: the staleness of every applied gradient so far.
+    public private(set) var staleness: StalenessTally?
 
     public init(progress: TrainingProgress, shape: MLPShape, test: LabeledImages, epochs: Int, options: RunOptions,
                 identity: Checkpoint.Identity? = nil, backend: ComputeBackend = .default, now: Double) throws {
@@ -117,6 +119,13 @@ public final class ProgressDriver {
         }
     }
 
+    /// Async and bounded modes: the staleness of each gradient of the update just applied.
+    public func recordStaleness(_ values: [Int]) {
+        var tally = staleness ?? StalenessTally()
+        for value in values { tally.add(value) }
+        staleness = tally
+    }
+
     /// The one rank of a single-process run, made once rather than at every step's record.
     private static let rankZero = [0]
 
@@ -141,10 +150,13 @@ public final class ProgressDriver {
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
         let seconds = monotonicSeconds() - started
         reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, seconds: seconds)
+        if let staleness {
+            Console.out(String(format: "Staleness: mean %.3f, max %d over %d gradients", staleness.mean, staleness.max, staleness.gradients))
+        }
         let final = Array(parameters)
         if let savePath { try ParameterFile.write(final, to: savePath) }
         let summary = RunSummary(steps: progress.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate,
-                                 parameters: final, seconds: seconds)
+                                 parameters: final, seconds: seconds, staleness: staleness)
         observer?.runFinished(summary)
         return summary
     }

@@ -28,6 +28,12 @@ public struct StepRecord: Codable, Sendable, Equatable {
     public var updateMs: Double?
     /// Resident memory of the process (MB), every 100 steps.
     public var rssMB: Double?
+    /// Async and bounded modes: the step whose parameters the update's oldest gradient was
+    /// computed at, its staleness (`step - paramStep`, the update's largest), and each rank's
+    /// parameter step (in the order of `ranks`). Absent in sync mode, where staleness is 0.
+    public var paramStep: Int?
+    public var staleness: Int?
+    public var paramSteps: [Int]?
 
     public init(step: Int, epoch: Int, rate: Float, ranks: [Int], samples: Int, loss: Double,
                 gradientNorm: Double, slowestRank: Int? = nil, slowestLatencyMs: Double? = nil,
@@ -59,6 +65,9 @@ public struct StepRecord: Codable, Sendable, Equatable {
         case timeMs = "time_ms"
         case updateMs = "update_ms"
         case rssMB = "rss_mb"
+        case paramStep = "param_step"
+        case staleness
+        case paramSteps = "param_steps"
     }
 }
 

@@ -75,8 +75,12 @@ public struct RunSummary: Sendable {
     public var finalRate: Float
     public var parameters: [Float]
     public var seconds: Double
+    /// Async and bounded modes: the mean and largest staleness over every applied gradient (nil in sync mode).
+    public var staleness: StalenessTally?
 
-    public init(steps: Int, testLoss: Double, testAccuracy: Double, finalRate: Float, parameters: [Float], seconds: Double) {
+    public init(steps: Int, testLoss: Double, testAccuracy: Double, finalRate: Float, parameters: [Float], seconds: Double,
+                staleness: StalenessTally? = nil) {
+        self.staleness = staleness
         self.steps = steps
         self.testLoss = testLoss
         self.testAccuracy = testAccuracy
@@ -98,8 +102,10 @@ public final class Trainer {
     }
 
     /// The progress of a fresh run of this config on `train`.
-    public func freshProgress(train: TrainingSet, maxSteps: Int?, workers: Int = 1) -> TrainingProgress {
-        let batch = config.globalBatch(workers: workers)
+    /// `mode`: a distributed run's (`async` makes one worker's batch an update); the
+    /// single-process trainer has no staleness, so it trains as `sync` whatever the config says.
+    public func freshProgress(train: TrainingSet, maxSteps: Int?, workers: Int = 1, mode: SyncMode = .sync) -> TrainingProgress {
+        let batch = mode == .async ? config.workerBatch(workers: workers) : config.globalBatch(workers: workers)
         let plan = EpochPlan(sampleCount: train.count, globalBatch: batch, seed: config.seed)
         return TrainingProgress(
             plan: plan, totalSteps: min(config.training.epochs * plan.stepsPerEpoch, maxSteps ?? Int.max),

@@ -37,6 +37,18 @@ import Testing
         #expect(computes(w.receive(step(1, participants: 0b01), now: 3)).isEmpty)
     }
 
+    @Test func aBatchDealtAgainInANewerRoundIsTakenAfterLaterStepsButOldOrdersAreNot() {
+        // Async mode: this worker computed batch 7 in round 0; batch 5 of a lost worker comes in round 1.
+        var w = W(now: 0)
+        _ = w.receive(welcome(), now: 0)
+        #expect(computes(w.receive(step(7, participants: 0b10), now: 1)).map(\.0) == [7])
+        #expect(computes(w.receive(step(5, round: 1, participants: 0b10), now: 2)).map(\.0) == [5])
+        // The same order again, or a later step of the older round, is not computed.
+        #expect(computes(w.receive(step(5, round: 1, participants: 0b10), now: 3)).isEmpty)
+        #expect(computes(w.receive(step(8, round: 0, participants: 0b10), now: 3)).isEmpty)
+        #expect(computes(w.receive(step(8, round: 1, participants: 0b10), now: 4)).map(\.0) == [8])
+    }
+
     @Test func stepsOfAnotherRunOrGenerationAreIgnored() {
         var w = W(now: 0)
         _ = w.receive(welcome(), now: 0)
