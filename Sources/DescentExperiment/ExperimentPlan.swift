@@ -16,6 +16,16 @@ public struct PlannedRun: Sendable, Equatable {
     /// The run's file name stem, e.g. `03-exponential-w2-bounded2-s1`.
     public var name: String
 
+    public init(index: Int, schedule: String, workers: Int, mode: SyncMode, seed: UInt64, configYAML: String, name: String) {
+        self.index = index
+        self.schedule = schedule
+        self.workers = workers
+        self.mode = mode
+        self.seed = seed
+        self.configYAML = configYAML
+        self.name = name
+    }
+
     /// As the progress line says it: `exponential, 2 workers, bounded k=2, seed 1`.
     public var label: String {
         "\(schedule), \(workers) worker\(workers == 1 ? "" : "s"), \(mode), seed \(seed)"
@@ -39,8 +49,8 @@ public struct ExperimentPlan {
         let width = String(total).count
         for schedule in matrix.schedules {
             for seed in matrix.seeds {
-                // One check per (schedule, seed): everything but the mode keys, which this build's
-                // config may not know yet; `launch` checks the whole file when the run starts.
+                // One check per (schedule, seed): everything but the mode keys (checked by the matrix;
+                // `launch` checks the whole file when the run starts).
                 let plain = try Self.config(matrix, schedule: schedule, seed: seed, mode: nil)
                 do { _ = try RunConfig.parse(yaml: plain) } catch {
                     throw ExperimentError(file: matrix.path, key: "", "the config of schedule '\(schedule.name)' with seed \(seed) is not valid: \(error)")
@@ -54,10 +64,10 @@ public struct ExperimentPlan {
                         let index = runs.count + 1
                         let number = String(repeating: "0", count: width - String(index).count) + String(index)
                         let text = try Self.config(matrix, schedule: schedule, seed: seed, mode: mode)
-                        let label = "\(schedule.name), \(workers) worker\(workers == 1 ? "" : "s"), \(mode), seed \(seed)"
-                        runs.append(PlannedRun(index: index, schedule: schedule.name, workers: workers, mode: mode, seed: seed,
-                                               configYAML: "# descent experiment, run \(index)/\(total): \(label)\n" + text,
-                                               name: "\(number)-\(schedule.name)-w\(workers)-\(mode.slug)-s\(seed)"))
+                        var run = PlannedRun(index: index, schedule: schedule.name, workers: workers, mode: mode, seed: seed,
+                                             configYAML: text, name: "\(number)-\(schedule.name)-w\(workers)-\(mode.slug)-s\(seed)")
+                        run.configYAML = "# descent experiment, run \(index)/\(total): \(run.label)\n" + text
+                        runs.append(run)
                     }
                 }
             }
@@ -65,9 +75,9 @@ public struct ExperimentPlan {
         self.runs = runs
     }
 
-    /// The YAML of one run's config. `mode` nil leaves `training.sync` and `training.staleness` as
-    /// the base has them; `.sync` removes them unless the base sets `sync` (sync is the default, so
-    /// the file stays one that a build without the sync keys reads).
+    /// The YAML of one run's config. `mode` nil (the check before any run) leaves `training.sync` and
+    /// `training.staleness` out; `.sync` removes them unless the base sets `sync` (sync is the
+    /// default, so the file stays one that a build without the sync keys reads).
     static func config(_ matrix: ExperimentMatrix, schedule: NamedSchedule, seed: UInt64, mode: SyncMode?) throws(ExperimentError) -> String {
         var root = matrix.base.mapping ?? Node.Mapping([])
         set(&root, "seed", Node(String(seed), Tag(.int)))
@@ -79,6 +89,10 @@ public struct ExperimentPlan {
             set(&data, "train_limit", limit.map { Node(String($0), Tag(.int)) } ?? Node("null", Tag(.null)))
         }
         if let repeats = matrix.trainRepeat { set(&data, "train_repeat", Node(String(repeats), Tag(.int))) }
+        if mode == nil {
+            remove(&training, "sync")
+            remove(&training, "staleness")
+        }
         if let mode {
             let baseSetsSync = child(root, "training").contains { $0.key.scalar?.string == "sync" }
             remove(&training, "staleness")
@@ -92,8 +106,9 @@ public struct ExperimentPlan {
                 set(&training, "staleness", Node(String(k), Tag(.int)))
             }
         }
-        if !training.isEmpty { set(&root, "training", .mapping(training)) }
-        if !data.isEmpty { set(&root, "data", .mapping(data)) }
+        for (key, section) in [("training", training), ("data", data)] where !section.isEmpty || root.contains(where: { $0.key.scalar?.string == key && $0.value.mapping != nil }) {
+            set(&root, key, .mapping(section))
+        }
         do {
             return try Yams.serialize(node: .mapping(root))
         } catch {
