@@ -104,8 +104,8 @@ public final class ExperimentRunner {
             }
             progress("run \(run.index)/\(total): \(run.label)")
             let started = Date()
-            let outcome = execute(run, stop: stop)
-            if outcome == .interrupted { stopped = true }
+            let (outcome, stopAsked) = execute(run, stop: stop)
+            if stopAsked { stopped = true }
             var figures = RunFigures()
             if let directory = try? RunDirectory(path: runDirectory(run)) { figures = RunFigures(run: directory) }
             results[position] = RunResult(run: run, outcome: outcome, figures: figures, directory: "runs/\(run.name)")
@@ -131,11 +131,12 @@ public final class ExperimentRunner {
         }
     }
 
-    /// Runs one child to its end; its standard output and error go to the run's log.
-    func execute(_ run: PlannedRun, stop: StopRequest?) -> RunOutcome {
+    /// Runs one child to its end; its standard output and error go to the run's log. Also says
+    /// whether a stop was asked for meanwhile (a run that still finished is `.finished`).
+    func execute(_ run: PlannedRun, stop: StopRequest?) -> (RunOutcome, stopAsked: Bool) {
         let log = logPath(run)
         guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
-            return .failed(exitCode: -1, reason: "cannot write its log \(log)")
+            return (.failed(exitCode: -1, reason: "cannot write its log \(log)"), false)
         }
         defer { try? handle.close() }
         let process = Process()
@@ -145,32 +146,37 @@ public final class ExperimentRunner {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch {
-            return .failed(exitCode: -1, reason: "cannot start \(options.executable): \(error.localizedDescription)")
+            return (.failed(exitCode: -1, reason: "cannot start \(options.executable): \(error.localizedDescription)"), false)
         }
         let started = Date()
         var interrupted = false, timedOut = false
-        var termSent: Date?
+        // A Ctrl-C at a terminal reaches the child too (same process group): it gets 2 s to stop
+        // by itself before the SIGTERM (which a second signal would turn into a kill); 30 s more
+        // before SIGKILL.
+        var stopAsked: Date?, termSent: Date?
         while process.isRunning {
-            if termSent == nil {
-                if !(stop?.pending().isEmpty ?? true) { interrupted = true }
-                if let limit = options.runTimeout, Date().timeIntervalSince(started) > limit { timedOut = true }
-                if interrupted || timedOut {
-                    kill(process.processIdentifier, SIGTERM)
-                    termSent = Date()
-                }
-            } else if let sent = termSent, Date().timeIntervalSince(sent) > 30 {
+            let now = Date()
+            if stopAsked == nil {
+                if !(stop?.pending().isEmpty ?? true) { interrupted = true; stopAsked = now }
+                if let limit = options.runTimeout, now.timeIntervalSince(started) > limit { timedOut = true; stopAsked = now.addingTimeInterval(-2) }
+            } else if termSent == nil, let asked = stopAsked, now.timeIntervalSince(asked) >= 2 {
+                kill(process.processIdentifier, SIGTERM)
+                termSent = now
+            } else if let sent = termSent, now.timeIntervalSince(sent) > 30 {
                 kill(process.processIdentifier, SIGKILL)
             }
             usleep(20_000)
         }
         process.waitUntilExit()
-        if interrupted { return .interrupted }
-        if timedOut { return .failed(exitCode: process.terminationStatus, reason: "stopped after the run timeout of \(Int(options.runTimeout ?? 0)) s") }
         let code = process.terminationStatus
-        if process.terminationReason == .exit && code == 0 { return .finished }
+        if process.terminationReason == .exit && code == 0 { return (.finished, interrupted) }
+        if interrupted { return (.interrupted, true) }
+        if timedOut { return (.failed(exitCode: code, reason: "stopped after the run timeout of \(Int(options.runTimeout ?? 0)) s"), false) }
         let reason = Self.lastError(inLog: log)
-        if process.terminationReason == .uncaughtSignal { return .failed(exitCode: 128 + code, reason: "killed by signal \(code)" + (reason.isEmpty ? "" : "; \(reason)")) }
-        return .failed(exitCode: code, reason: reason)
+        if process.terminationReason == .uncaughtSignal {
+            return (.failed(exitCode: 128 + code, reason: "killed by signal \(code)" + (reason.isEmpty ? "" : "; \(reason)")), false)
+        }
+        return (.failed(exitCode: code, reason: reason), false)
     }
 
     /// The last line of a log that speaks of an error (else its last line), made safe for a table.

@@ -137,6 +137,30 @@ extension SystemTests {
         #expect(experiment.stdout.contains("1 of 2 run(s) finished"))
     }
 
+    /// SIGTERM to the experiment stops it: the run in flight is told to stop (or finishes first),
+    /// the runs after it are rows saying "not run", the tables are written, the exit status is 130.
+    @Test func experimentStopsOnSIGTERMAndKeepsTheTable() throws {
+        guard let sample = Paths.mnistSample else {
+            print("skipped: the MNIST sample is missing")
+            return
+        }
+        let dir = try Paths.temporaryDirectory("experiment-stop")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = Paths.packageRoot.appendingPathComponent("Config/experiments/tiny.yaml").path
+        let experiment = try Child("experiment", ["experiment", file, "--data", sample, "-o", "\(dir)/out"], directory: dir)
+        defer { experiment.stop() }
+        #expect(experiment.waitFor("run 1/4: "))
+        usleep(500_000)
+        kill(experiment.process.processIdentifier, SIGTERM)
+        #expect(experiment.wait(seconds: 60) == 130, "\(experiment.stdout) \(experiment.stderr)")
+        let rows = Self.csvRows(try String(contentsOfFile: "\(dir)/out/results.csv", encoding: .utf8))
+        #expect(rows.count == 5)
+        #expect(["ok", "interrupted"].contains(rows[1][6]), "\(rows)")
+        #expect(rows[2...].allSatisfy { $0[6] == "not run" }, "\(rows)")
+        #expect(!experiment.stdout.contains("run 2/4"))
+        #expect(FileManager.default.fileExists(atPath: "\(dir)/out/results.md"))
+    }
+
     /// A bad experiment file is refused with the key and what to do, before anything is written.
     @Test func experimentRefusesABadFileBeforeAnyRun() throws {
         let dir = try Paths.temporaryDirectory("experiment-bad")
