@@ -172,6 +172,17 @@ extension SystemTests {
         #expect(experiment.stderr.contains("key 'sync[0]': bounded needs its staleness bound K"), "\(experiment.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/out"))
 
+        // --dry-run checks the file, writes the configs and lists the runs, and starts none.
+        try "schedules: [{name: a}]\nworkers: [1, 2]\nsync: [sync, 'bounded:3']\nseeds: [1]\n".write(toFile: file, atomically: true, encoding: .utf8)
+        let dry = try Child("dry", ["experiment", file, "-o", "\(dir)/dry", "--dry-run"], directory: dir)
+        #expect(dry.wait() == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("run 4/4: a, 2 workers, bounded k=3, seed 1"), "\(dry.stdout)")
+        let written = try FileManager.default.contentsOfDirectory(atPath: "\(dir)/dry/configs").sorted()
+        #expect(written == ["1-a-w1-sync-s1.yaml", "2-a-w1-bounded3-s1.yaml", "3-a-w2-sync-s1.yaml", "4-a-w2-bounded3-s1.yaml"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(dir)/dry/runs").isEmpty)
+        let bounded = try String(contentsOfFile: "\(dir)/dry/configs/4-a-w2-bounded3-s1.yaml", encoding: .utf8)
+        #expect(bounded.contains("sync: bounded") && bounded.contains("staleness: 3"), "\(bounded)")
+
         // An output directory that already holds files is refused too.
         try "schedules: [{name: a}]\nworkers: [1]\nsync: [sync]\nseeds: [1]\n".write(toFile: file, atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "\(dir)/full", withIntermediateDirectories: true)
