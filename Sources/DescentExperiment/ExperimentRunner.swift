@@ -17,6 +17,7 @@ import Glibc
 /// A run that fails is a row of the table saying so, and the next run starts. The tables are
 /// rewritten after every run, so a stopped experiment leaves the rows of the runs it finished.
 public final class ExperimentRunner {
+    /// What every run of the experiment gets besides its config: the binary, data, backend, time limit.
     public struct Options: Sendable {
         /// The `descent` binary every run is a child of.
         public var executable: String

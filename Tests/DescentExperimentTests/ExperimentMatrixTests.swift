@@ -97,6 +97,14 @@ private func value(_ yaml: String, _ path: String) throws -> Node? {
         #expect(try value(plan.runs[1].configYAML, "training.staleness") == nil)
     }
 
+    @Test func trainLimitNullMeansEveryImage() throws {
+        let yaml = "base: {data: {train_limit: 100}}\nschedules: [{name: s}]\nworkers: [1]\nsync: [sync]\nseeds: [1]\ntrain_limit: null\ntrain_repeat: 2"
+        let plan = try ExperimentPlan(matrix: try ExperimentMatrix.parse(yaml: yaml, directory: ""))
+        #expect(try value(plan.runs[0].configYAML, "data.train_limit")?.null != nil)
+        #expect(try value(plan.runs[0].configYAML, "data.train_repeat")?.int == 2)
+        #expect(try value(plan.runs[0].configYAML, "training") == nil)  // nothing set there, the base has none
+    }
+
     @Test func readsBaseAndSchedulesFromFilesRelativeToTheExperimentFile() throws {
         let path = packageRoot.appendingPathComponent("Config/experiments/reference-parallel.yaml").path
         let plan = try ExperimentPlan(matrix: try ExperimentMatrix.load(path: path))
