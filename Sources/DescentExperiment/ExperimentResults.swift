@@ -24,9 +24,10 @@ public enum RunOutcome: Sendable, Equatable {
 }
 
 /// The figures of one run, all read from its own run directory: the final test loss and
-/// accuracy, steps and seconds from the run's summary (`events.jsonl`), samples/s as the report
-/// computes it from the trace, and staleness from the trace's `staleness` field (absent in
-/// synchronous builds: nil).
+/// accuracy, steps and seconds from the run's summary (`run_finished` in `events.jsonl`),
+/// samples/s as the report computes it from the trace, and the mean and largest staleness of the
+/// applied gradients from the summary's `mean_staleness` / `max_staleness`, else from the trace
+/// (nil in sync mode, where neither has them).
 public struct RunFigures: Sendable, Equatable {
     public var steps: Int?
     public var testAccuracy: Double?
@@ -56,21 +57,45 @@ public struct RunFigures: Sendable, Equatable {
         testLoss = run.end?.testLoss
         seconds = run.end?.seconds
         samplesPerSecond = run.meanSamplesPerSecond
-        if let trace = RunDirectory.traceNames.map({ "\(run.path)/\($0)" }).first(where: { FileManager.default.fileExists(atPath: $0) }),
-           let staleness = Self.staleness(tracePath: trace) {
+        if run.end != nil, let summary = Self.summaryStaleness(eventsPath: "\(run.path)/\(RunDirectory.eventsName)") {
+            meanStaleness = summary.mean
+            maxStaleness = summary.max
+        } else if let trace = RunDirectory.traceNames.map({ "\(run.path)/\($0)" }).first(where: { FileManager.default.fileExists(atPath: $0) }),
+                  let staleness = Self.staleness(tracePath: trace) {
             meanStaleness = staleness.mean
             maxStaleness = staleness.max
         }
     }
 
-    /// Mean and maximum of the `staleness` of every applied gradient in a trace (a number per
-    /// line, or a list of one per gradient averaged into the step); nil when no line has one.
+    /// `mean_staleness` and `max_staleness` of the run summary (`run_finished`), nil when absent.
+    public static func summaryStaleness(eventsPath: String) -> (mean: Double, max: Int)? {
+        guard let text = try? String(contentsOfFile: eventsPath, encoding: .utf8) else { return nil }
+        let decoder = JSONDecoder()
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true).reversed() {
+            guard let record = try? decoder.decode(SummaryLine.self, from: Data(line.utf8)), record.type == "run_finished" else { continue }
+            guard let mean = record.meanStaleness, let max = record.maxStaleness else { return nil }
+            return (mean, max)
+        }
+        return nil
+    }
+
+    /// Mean and maximum staleness over every applied gradient of a trace: per line, each entry of
+    /// `param_steps` gives one gradient (`step - param_step`); without it, `staleness` (a number,
+    /// or a list of one per gradient). Nil when no line has either.
     public static func staleness(tracePath: String) -> (mean: Double, max: Int)? {
         guard let text = try? String(contentsOfFile: tracePath, encoding: .utf8) else { return nil }
         let decoder = JSONDecoder()
         var count = 0, sum = 0, largest = Int.min
         for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let record = try? decoder.decode(StalenessLine.self, from: Data(line.utf8)), let values = record.staleness?.values else { continue }
+            guard let record = try? decoder.decode(StalenessLine.self, from: Data(line.utf8)) else { continue }
+            let values: [Int]
+            if let paramSteps = record.paramSteps, let step = record.step {
+                values = paramSteps.map { step - $0 }
+            } else if let staleness = record.staleness {
+                values = staleness.values
+            } else {
+                continue
+            }
             for value in values {
                 count += 1
                 sum += value
@@ -81,8 +106,25 @@ public struct RunFigures: Sendable, Equatable {
         return (Double(sum) / Double(count), largest)
     }
 
+    private struct SummaryLine: Decodable {
+        var type: String
+        var meanStaleness: Double?
+        var maxStaleness: Int?
+        enum CodingKeys: String, CodingKey {
+            case type
+            case meanStaleness = "mean_staleness"
+            case maxStaleness = "max_staleness"
+        }
+    }
+
     private struct StalenessLine: Decodable {
+        var step: Int?
         var staleness: Staleness?
+        var paramSteps: [Int]?
+        enum CodingKeys: String, CodingKey {
+            case step, staleness
+            case paramSteps = "param_steps"
+        }
 
         enum Staleness: Decodable {
             case one(Int)

@@ -1,4 +1,5 @@
 import DescentExperiment
+import DescentReport
 import Foundation
 import Testing
 
@@ -60,7 +61,41 @@ import Testing
         // (0 + 1 + 0 + 3) / 4 gradients.
         #expect(figures.mean == 1.0)
         #expect(figures.max == 3)
+        // param_steps, one per gradient, come first: step 5 averaged gradients of steps 5, 3 and 4.
+        try """
+            {"step":4,"loss":2.0,"param_step":4,"staleness":0,"param_steps":[4]}
+            {"step":5,"loss":1.9,"param_step":3,"staleness":2,"param_steps":[5,3,4]}
+
+            """.write(toFile: trace, atomically: true, encoding: .utf8)
+        let perGradient = try #require(RunFigures.staleness(tracePath: trace))
+        #expect(perGradient.mean == 0.75)  // (0 + 0 + 2 + 1) / 4
+        #expect(perGradient.max == 2)
         try "{\"step\":0,\"loss\":2.3}\n".write(toFile: trace, atomically: true, encoding: .utf8)
         #expect(RunFigures.staleness(tracePath: trace) == nil)
+    }
+
+    /// A run directory written by hand: the figures are those of its summary line and its trace.
+    @Test func figuresOfARunDirectoryAreItsSummarysAndItsTraces() throws {
+        let directory = NSTemporaryDirectory() + "descent-figures-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+            {"epoch":0,"rate":0.1,"ranks":[0,1],"samples":32,"loss":2.3,"gradient_norm":1.0,"time_ms":500,"param_step":0,"staleness":0,"param_steps":[0,0]}
+            {"epoch":0,"rate":0.1,"ranks":[0,1],"samples":32,"loss":2.2,"gradient_norm":1.0,"time_ms":1000,"param_step":0,"staleness":1,"param_steps":[1,0]}
+            {"epoch":0,"rate":0.1,"ranks":[0,1],"samples":16,"loss":2.1,"gradient_norm":1.0,"time_ms":2000,"param_step":1,"staleness":1,"param_steps":[2,1]}
+
+            """.replacingOccurrences(of: "{\"epoch\":0", with: "{\"step\":STEP,\"epoch\":0")
+            .split(separator: "\n").enumerated().map { $0.element.replacingOccurrences(of: "STEP", with: String($0.offset)) + "\n" }.joined()
+            .write(toFile: directory + "/coordinator.jsonl", atomically: true, encoding: .utf8)
+        let finished = #"{"type":"run_finished","steps":3,"test_loss":0.5,"test_accuracy":0.875,"final_rate":0.1,"seconds":2.5"#
+        try (finished + #","mean_staleness":0.25,"max_staleness":3}"# + "\n").write(toFile: directory + "/events.jsonl", atomically: true, encoding: .utf8)
+        var figures = RunFigures(run: try RunDirectory(path: directory))
+        #expect(figures == RunFigures(steps: 3, testAccuracy: 0.875, testLoss: 0.5, samplesPerSecond: 80.0 / 2.0,
+                                      meanStaleness: 0.25, maxStaleness: 3, seconds: 2.5))
+        // Without the summary's staleness, the trace's: gradients of staleness 0, 0, 0, 1, 0, 1.
+        try (finished + "}\n").write(toFile: directory + "/events.jsonl", atomically: true, encoding: .utf8)
+        figures = RunFigures(run: try RunDirectory(path: directory))
+        #expect(figures.meanStaleness == 2.0 / 6.0)
+        #expect(figures.maxStaleness == 1)
     }
 }
