@@ -3,8 +3,8 @@ import Foundation
 import Yams
 
 /// How the coordinator synchronises the workers' gradients in one run of an experiment: the
-/// config's `training.sync` (and `training.staleness` for `bounded`).
-public enum SyncMode: Sendable, Equatable, Hashable, CustomStringConvertible {
+/// config's `training.sync` (and `training.staleness` for `bounded`), as the matrix names it.
+public enum ExperimentSyncMode: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Every step waits for every worker's gradient (the default).
     case sync
     /// Each gradient is applied as it arrives.
@@ -83,7 +83,7 @@ public struct ExperimentMatrix: Equatable {
     public var base: Node
     public var schedules: [NamedSchedule]
     public var workers: [Int]
-    public var modes: [SyncMode]
+    public var modes: [ExperimentSyncMode]
     public var seeds: [UInt64]
     /// `training.epochs` of every run, when given.
     public var epochs: Int?
@@ -295,7 +295,7 @@ private struct Reader {
     }
 
     /// `sync`, `async`, `bounded:K`, or `{mode: bounded, staleness: K}`.
-    func syncMode(_ node: Node, _ key: String) throws(ExperimentError) -> SyncMode {
+    func syncMode(_ node: Node, _ key: String) throws(ExperimentError) -> ExperimentSyncMode {
         let hint = "sync, async, bounded:K (K = the staleness bound, e.g. bounded:2) or {mode: bounded, staleness: K}"
         var mode: String?
         var staleness: Node?
@@ -324,8 +324,8 @@ private struct Reader {
         case "bounded":
             guard let staleness else { throw error(key, "bounded needs its staleness bound K: bounded:2 or {mode: bounded, staleness: 2}") }
             let k = try integer("\(key).staleness", staleness)
-            guard (0...SyncMode.maximumStaleness).contains(k) else {
-                throw error("\(key).staleness", "must be from 0 to \(SyncMode.maximumStaleness) steps (got \(k))")
+            guard (0...ExperimentSyncMode.maximumStaleness).contains(k) else {
+                throw error("\(key).staleness", "must be from 0 to \(ExperimentSyncMode.maximumStaleness) steps (got \(k))")
             }
             return .bounded(staleness: k)
         default:
