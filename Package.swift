@@ -66,12 +66,15 @@ let package = Package(
         .target(name: "DescentLogging", dependencies: ["DescentTraining", .product(name: "Logging", package: "swift-log")]),
         // The run directory (config copy, events file) and the HTML report drawn from it.
         .target(name: "DescentReport", dependencies: ["DescentCore", "DescentConfig", "DescentSchedules", "DescentTraining"]),
+        // `descent experiment`: a matrix of runs (schedules x workers x sync modes x seeds) and its results table.
+        .target(name: "DescentExperiment", dependencies: ["DescentCore", "DescentConfig", "DescentReport", "Yams"]),
         // Hosts in Linux network namespaces with links shaped by tc, for tests and `bench network`.
         .target(name: "DescentNetworkLab"),
         // The `descent` command.
         .executableTarget(name: "DescentCLI", dependencies: [
             "DescentCoordinator", "DescentWorker", "DescentTraining", "DescentLaunch", "DescentNetworkLab",
             "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport",
+            "DescentExperiment",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -94,6 +97,7 @@ let package = Package(
         .testTarget(name: "DescentObserveTests", dependencies: [
             "DescentProgress", "DescentMetrics", "DescentTensorBoard", "DescentLogging", "DescentReport", "DescentTraining",
         ]),
+        .testTarget(name: "DescentExperimentTests", dependencies: ["DescentExperiment", "DescentConfig", "DescentReport", "Yams"]),
         .testTarget(name: "DescentShellTests", dependencies: ["DescentCoordinator", "DescentWorker", "DescentTraining"]),
         .testTarget(name: "DescentSystemTests", dependencies: [
             "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentNetworkLab", "DescentReport", "DescentMetrics",

@@ -9,5 +9,6 @@ struct Descent: AsyncParsableCommand {
         subcommands: [
             Train.self, Launch.self, CoordinatorCommand.self, WorkerCommand.self,
             ScheduleCommand.self, DataCommand.self, KeysCommand.self, Bench.self, ReportCommand.self,
+            ExperimentCommand.self,
         ])
 }

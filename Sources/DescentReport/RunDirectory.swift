@@ -65,6 +65,14 @@ public struct RunDirectory: Sendable {
         }
     }
 
+    /// Samples per second over the run: the trace's samples over the clock of its last step, nil
+    /// without timings (what the report's summary and `descent experiment`'s table show).
+    public var meanSamplesPerSecond: Double? {
+        let seconds = (steps.last?.timeMs ?? 0) / 1000
+        guard seconds > 0 else { return nil }
+        return Double(steps.reduce(0) { $0 + $1.samples }) / seconds
+    }
+
     /// The rate the config's schedule gives at every step of the run (the plateau policy replayed
     /// with the recorded test losses), nil without a config or a run description.
     public func scheduledRates() -> [Float]? {

@@ -179,7 +179,6 @@ public struct RunReport: Sendable {
             + "<th>final test loss</th><th>final test accuracy</th><th>final rate</th><th>mean samples/s</th><th>seconds</th><th>rejected</th></tr>\n"
         for run in runs {
             let d = run.description
-            let samples = run.steps.reduce(0) { $0 + $1.samples }
             let seconds = (run.steps.last?.timeMs ?? 0) / 1000
             let rejected = run.rejections.values.reduce(0, +)
             var cells: [String] = []
@@ -194,7 +193,7 @@ public struct RunReport: Sendable {
             } else {
                 cells += ["-", run.failure == nil ? "-" : "failed (see events)", "-"]
             }
-            cells.append(seconds > 0 ? String(format: "%.0f", Double(samples) / seconds) : "-")
+            cells.append(run.meanSamplesPerSecond.map { String(format: "%.0f", $0) } ?? "-")
             cells.append(String(format: "%.1f", run.end?.seconds ?? seconds))
             cells.append("\(rejected)")
             rows += "<tr><td class=\"name\">\(escape(run.name))</td>" + cells.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
