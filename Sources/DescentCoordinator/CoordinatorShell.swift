@@ -118,9 +118,11 @@ final class CoordinatorShell {
                 return try execute(machine.payloadRefused(from: peer, .wrongCount,
                                                           "gradient from \(peer) has the wrong element count (\(result.count) floats, the model has \(transport.parameters.count))", now: now))
             }
-            let finite = result.lossSum.isFinite && floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+            // One sweep reads the floats: the finiteness check, and the weighted sum the machine's
+            // `.accumulate` then commits.
+            let finite = result.lossSum.isFinite && floats.withBytes { averager.stage(floatBytes: $0, samples: result.samples) }
             guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
-            try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
+            try execute(machine.receive(.gradient(result), from: peer, now: now))
         case let .message(message, peer, _):
             try execute(machine.receive(message, from: peer, now: now))
         }
@@ -128,7 +130,7 @@ final class CoordinatorShell {
 
     // MARK: Directives
 
-    private func execute(_ directives: [CoordinatorMachine.Directive], floats: GradientFloats? = nil) throws {
+    private func execute(_ directives: [CoordinatorMachine.Directive]) throws {
         for directive in directives {
             switch directive {
             case let .send(message, peer):
@@ -144,7 +146,7 @@ final class CoordinatorShell {
             case .discardPartialStep:
                 averager.reset()
             case let .accumulate(_, samples, lossSum, correct):
-                floats?.withBytes { averager.add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct) }
+                averager.commit(samples: samples, lossSum: lossSum, correct: correct)
             case let .applyStep(step, ranks, latencies):
                 try apply(step: step, ranks: ranks, latencies: latencies)
             case .log(let event):
@@ -200,19 +202,18 @@ final class CoordinatorShell {
         let started = monotonicSeconds()
         let norm = averager.average()
         let parameters = transport.parameters
-        try averager.sum.withUnsafeBufferPointer { mean in
-            try driver.apply(parameters: parameters, meanGradient: mean, gradientNorm: norm, lossSum: averager.lossSum,
-                             correct: averager.correct, samples: averager.samples, workerLatencies: latencies) { record in
-                let slowest = latencies.indices.max { latencies[$0] < latencies[$1] }
-                let now = monotonicSeconds()
-                record.ranks = ranks
-                record.slowestRank = slowest.map { ranks[$0] }
-                record.slowestLatencyMs = slowest.map { latencies[$0] * 1000 }
-                record.fastestLatencyMs = (latencies.min() ?? 0) * 1000
-                record.timeMs = (now - driver.started) * 1000
-                record.updateMs = (now - started) * 1000
-                record.rssMB = step % 100 == 0 ? residentMemoryMB() : nil
-            }
+        let mean = averager.sum
+        try driver.apply(parameters: parameters, meanGradient: mean, gradientNorm: norm, lossSum: averager.lossSum,
+                         correct: averager.correct, samples: averager.samples, workerLatencies: latencies) { record in
+            let slowest = latencies.indices.max { latencies[$0] < latencies[$1] }
+            let now = monotonicSeconds()
+            record.ranks = ranks
+            record.slowestRank = slowest.map { ranks[$0] }
+            record.slowestLatencyMs = slowest.map { latencies[$0] * 1000 }
+            record.fastestLatencyMs = (latencies.min() ?? 0) * 1000
+            record.timeMs = (now - driver.started) * 1000
+            record.updateMs = (now - started) * 1000
+            record.rssMB = step % 100 == 0 ? residentMemoryMB() : nil
         }
         averager.reset()
         try execute(machine.stepApplied(nextRate: Double(driver.progress.rate), now: monotonicSeconds()))
