@@ -68,6 +68,9 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "The PyTorch one-process peer, run with 2 intra-op threads at each global batch of 2 or more workers.")
     var peerMLPScript: String = "../shared/bench/peers/torch_mlp.py"
 
+    @Option(help: "Pass --spin-microseconds to the coordinator (default: the coordinator's).")
+    var spinMicroseconds: Int?
+
     @Flag(help: "Skip the one-process baselines (the trainer on one core, descent train with 1 and 2 threads, PyTorch with 2 threads).")
     var noBaselines = false
 
@@ -271,6 +274,7 @@ struct BenchDistributed: ParsableCommand {
                            "--trace", "\(directory)/coordinator.jsonl"]
         if let steps { coordinator += ["--max-steps", "\(steps)"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        if let spinMicroseconds { coordinator += ["--spin-microseconds", "\(spinMicroseconds)"] }
         var scraper: MetricsScraper?
         if observers {
             let port = LoopbackHTTP.freePort()

@@ -15,17 +15,19 @@ public final class SharedMemoryTransport: CoordinatorTransport {
 
     /// A segment for the run, or nil (with the reason on standard error) where none can be made.
     public static func make(bind: String, runID: UInt64, generation: UInt32, parameterCount: Int, slots: Int,
-                            security: ServerSecurity = .insecure) throws -> CoordinatorTransport {
+                            security: ServerSecurity = .insecure, spinSeconds: Double = 0.0005) throws -> CoordinatorTransport {
         guard let local = LocalWorkers.create(runID: runID, generation: generation, parameterCount: parameterCount, workers: slots) else {
             return try SocketTransport(bind: bind, parameterCount: parameterCount, security: security, workers: slots)
         }
         return SharedMemoryTransport(local: local, socket: try SocketTransport(bind: bind, parameterCount: parameterCount, parameters: local.parameters,
-                                                                                security: security, workers: slots))
+                                                                                security: security, workers: slots),
+                                     spinSeconds: spinSeconds)
     }
 
-    private init(local: LocalWorkers, socket: SocketTransport) {
+    private init(local: LocalWorkers, socket: SocketTransport, spinSeconds: Double) {
         self.local = local
         self.socket = socket
+        self.spinSeconds = max(0, spinSeconds)
     }
 
     public var parameters: UnsafeMutableBufferPointer<Float> { local.parameters }
@@ -36,7 +38,7 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         // Sleep on the futex the workers on this host bump; look at the socket between naps. While
         // fewer local workers compute than there are CPUs, one CPU idles anyway (the finished
         // workers sleep): spin there first, so the last gradient is taken up without a wakeup.
-        let spin = local.computing > 0 && local.computing < Self.processors ? Self.spinSeconds : 0
+        let spin = local.computing > 0 && local.computing < Self.processors ? spinSeconds : 0
         local.waitForGradients(timeout: min(timeout, local.all ? 0.005 : 0.0005), spin: spin)
         try local.forEachAnnouncement { rank, peer, announced in
             switch announced {
@@ -52,7 +54,7 @@ public final class SharedMemoryTransport: CoordinatorTransport {
     }
 
     /// The most the coordinator spins for a gradient before sleeping on the futex.
-    static let spinSeconds = 0.002
+    private let spinSeconds: Double
     /// CPUs this process may run on.
     static let processors = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
