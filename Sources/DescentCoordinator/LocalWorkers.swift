@@ -81,15 +81,37 @@ final class LocalWorkers {
         stepSequence.wake()
     }
 
-    /// Waits until a local worker announces a gradient, at most `timeout` seconds: spins for at
-    /// most `spin` seconds first, then sleeps on the futex.
+    /// How long the next spin may last (adapted: see `waitForGradients`); nil until the first.
+    private var spinBudget: Double?
+    /// Waits left before spinning is tried again, after spins kept timing out.
+    private var spinPause = 0
+
+    /// Waits until a local worker announces a gradient, at most `timeout` seconds: spins first
+    /// (at most `spin` seconds), then sleeps on the futex. The spin adapts: a spin that sees the
+    /// gradient doubles the next one's budget (up to `spin`), one that times out halves it, and
+    /// below a sixteenth of `spin` spinning stops for 200 waits. On a host whose CPUs other work
+    /// keeps busy, where the gradients do not come within a spin, it then costs next to nothing.
     func waitForGradients(timeout: Double, spin: Double = 0) {
         if spin > 0 {
-            let value = completions.spin(whileEquals: seenCompletions, seconds: min(spin, timeout))
-            if value != seenCompletions {
-                seenCompletions = value
-                return
+            var budget = spinBudget ?? spin
+            if budget == 0 {
+                spinPause -= 1
+                if spinPause <= 0 { budget = spin / 4 }
             }
+            if budget > 0 {
+                let value = completions.spin(whileEquals: seenCompletions, seconds: min(budget, timeout))
+                if value != seenCompletions {
+                    seenCompletions = value
+                    spinBudget = min(spin, budget * 2)
+                    return
+                }
+                budget /= 2
+                if budget < spin / 16 {
+                    budget = 0
+                    spinPause = 200
+                }
+            }
+            spinBudget = budget
         }
         seenCompletions = completions.wait(whileEquals: seenCompletions, timeout: timeout)
     }
