@@ -45,7 +45,7 @@ let package = Package(
         // The wire format and the coordinator/worker state machines (no I/O).
         .target(name: "DescentProtocol", dependencies: ["DescentCore"]),
         // The coordinator process: sockets and clocks around the protocol state machine.
-        .target(name: "DescentCoordinator", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
+        .target(name: "DescentCoordinator", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining", "DescentKernels"]),
         // The worker process.
         .target(name: "DescentWorker", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining"]),
         // Starts a group of child processes, prefixes their output, forwards signals, reports exit codes.

@@ -40,6 +40,26 @@ static inline int descent_futex_wait(uint32_t *word, uint32_t expected, long tim
 #endif
 }
 
+/* Loads *word until it differs from expected, at most max_ns nanoseconds of spinning (a pause
+ * between loads); returns the last value loaded. For a waiter whose CPU is idle anyway. */
+static inline uint32_t descent_spin_while_equals(const uint32_t *word, uint32_t expected, long max_ns) {
+    uint32_t value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    if (value != expected || max_ns <= 0) return value;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned spins = 1;; spins++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+        if (value != expected) return value;
+        if (spins % 64 == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) >= max_ns) return value;
+        }
+    }
+}
+
 /* Wakes up to `count` processes sleeping on *word. */
 static inline int descent_futex_wake(uint32_t *word, int count) {
 #ifdef __linux__

@@ -18,9 +18,12 @@ struct BenchDistributed: ParsableCommand {
             where a step's time goes: compute (a worker's forward/backward), communication (the rest of the \
             fastest worker's round trip), waiting (for the slowest worker) and the update (averaging + SGD). \
             With a Python that imports torch, the shared torch_ddp.py peer runs the same job in the same \
-            run and the ratio is printed. Memory: the processes' resident size early and at the end. \
-            --sync measures synchronisation modes side by side (sync, async, bounded:K; async and \
-            bounded send parameters through the socket), with the mean and largest staleness of each.
+            run and the ratio is printed. Memory: the processes' resident size early and at the end. For 2 or \
+            more workers on shared memory it also measures, right after, one process at the same global \
+            batch (the trainer on one core in process, descent train with 1 and 2 threads, PyTorch with 2 \
+            threads through --peer-mlp-script) and prints the ratios. --sync measures synchronisation modes \
+            side by side (sync, async, bounded:K; async and bounded send parameters through the socket), \
+            with the mean and largest staleness of each.
             """)
 
     @Option(help: "Comma-separated worker counts.", transform: BatchSizes.parse)
@@ -69,6 +72,15 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "Measure each pair with every observer on and off, alternately (off-on, then on-off), this many times each (0: observers off only).")
     var observerRounds: Int = 0
 
+    @Option(help: "The PyTorch one-process peer, run with 2 intra-op threads at each global batch of 2 or more workers.")
+    var peerMLPScript: String = "../shared/bench/peers/torch_mlp.py"
+
+    @Option(help: "Pass --spin-microseconds to the coordinator (default: the coordinator's).")
+    var spinMicroseconds: Int?
+
+    @Flag(help: "Skip the one-process baselines (the trainer on one core, descent train with 1 and 2 threads, PyTorch with 2 threads).")
+    var noBaselines = false
+
     func validate() throws {
         guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more") }
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
@@ -90,6 +102,7 @@ struct BenchDistributed: ParsableCommand {
             try compareObservers(data: dataDirectory, executable: executable)
             return
         }
+        var baselines: [String: OneHostBaselines] = [:]
         let curveModes = curve == "both" ? [false, true] : [curve == "on"]
         for size in batch.values {
             for count in workers.values {
@@ -120,6 +133,9 @@ struct BenchDistributed: ParsableCommand {
                                 + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
                                 + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
                     }
+                }
+                if count >= 2 && !noBaselines && !noSharedMemory {
+                    baselines["\(count)x\(size)"] = try measureBaselines(globalBatch: count * size, data: dataDirectory, executable: executable, torch: peer)
                 }
                 if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
                     machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
@@ -152,7 +168,69 @@ struct BenchDistributed: ParsableCommand {
                 }
             }
         }
+        machineLines += printBaselines(baselines, results: results)
         for line in machineLines { print(line) }
+    }
+
+    /// The single-process baselines at `globalBatch`, right after the distributed run at it.
+    private func measureBaselines(globalBatch: Int, data: String, executable: String, torch: Bool) throws -> OneHostBaselines {
+        let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-one-\(globalBatch)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var baseline = OneHostBaselines(globalBatch: globalBatch)
+        baseline.oneCore = OneHostBaselines.oneCoreSamplesPerSecond(globalBatch: globalBatch)
+        for threads in [1, 2] {
+            let trace = try OneHostBaselines.trainProcess(executable: executable, data: data, directory: directory, globalBatch: globalBatch,
+                                                          threads: threads, epochs: runEpochs(globalBatch: globalBatch), repeat: `repeat`,
+                                                          maxSteps: steps)
+            let rate = summarize(coordinator: trace, workers: []).samplesPerSecond
+            if threads == 1 { baseline.trainOneThread = rate } else { baseline.trainTwoThreads = rate }
+        }
+        if torch, FileManager.default.fileExists(atPath: peerMLPScript) {
+            baseline.torchTwoThreads = OneHostBaselines.torch(python: peerPython, script: peerMLPScript, data: data, epochs: epochs,
+                                                              repeat: `repeat`, globalBatch: globalBatch, threads: 2)
+            sleep(1)  // let the peer's threads go before the next measurement
+        }
+        return baseline
+    }
+
+    /// The one-host table: N workers against one process at the same global batch, and the ratios.
+    private func printBaselines(_ baselines: [String: OneHostBaselines], results: [String: Double]) -> [String] {
+        guard !baselines.isEmpty else { return [] }
+        var rows = [["workers x batch", "global", "descent workers", "one core (bench compute)", "train 1 thread", "train 2 threads",
+                     "torch 2 threads", "workers/one core", "workers/train 1", "workers/train 2", "workers/torch 2"]]
+        var lines: [String] = []
+        for size in batch.values {
+            for count in workers.values {
+                guard let baseline = baselines["\(count)x\(size)"], let rate = results["\(count)x\(size)"] else { continue }
+                let torch = baseline.torchTwoThreads
+                rows.append(["\(count) x \(size)", "\(baseline.globalBatch)", fmt(rate, 0), fmt(baseline.oneCore, 0), fmt(baseline.trainOneThread, 0),
+                             fmt(baseline.trainTwoThreads, 0), torch.map { fmt($0, 0) } ?? "-", fmt(rate / baseline.oneCore, 2) + "x",
+                             fmt(rate / baseline.trainOneThread, 2) + "x", fmt(rate / baseline.trainTwoThreads, 2) + "x",
+                             torch.map { fmt(rate / $0, 2) + "x" } ?? "-"])
+                lines.append("bench=distributed_one_host workers=\(count) batch_per_worker=\(size) global_batch=\(baseline.globalBatch) "
+                             + "workers_samples_per_s=\(fmt(rate, 0)) one_core_samples_per_cpu_s=\(fmt(baseline.oneCore, 0)) "
+                             + "train_1_thread_samples_per_s=\(fmt(baseline.trainOneThread, 0)) train_2_threads_samples_per_s=\(fmt(baseline.trainTwoThreads, 0)) "
+                             + "torch_2_threads_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") "
+                             + "over_one_core=\(fmt(rate / baseline.oneCore, 3)) over_train_1_thread=\(fmt(rate / baseline.trainOneThread, 3)) "
+                             + "over_train_2_threads=\(fmt(rate / baseline.trainTwoThreads, 3)) over_torch_2_threads=\(torch.map { fmt(rate / $0, 3) } ?? "na")")
+            }
+        }
+        print("")
+        print("one host: N workers against one process at the same global batch (one core: the bench compute trainer in process, "
+              + "samples per CPU second; train: descent train processes, wall clock from their traces, as the workers are measured; "
+              + "goals at 2 workers: >= 1.6x one core at 2 x 128, >= 1.3x at 2 x 32, >= 1.5x PyTorch with 2 threads)")
+        printTable(rows)
+        return lines
+    }
+
+    /// Epochs of a measurement at `globalBatch`: at least --epochs, grown to --min-steps and --steps.
+    private func runEpochs(globalBatch: Int) -> Int {
+        let sampleCount = 60_000 / 12 * `repeat`
+        let stepsPerEpoch = (sampleCount + globalBatch - 1) / globalBatch
+        var runEpochs = max(epochs, (minSteps + stepsPerEpoch - 1) / stepsPerEpoch)
+        if let steps { runEpochs = max(runEpochs, (steps + stepsPerEpoch - 1) / stepsPerEpoch) }
+        return runEpochs
     }
 
     /// What one run measured, from its traces (the first 20 steps are left out as warm-up).
@@ -210,10 +288,7 @@ struct BenchDistributed: ParsableCommand {
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let sampleCount = 60_000 / 12 * `repeat`
-        let stepsPerEpoch = (sampleCount + count * size - 1) / (count * size)
-        var runEpochs = max(epochs, (minSteps + stepsPerEpoch - 1) / stepsPerEpoch)
-        if let steps { runEpochs = max(runEpochs, (steps + stepsPerEpoch - 1) / stepsPerEpoch) }
+        let runEpochs = runEpochs(globalBatch: count * size)
         let config = """
             seed: 42
             data:
@@ -230,6 +305,7 @@ struct BenchDistributed: ParsableCommand {
                            "--trace", "\(directory)/coordinator.jsonl"]
         if let steps { coordinator += ["--max-steps", "\(steps)"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
+        if let spinMicroseconds { coordinator += ["--spin-microseconds", "\(spinMicroseconds)"] }
         var scraper: MetricsScraper?
         if observers {
             let port = LoopbackHTTP.freePort()

@@ -51,11 +51,17 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Flag(help: "Send parameters and gradients through the socket even to workers on this host (default: shared memory for them).")
     var noSharedMemory = false
 
+    @Option(help: "Microseconds the coordinator spins for a local worker's gradient, while a CPU is idle anyway, before it sleeps (0: never spin; for hosts shared with other work).")
+    var spinMicroseconds: Int = 500
+
     @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
     var fault: [String] = []
 
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        guard (0...1_000_000).contains(spinMicroseconds) else {
+            throw ValidationError("--spin-microseconds must be between 0 and 1000000 (got \(spinMicroseconds))")
+        }
         try run.checkCheckpointDirectory()
         do { _ = try FaultPlan.parse(fault) } catch { throw ValidationError("\(error)") }
         try FlagRange.seconds("--silence-limit", silenceLimit)
@@ -92,6 +98,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.registrationTimeoutSeconds = registrationTimeout
         options.endpointFile = endpointFile
         options.sharedMemory = !noSharedMemory
+        options.gradientSpinSeconds = Double(spinMicroseconds) / 1_000_000
         options.security = serverSecurity
         options.stop = try StopRequest(forwardingSignals: true)
         options.faults = try FaultPlan.parse(fault)

@@ -34,6 +34,9 @@ public struct CoordinatorOptions: Sendable {
     public var endpointFile: String?
     /// Pass parameters and gradients through shared memory with workers on this host.
     public var sharedMemory = true
+    /// How long the coordinator spins for a local worker's gradient before sleeping on the futex,
+    /// when fewer local workers compute than there are CPUs (0: never).
+    public var gradientSpinSeconds = 0.0005
     /// SIGINT/SIGTERM arrive here; the coordinator then stops with a checkpoint.
     public var stop: StopRequest?
     /// Faults to inject (a testing tool; see `FaultPlan`).
@@ -115,7 +118,7 @@ public final class Coordinator {
         let shell = try makeShell { runID, generation, parameterCount, slots in
             sharedMemory
                 ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots,
-                                                 security: options.security)
+                                                 security: options.security, spinSeconds: options.gradientSpinSeconds)
                 : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots)
         }
         return try shell.run()

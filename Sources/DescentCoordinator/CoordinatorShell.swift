@@ -130,7 +130,13 @@ final class CoordinatorShell {
                 return try execute(machine.payloadRefused(from: peer, .wrongCount,
                                                           "gradient from \(peer) has the wrong element count (\(result.count) floats, the model has \(transport.parameters.count))", now: now))
             }
-            let finite = result.lossSum.isFinite && floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+            // One sweep reads the floats: the finiteness check, and the weighted sum the machine's
+            // `.accumulate` then commits.
+            // (Async and bounded modes check it here and add it into its update buffer when accepted.)
+            let finite = result.lossSum.isFinite && floats.withBytes { bytes in
+                updateBuffers.isEmpty ? averager.stage(floatBytes: bytes, samples: result.samples)
+                                      : WirePayload.firstNonFiniteIndex(floatBytes: bytes) == nil
+            }
             guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
         case let .message(message, peer, _):
@@ -140,6 +146,7 @@ final class CoordinatorShell {
 
     // MARK: Directives
 
+    /// `floats`: the payload of the gradient the directives answer (async and bounded modes add it).
     private func execute(_ directives: [CoordinatorMachine.Directive], floats: GradientFloats? = nil) throws {
         for directive in directives {
             switch directive {
@@ -156,7 +163,7 @@ final class CoordinatorShell {
             case .discardPartialStep:
                 averager.reset()
             case let .accumulate(_, samples, lossSum, correct):
-                floats?.withBytes { averager.add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct) }
+                averager.commit(samples: samples, lossSum: lossSum, correct: correct)
             case let .applyStep(step, ranks, latencies):
                 try apply(step: step, ranks: ranks, latencies: latencies)
             case let .accumulateGradient(_, samples, lossSum, correct, buffer, staleness):
@@ -223,23 +230,21 @@ final class CoordinatorShell {
         let started = monotonicSeconds()
         let norm = averager.average()
         let parameters = transport.parameters
-        try averager.sum.withUnsafeBufferPointer { mean in
-            try driver.apply(parameters: parameters, meanGradient: mean, gradientNorm: norm, lossSum: averager.lossSum,
-                             correct: averager.correct, samples: averager.samples, workerLatencies: latencies) { record in
-                let slowest = latencies.indices.max { latencies[$0] < latencies[$1] }
-                let now = monotonicSeconds()
-                record.ranks = ranks
-                record.slowestRank = slowest.map { ranks[$0] }
-                record.slowestLatencyMs = slowest.map { latencies[$0] * 1000 }
-                record.fastestLatencyMs = (latencies.min() ?? 0) * 1000
-                record.timeMs = (now - driver.started) * 1000
-                record.updateMs = (now - started) * 1000
-                record.rssMB = step % 100 == 0 ? residentMemoryMB() : nil
-                if let paramSteps, let oldest = paramSteps.min() {
-                    record.paramStep = oldest
-                    record.staleness = step - oldest
-                    record.paramSteps = paramSteps
-                }
+        try driver.apply(parameters: parameters, meanGradient: averager.sum, gradientNorm: norm, lossSum: averager.lossSum,
+                         correct: averager.correct, samples: averager.samples, workerLatencies: latencies) { record in
+            let slowest = latencies.indices.max { latencies[$0] < latencies[$1] }
+            let now = monotonicSeconds()
+            record.ranks = ranks
+            record.slowestRank = slowest.map { ranks[$0] }
+            record.slowestLatencyMs = slowest.map { latencies[$0] * 1000 }
+            record.fastestLatencyMs = (latencies.min() ?? 0) * 1000
+            record.timeMs = (now - driver.started) * 1000
+            record.updateMs = (now - started) * 1000
+            record.rssMB = step % 100 == 0 ? residentMemoryMB() : nil
+            if let paramSteps, let oldest = paramSteps.min() {
+                record.paramStep = oldest
+                record.staleness = step - oldest
+                record.paramSteps = paramSteps
             }
         }
         if let paramSteps {

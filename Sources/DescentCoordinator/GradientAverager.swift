@@ -1,54 +1,95 @@
-import COpenBLAS
+import DescentKernels
+import DescentModel
 
 /// Sums the workers' mean gradients of one step, each weighted by its sample count, and turns
 /// the sum into the mean gradient over the whole global batch: sum_r(n_r * g_r) / sum_r(n_r).
 ///
-/// One buffer, allocated once; a payload whose bytes are not 4-byte aligned is first copied to
-/// an aligned scratch buffer (libzmq's zero-copy receive may hand back any offset).
+/// A gradient is read once, by `stage`: one sweep checks that every float is finite and writes
+/// `sum + n_r * g_r` (`0 + n_r * g_r` for the step's first) into a second buffer; `commit` (the
+/// machine accepted the gradient) makes that buffer the sum, so a refused gradient leaves the sum
+/// as it was and nothing is copied or cleared. The payload may lie at any alignment (libzmq's
+/// zero-copy receive) or in another process's shared memory: each float is loaded once, so the
+/// check and the sum see the same value. Two buffers, allocated once.
 final class GradientAverager {
     let count: Int
-    private(set) var sum: [Float]
-    private var scratch: [Float]
+    private var current: UnsafeMutablePointer<Float>
+    private var staged: UnsafeMutablePointer<Float>
+    /// Whether `current` holds a sum of this step (false: the next gradient starts it).
+    private var started = false
+    /// The weight `staged` was made with, until it is committed or replaced (nil: nothing staged).
+    private var stagedWeight: Float?
     private(set) var samples = 0
     private(set) var lossSum = 0.0
     private(set) var correct = 0
 
     init(count: Int) {
         self.count = count
-        sum = [Float](repeating: 0, count: count)
-        scratch = [Float](repeating: 0, count: count)
+        current = .allocateAligned(zeroed: count)
+        staged = .allocateAligned(zeroed: count)
     }
 
-    /// Adds `samples * gradient` (gradient given as the payload's raw float bytes); `scale`
-    /// multiplies its weight only (the staleness-aware rate: 1 / (staleness + 1)), not its samples.
+    deinit {
+        current.deallocate()
+        staged.deallocate()
+    }
+
+    /// The sum so far (the mean after `average()`).
+    var sum: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: current, count: count) }
+
+    /// Reads a gradient (its payload's raw float bytes) once: returns false when one of its floats
+    /// is NaN or infinite; otherwise `sum + samples * gradient` waits for `commit`.
+    func stage(floatBytes bytes: UnsafeRawBufferPointer, samples: UInt64) -> Bool {
+        stage(bytes, weight: Float(samples))
+    }
+
+    /// Adds an accepted gradient at once (the async and bounded modes' update buffers; its
+    /// finiteness was checked when it arrived). `scale` multiplies its weight only (the
+    /// staleness-aware rate: 1 / (staleness + 1)), not its samples.
     func add(floatBytes bytes: UnsafeRawBufferPointer, samples: Int, lossSum: Double, correct: Int, scale: Float = 1) {
+        guard stage(bytes, weight: Float(samples) * scale) else { return }
+        join(samples: samples, lossSum: lossSum, correct: correct)
+    }
+
+    private func stage(_ bytes: UnsafeRawBufferPointer, weight: Float) -> Bool {
         precondition(bytes.count == count * 4, "payload size was checked before")
+        stagedWeight = nil
+        guard let base = bytes.baseAddress else { return true }
+        let finite = descent_stage_weighted(staged, started ? current : nil, base, count, weight, started ? 0 : 1) != 0
+        if finite { stagedWeight = weight }
+        return finite
+    }
+
+    /// The staged gradient was accepted for `samples` samples: it joins the sum.
+    func commit(samples: Int, lossSum: Double, correct: Int) {
+        precondition(stagedWeight == Float(samples), "the machine accepts a gradient for the samples it claims, as staged")
+        join(samples: samples, lossSum: lossSum, correct: correct)
+    }
+
+    private func join(samples: Int, lossSum: Double, correct: Int) {
+        stagedWeight = nil
         self.samples += samples
         self.lossSum += lossSum
         self.correct += correct
-        guard samples > 0 else { return }
-        let weight = Float(samples) * scale
-        if Int(bitPattern: bytes.baseAddress) % MemoryLayout<Float>.alignment == 0 {
-            let floats = bytes.assumingMemoryBound(to: Float.self)
-            sum.withUnsafeMutableBufferPointer { cblas_saxpy(Int32(count), weight, floats.baseAddress, 1, $0.baseAddress, 1) }
-        } else {
-            scratch.withUnsafeMutableBytes { $0.copyMemory(from: bytes) }
-            sum.withUnsafeMutableBufferPointer { s in
-                scratch.withUnsafeBufferPointer { cblas_saxpy(Int32(count), weight, $0.baseAddress, 1, s.baseAddress, 1) }
-            }
-        }
+        swap(&current, &staged)
+        started = true
     }
 
-    /// Divides the sum by the samples, leaving the mean gradient in `sum`; returns its L2 norm.
+    /// Divides the sum by the samples, leaving the mean gradient in `sum`; returns its L2 norm
+    /// (rounded to float32, as the parameters are).
     func average() -> Double {
+        guard started else {
+            // No gradient joined the sum: the mean is zero.
+            current.update(repeating: 0, count: count)
+            return 0
+        }
         guard samples > 0 else { return 0 }
-        sum.withUnsafeMutableBufferPointer { cblas_sscal(Int32(count), 1 / Float(samples), $0.baseAddress, 1) }
-        return Double(sum.withUnsafeBufferPointer { cblas_snrm2(Int32(count), $0.baseAddress, 1) })
+        return Double(Float(descent_scale_norm(current, count, 1 / Float(samples))))
     }
 
-    /// Clears the sums for the next step.
+    /// Clears the sums for the next step (the next gradient overwrites the buffer).
     func reset() {
-        sum.withUnsafeMutableBufferPointer { $0.update(repeating: 0) }
+        started = false
+        stagedWeight = nil
         samples = 0
         lossSum = 0
         correct = 0

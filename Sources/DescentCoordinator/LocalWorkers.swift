@@ -20,8 +20,6 @@ final class LocalWorkers {
     private let doneSequences: [SharedWord]
     private var seenDone: [UInt32]
     private var seenCompletions: UInt32 = 0
-    /// Where `copyGradient` puts a local worker's gradient.
-    private let received: UnsafeMutableBufferPointer<Float>
 
     /// A segment for a run, or nil (with the reason on standard error) where none can be made.
     static func create(runID: UInt64, generation: UInt32, parameterCount: Int, workers: Int) -> LocalWorkers? {
@@ -46,11 +44,7 @@ final class LocalWorkers {
         completions = SharedWord(segment, offset: layout.completionsOffset)
         doneSequences = (0..<layout.slots).map { SharedWord(segment, offset: layout.doneSequenceOffset(rank: $0)) }
         seenDone = Array(repeating: 0, count: layout.slots)
-        received = .allocate(capacity: layout.parameterCount)
-        received.initialize(repeating: 0)
     }
-
-    deinit { received.deallocate() }
 
     /// The run's parameters, in the segment.
     var parameters: UnsafeMutableBufferPointer<Float> {
@@ -74,8 +68,12 @@ final class LocalWorkers {
     var any: Bool { ranks.contains(true) }
     var all: Bool { ranks.allSatisfy { $0 } }
 
-    /// Announces a step (its header says `stepShared`) to every local worker.
-    func publish(_ header: WireHeader) {
+    /// Local workers computing the step last published (no gradient announced yet).
+    private(set) var computing = 0
+
+    /// Announces a step (its header says `stepShared`) to the `recipients` local workers.
+    func publish(_ header: WireHeader, recipients: Int) {
+        computing = recipients
         header.encode(into: segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size))
         publications &+= 1
         if publications == 0 { publications = 1 }
@@ -83,8 +81,38 @@ final class LocalWorkers {
         stepSequence.wake()
     }
 
-    /// Sleeps until a local worker announces a gradient, at most `timeout` seconds.
-    func waitForGradients(timeout: Double) {
+    /// How long the next spin may last (adapted: see `waitForGradients`); nil until the first.
+    private var spinBudget: Double?
+    /// Waits left before spinning is tried again, after spins kept timing out.
+    private var spinPause = 0
+
+    /// Waits until a local worker announces a gradient, at most `timeout` seconds: spins first
+    /// (at most `spin` seconds), then sleeps on the futex. The spin adapts: a spin that sees the
+    /// gradient doubles the next one's budget (up to `spin`), one that times out halves it, and
+    /// below a sixteenth of `spin` spinning stops for 200 waits. On a host whose CPUs other work
+    /// keeps busy, where the gradients do not come within a spin, it then costs next to nothing.
+    func waitForGradients(timeout: Double, spin: Double = 0) {
+        if spin > 0 {
+            var budget = spinBudget ?? spin
+            if budget == 0 {
+                spinPause -= 1
+                if spinPause <= 0 { budget = spin / 4 }
+            }
+            if budget > 0 {
+                let value = completions.spin(whileEquals: seenCompletions, seconds: min(budget, timeout))
+                if value != seenCompletions {
+                    seenCompletions = value
+                    spinBudget = min(spin, budget * 2)
+                    return
+                }
+                budget /= 2
+                if budget < spin / 16 {
+                    budget = 0
+                    spinPause = 200
+                }
+            }
+            spinBudget = budget
+        }
         seenCompletions = completions.wait(whileEquals: seenCompletions, timeout: timeout)
     }
 
@@ -95,27 +123,21 @@ final class LocalWorkers {
             let done = doneSequences[rank].load()
             guard done != seenDone[rank] else { continue }
             seenDone[rank] = done
+            computing = max(0, computing - 1)
             let bytes = UnsafeRawBufferPointer(segment.bytes(at: layout.gradientHeaderOffset(rank: rank), count: WireHeader.size))
             try body(rank, peer, Result { () throws(WireError) -> WireHeader in try WireHeader.decode(bytes, payloadByteCount: nil) })
         }
     }
 
-    /// The gradient floats of `rank`'s slot.
-    /// A private copy (see `copyGradient`): checked and averaged, never read twice from the slot.
+    /// The gradient floats of `rank`'s slot, where the worker wrote them. The coordinator reads
+    /// them once (`GradientAverager.stage` checks and sums in one sweep), so a worker that changed
+    /// the slot meanwhile could not make the check and the sum see different values.
     func gradient(rank: Int) -> GradientFloats {
-        SegmentFloats(bytes: copyGradient(rank: rank))
+        SegmentFloats(bytes: UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount)))
     }
 
     /// The name prefix of the run segments (`/descent-shm-PID-RANDOM`).
     static let segmentPrefix = "descent-shm"
-
-    /// A private copy of `rank`'s gradient, taken once: validate and average this copy, never the
-    /// slot, which the worker could change between the check and the use. Valid until the next call.
-    func copyGradient(rank: Int) -> UnsafeRawBufferPointer {
-        let source = segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount)
-        _ = received.update(fromContentsOf: source)
-        return UnsafeRawBufferPointer(received)
-    }
 }
 
 /// A gradient slot of the shared segment.

@@ -1,6 +1,9 @@
 import DescentCore
 import DescentProtocol
 import DescentTransport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Shared memory for the workers on the coordinator's host, on top of the socket: the model
 /// lives in the segment, a step to local ranks is a header written there and a futex wake, and
@@ -12,17 +15,19 @@ public final class SharedMemoryTransport: CoordinatorTransport {
 
     /// A segment for the run, or nil (with the reason on standard error) where none can be made.
     public static func make(bind: String, runID: UInt64, generation: UInt32, parameterCount: Int, slots: Int,
-                            security: ServerSecurity = .insecure) throws -> CoordinatorTransport {
+                            security: ServerSecurity = .insecure, spinSeconds: Double = 0.0005) throws -> CoordinatorTransport {
         guard let local = LocalWorkers.create(runID: runID, generation: generation, parameterCount: parameterCount, workers: slots) else {
             return try SocketTransport(bind: bind, parameterCount: parameterCount, security: security, workers: slots)
         }
         return SharedMemoryTransport(local: local, socket: try SocketTransport(bind: bind, parameterCount: parameterCount, parameters: local.parameters,
-                                                                                security: security, workers: slots))
+                                                                                security: security, workers: slots),
+                                     spinSeconds: spinSeconds)
     }
 
-    private init(local: LocalWorkers, socket: SocketTransport) {
+    private init(local: LocalWorkers, socket: SocketTransport, spinSeconds: Double) {
         self.local = local
         self.socket = socket
+        self.spinSeconds = max(0, spinSeconds)
     }
 
     public var parameters: UnsafeMutableBufferPointer<Float> { local.parameters }
@@ -30,8 +35,11 @@ public final class SharedMemoryTransport: CoordinatorTransport {
 
     public func receive(timeout: Double, _ handle: (CoordinatorArrival) throws -> Void) throws {
         guard local.any else { return try socket.receive(timeout: timeout, handle) }
-        // Sleep on the futex the workers on this host bump; look at the socket between naps.
-        local.waitForGradients(timeout: min(timeout, local.all ? 0.005 : 0.0005))
+        // Sleep on the futex the workers on this host bump; look at the socket between naps. While
+        // fewer local workers compute than there are CPUs, one CPU idles anyway (the finished
+        // workers sleep): spin there first, so the last gradient is taken up without a wakeup.
+        let spin = local.computing > 0 && local.computing < Self.processors ? spinSeconds : 0
+        local.waitForGradients(timeout: min(timeout, local.all ? 0.005 : 0.0005), spin: spin)
         try local.forEachAnnouncement { rank, peer, announced in
             switch announced {
             case .failure(let error):
@@ -45,6 +53,11 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         try socket.drain(handle)
     }
 
+    /// The most the coordinator spins for a gradient before sleeping on the futex.
+    private let spinSeconds: Double
+    /// CPUs this process may run on.
+    static let processors = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+
     public func send(_ message: WireMessage, to peer: PeerID) { socket.send(message, to: peer) }
 
     public func sendStep(_ order: WireMessage.StepOrder, to recipients: [CoordinatorMachine.Recipient]) {
@@ -53,7 +66,7 @@ public final class SharedMemoryTransport: CoordinatorTransport {
             var shared = order
             shared.parameterCount = parameters.count
             shared.parameters = .sharedMemory
-            local.publish(shared.header)
+            local.publish(shared.header, recipients: viaSegment.count)
         }
         socket.sendStep(order, to: recipients.filter { !local.ranks[$0.rank] })
     }

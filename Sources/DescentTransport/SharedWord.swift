@@ -37,6 +37,13 @@ public struct SharedWord: @unchecked Sendable {
         return load()
     }
 
+    /// Spins (loads with a pause between) while the word equals `expected`, at most `seconds`;
+    /// returns the word's value. For a waiter whose CPU has nothing else to run: it sees the
+    /// change at once instead of after a futex wakeup.
+    public func spin(whileEquals expected: UInt32, seconds: Double) -> UInt32 {
+        descent_spin_while_equals(pointer, expected, Int(max(0, seconds) * 1e9))
+    }
+
     /// Wakes the processes sleeping on this word (all of them, or one).
     public func wake(all: Bool = true) {
         _ = descent_futex_wake(pointer, all ? Int32.max : 1)

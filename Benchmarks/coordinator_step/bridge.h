@@ -1,0 +1,3 @@
+#include <cblas.h>
+#include "../../Sources/DescentKernels/include/DescentAveraging.h"
+#include "../../Sources/DescentKernels/include/DescentKernels.h"

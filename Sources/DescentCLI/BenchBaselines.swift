@@ -1,0 +1,106 @@
+import ArgumentParser
+import DescentCore
+import DescentLaunch
+import DescentModel
+import Foundation
+
+/// The single-process figures that `descent bench distributed` sets N workers on one host
+/// against, at the same global batch and in the same run: the trainer on one core as `bench
+/// compute` times it (in process, the thread's CPU clock, best of a few rounds), `descent train`
+/// as a process with 1 and 2 threads (wall clock from its trace, measured as the distributed runs
+/// are), and PyTorch with 2 intra-op threads (`torch_mlp.py`).
+struct OneHostBaselines {
+    var globalBatch: Int
+    /// Samples per CPU second of the in-process trainer on one core (best round).
+    var oneCore = 0.0
+    /// Samples/s of `descent train --threads 1` and `--threads 2` (from their traces).
+    var trainOneThread = 0.0
+    var trainTwoThreads = 0.0
+    /// Samples/s of PyTorch with 2 threads (best epoch), nil when the peer is not available.
+    var torchTwoThreads: Double?
+
+    /// Rounds of the in-process trainer, and CPU seconds each.
+    static let rounds = 5
+    static let roundSeconds = 0.3
+
+    /// The trainer of `bench compute` at `globalBatch` on this thread, one BLAS/oneDNN thread.
+    static func oneCoreSamplesPerSecond(globalBatch: Int) -> Double {
+        BLASThreads.set(1)
+        let trainer = TrainingStepBench(shape: MLPShape(inputs: 784, hidden: [128], classes: 10), batch: globalBatch, backend: .default)
+        var best = 0.0
+        for _ in 0..<rounds {
+            let chunk = max(1, 2048 / globalBatch)
+            var steps = 0
+            let start = threadCPUSeconds()
+            var elapsed = 0.0
+            repeat {
+                for _ in 0..<chunk { trainer.step() }
+                steps += chunk
+                elapsed = threadCPUSeconds() - start
+            } while elapsed < roundSeconds
+            best = max(best, Double(steps * globalBatch) / elapsed)
+        }
+        return best
+    }
+
+    /// The config of a one-process run at `globalBatch` with `threads` threads, as the
+    /// distributed measurement's (same data, repeat and steps).
+    static func trainConfig(globalBatch: Int, threads: Int, epochs: Int, repeat: Int) -> String {
+        """
+        seed: 42
+        data:
+          train_repeat: \(`repeat`)
+        training:
+          epochs: \(epochs)
+          batch_size: \(globalBatch)
+          threads: \(threads)
+        """
+    }
+
+    /// `descent train` at `globalBatch` with `threads` threads; its trace, as the coordinator's.
+    static func trainProcess(executable: String, data: String, directory: String, globalBatch: Int, threads: Int, epochs: Int,
+                             repeat: Int, maxSteps: Int?) throws -> [[String: Any]] {
+        let config = "\(directory)/train-\(threads).yaml", trace = "\(directory)/train-\(threads).jsonl"
+        try trainConfig(globalBatch: globalBatch, threads: threads, epochs: epochs, repeat: `repeat`)
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        var arguments = ["train", "--config", config, "--data", data, "--trace", trace, "--progress", "never"]
+        if let maxSteps { arguments += ["--max-steps", "\(maxSteps)"] }
+        let sink = QuietSink()
+        let result = try ProcessGroup().run([ChildProcess(label: "train", executablePath: executable, arguments: arguments, isPrimary: true)],
+                                            output: sink)
+        guard result.exitCode == 0 else {
+            throw ValidationError("the one-process run with \(threads) thread(s) failed:\n" + sink.lines.suffix(20).joined(separator: "\n"))
+        }
+        return try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+    }
+
+    /// PyTorch's single-process MLP (`torch_mlp.py EPOCHS REPEAT BATCH THREADS`), best epoch.
+    static func torch(python: String, script: String, data: String, epochs: Int, repeat: Int, globalBatch: Int, threads: Int) -> Double? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, script, "\(epochs)", "\(`repeat`)", "\(globalBatch)", "\(threads)"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["MNIST_DIR"] = data
+        process.environment = environment
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return nil }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let rates = output.split(separator: "\n").compactMap { line -> Double? in
+            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("samples_per_s=") }) else { return nil }
+            return Double(field.dropFirst("samples_per_s=".count))
+        }
+        if rates.isEmpty { print("warning: the PyTorch peer printed no figure (\(python) \(script))") }
+        return rates.max()
+    }
+
+    private static func threadCPUSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+    }
+}

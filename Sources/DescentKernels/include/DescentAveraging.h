@@ -1,0 +1,18 @@
+#ifndef DESCENT_AVERAGING_H
+#define DESCENT_AVERAGING_H
+/* The coordinator's per-step passes over the workers' gradients: each gradient is read once, to
+ * check it and to add it in; the mean is one more sweep. Same build as DescentKernels.h: one
+ * version per vector width, no contraction (s + w * g rounds the product, then the sum). */
+#include <stddef.h>
+#include <stdint.h>
+
+/* staged[i] = 0 + w * g[i] (first) or sum[i] + w * g[i], reading each of the n floats of gradient
+ * once (any alignment, little-endian float32 bytes), so the check and the sum see the same
+ * values even if another process writes the buffer meanwhile. Returns 1 when every g[i] was
+ * finite, 0 when one was NaN or infinite (staged then holds garbage). sum may be NULL when first. */
+int descent_stage_weighted(float *staged, const float *sum, const void *gradient, size_t n, float weight,
+                           int first);
+
+/* sum[i] *= scale; returns the L2 norm of the result (squares added in double, in a fixed order). */
+double descent_scale_norm(float *sum, size_t n, float scale);
+#endif
