@@ -38,6 +38,8 @@ public struct RunConfig: Sendable, Equatable {
         public var threads: Int = 1
         /// The library that runs the matrix products (the same in every process of a run).
         public var backend: ComputeBackend = .default
+        /// How parameters and gradients travel in socket frames between coordinator and workers.
+        public var wireEncoding: WireEncoding = .default
     }
 
     public struct Optimizer: Sendable, Equatable {
@@ -150,7 +152,7 @@ extension RunConfig.DataSection: Decodable {
 
 extension RunConfig.Training: Decodable {
     public init(from decoder: any Decoder) throws {
-        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend"])
+        let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend", "wire_encoding"])
         epochs = try c.value("epochs", default: 15)
         batchSize = try c.optional("batch_size")
         batchPerWorker = try c.optional("batch_per_worker")
@@ -160,6 +162,12 @@ extension RunConfig.Training: Decodable {
                 throw c.invalid("backend", "must be one of \(ComputeBackend.choices) (got '\(name)')")
             }
             backend = chosen
+        }
+        if let name: String = try c.optional("wire_encoding") {
+            guard let chosen = WireEncoding(rawValue: name) else {
+                throw c.invalid("wire_encoding", "must be one of \(WireEncoding.choices) (got '\(name)')")
+            }
+            wireEncoding = chosen
         }
         guard epochs >= 1 else { throw c.invalid("epochs", "must be 1 or more (got \(epochs))") }
         if batchSize != nil && batchPerWorker != nil {

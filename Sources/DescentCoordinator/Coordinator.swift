@@ -109,8 +109,9 @@ public final class Coordinator {
         let shell = try makeShell { runID, generation, parameterCount, slots in
             options.sharedMemory
                 ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots,
-                                                 security: options.security)
-                : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots)
+                                                 security: options.security, wireEncoding: config.training.wireEncoding)
+                : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots,
+                                      wireEncoding: config.training.wireEncoding)
         }
         return try shell.run()
     }
@@ -152,7 +153,8 @@ public final class Coordinator {
                             slots: options.slots, initialWorkers: options.workers, minWorkers: options.minWorkers,
                             configHash: options.configHash, silenceLimit: options.silenceLimitSeconds,
                             progressDeadline: options.progressDeadlineSeconds, minWorkersTimeout: options.minWorkersTimeoutSeconds,
-                            registrationTimeout: options.registrationTimeoutSeconds, heartbeatInterval: options.heartbeatSeconds),
+                            registrationTimeout: options.registrationTimeoutSeconds, heartbeatInterval: options.heartbeatSeconds)
+                .withWireEncoding(config.training.wireEncoding),
             step: progress.step, now: monotonicSeconds())
         let settings = RunSettings(
             rank: 0, workers: options.slots, seed: config.seed, hidden: config.model.hidden, parameterCount: shape.parameterCount,
@@ -161,6 +163,7 @@ public final class Coordinator {
             labelsDigest: RunData.labelsDigest(train.images),
             heartbeatSeconds: options.heartbeatSeconds, silenceLimitSeconds: options.silenceLimitSeconds,
             coordinatorPID: Int(getpid()))
+            .withWireEncoding(config.training.wireEncoding)
         Console.out("Coordinator listening on \(transport.endpoint) (run \(runID)), waiting for \(options.workers) worker(s); "
                     + "\(progress.plan.stepsPerEpoch) steps per epoch, global batch \(progress.plan.globalBatch), \(progress.totalSteps) steps")
         Console.out("Schedule: \(progress.policy.schedule.summary)")
@@ -171,6 +174,24 @@ public final class Coordinator {
     private static func newRunID() -> UInt64 {
         var generator = SystemRandomNumberGenerator()
         return generator.next() | 1
+    }
+}
+
+extension CoordinatorMachine.Settings {
+    /// These settings with `encoding` on the wire.
+    func withWireEncoding(_ encoding: WireEncoding) -> Self {
+        var settings = self
+        settings.wireEncoding = encoding
+        return settings
+    }
+}
+
+extension RunSettings {
+    /// These settings naming `encoding` (nil for float32, so a float32 welcome is as before).
+    func withWireEncoding(_ encoding: WireEncoding) -> Self {
+        var settings = self
+        settings.wireEncoding = encoding == .float32 ? nil : encoding
+        return settings
     }
 }
 

@@ -118,7 +118,7 @@ final class CoordinatorShell {
                 return try execute(machine.payloadRefused(from: peer, .wrongCount,
                                                           "gradient from \(peer) has the wrong element count (\(result.count) floats, the model has \(transport.parameters.count))", now: now))
             }
-            let finite = result.lossSum.isFinite && floats.withBytes { WirePayload.firstNonFiniteIndex(floatBytes: $0) == nil }
+            let finite = result.lossSum.isFinite && floats.withBytes { WirePayload.firstNonFiniteIndex(bytes: $0, encoding: floats.encoding) == nil }
             guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
         case let .message(message, peer, _):
@@ -144,7 +144,7 @@ final class CoordinatorShell {
             case .discardPartialStep:
                 averager.reset()
             case let .accumulate(_, samples, lossSum, correct):
-                floats?.withBytes { averager.add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct) }
+                if let floats { averager.add(floats, samples: samples, lossSum: lossSum, correct: correct) }
             case let .applyStep(step, ranks, latencies):
                 try apply(step: step, ranks: ranks, latencies: latencies)
             case .log(let event):

@@ -1,4 +1,5 @@
 import COpenBLAS
+import DescentProtocol
 
 /// Sums the workers' mean gradients of one step, each weighted by its sample count, and turns
 /// the sum into the mean gradient over the whole global batch: sum_r(n_r * g_r) / sum_r(n_r).
@@ -35,6 +36,22 @@ final class GradientAverager {
             sum.withUnsafeMutableBufferPointer { s in
                 scratch.withUnsafeBufferPointer { cblas_saxpy(Int32(count), weight, $0.baseAddress, 1, s.baseAddress, 1) }
             }
+        }
+    }
+
+    /// Adds `samples * gradient` for a gradient of either wire encoding: a bfloat16 one is decoded
+    /// and added in float32 in one sweep, without a scratch copy.
+    func add(_ floats: GradientFloats, samples: Int, lossSum: Double, correct: Int) {
+        guard floats.encoding == .bf16 else {
+            return floats.withBytes { add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct) }
+        }
+        floats.withBytes { bytes in
+            precondition(bytes.count == count * 2, "payload size was checked before")
+            self.samples += samples
+            self.lossSum += lossSum
+            self.correct += correct
+            guard samples > 0 else { return }
+            sum.withUnsafeMutableBufferPointer { BFloat16Coding.addScaled(bytes, weight: Float(samples), to: $0) }
         }
     }
 

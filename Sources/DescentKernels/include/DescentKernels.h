@@ -7,6 +7,7 @@
  * plain C expression does, so the result does not depend on the processor. */
 #include <stddef.h>
 #include <stdint.h>
+#include "DescentWireKernels.h"
 
 /* features[r * width + k] = pixels[indices[r] * width + k] * scale and
  * labelsOut[r] = labelsIn[indices[r]], for r in 0..<count. */
