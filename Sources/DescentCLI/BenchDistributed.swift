@@ -89,7 +89,12 @@ struct BenchDistributed: ParsableCommand {
             return
         }
         let curveModes = curve == "both" ? [false, true] : [curve == "on"]
+        // An encoding named more than once (float32,bf16,float32,bf16) is measured that many times,
+        // alternately; its ratios are of the means.
         let encodings = wireEncoding.values
+        let distinctEncodings = WireEncoding.allCases.filter(encodings.contains)
+        var byEncoding: [String: [Double]] = [:]
+        func mean(_ key: String) -> Double? { byEncoding[key].map { $0.reduce(0, +) / Double($0.count) } }
         for size in batch.values {
             for count in workers.values {
                 for encrypted in curveModes {
@@ -98,6 +103,7 @@ struct BenchDistributed: ParsableCommand {
                                                    encoding: encoding)
                         let encodingKey = encoding == .float32 ? "" : "+\(encoding)"
                         results["\(count)x\(size)\(encrypted ? "+curve" : "")\(encodingKey)"] = measured.samplesPerSecond
+                        byEncoding["\(count)x\(size)\(encrypted ? "+curve" : "")\(encodingKey)", default: []].append(measured.samplesPerSecond)
                         let torch = peer && encrypted == curveModes[0] && encoding == encodings[0] ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
                         if torch != nil { sleep(2) }  // let the peer's processes go before the next measurement
                         table.append([
@@ -122,7 +128,7 @@ struct BenchDistributed: ParsableCommand {
                                 + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
                     }
                 }
-                if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
+                if let plain = mean("\(count)x\(size)"), let encrypted = mean("\(count)x\(size)+curve") {
                     machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
                 }
             }
@@ -137,7 +143,7 @@ struct BenchDistributed: ParsableCommand {
         }
         for size in batch.values {
             for count in workers.values {
-                if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
+                if let plain = mean("\(count)x\(size)"), let encrypted = mean("\(count)x\(size)+curve") {
                     print("CURVE at \(count) x \(size): encrypted / plaintext = \(fmt(encrypted / plain, 3))x")
                 }
             }
@@ -146,16 +152,18 @@ struct BenchDistributed: ParsableCommand {
             for count in workers.values {
                 for encrypted in curveModes {
                     let curveKey = encrypted ? "+curve" : ""
-                    guard let float32 = results["\(count)x\(size)\(curveKey)"] else { continue }
-                    for encoding in encodings where encoding != .float32 {
-                        guard let other = results["\(count)x\(size)\(curveKey)+\(encoding)"] else { continue }
-                        print("wire \(encoding) at \(count) x \(size), CURVE \(encrypted ? "on" : "off"): \(encoding) / float32 = \(fmt(other / float32, 2))x")
+                    guard let float32 = mean("\(count)x\(size)\(curveKey)") else { continue }
+                    for encoding in distinctEncodings where encoding != .float32 {
+                        guard let other = mean("\(count)x\(size)\(curveKey)+\(encoding)") else { continue }
+                        let runs = byEncoding["\(count)x\(size)\(curveKey)+\(encoding)"]?.count ?? 1
+                        print("wire \(encoding) at \(count) x \(size), CURVE \(encrypted ? "on" : "off"): \(encoding) / float32 = \(fmt(other / float32, 2))x"
+                              + (runs > 1 ? " (means of \(runs) alternate runs each: \(fmt(other, 0)) / \(fmt(float32, 0)) samples/s)" : ""))
                         machineLines.append("bench=distributed_wire workers=\(count) batch_per_worker=\(size) curve=\(encrypted ? "on" : "off") "
                                             + "\(encoding)_over_float32=\(fmt(other / float32, 3))")
                     }
                 }
-                for encoding in encodings where encoding != .float32 {
-                    if let plain = results["\(count)x\(size)+\(encoding)"], let encrypted = results["\(count)x\(size)+curve+\(encoding)"] {
+                for encoding in distinctEncodings where encoding != .float32 {
+                    if let plain = mean("\(count)x\(size)+\(encoding)"), let encrypted = mean("\(count)x\(size)+curve+\(encoding)") {
                         print("CURVE at \(count) x \(size) with \(encoding) on the wire: encrypted / plaintext = \(fmt(encrypted / plain, 3))x")
                     }
                 }
