@@ -43,7 +43,7 @@ let package = Package(
         // A small Swift wrapper of libzmq's C API.
         .target(name: "DescentTransport", dependencies: ["DescentCore", "CZeroMQ", "CLinuxSync"]),
         // The wire format and the coordinator/worker state machines (no I/O).
-        .target(name: "DescentProtocol", dependencies: ["DescentCore"]),
+        .target(name: "DescentProtocol", dependencies: ["DescentCore", "DescentKernels"]),
         // The coordinator process: sockets and clocks around the protocol state machine.
         .target(name: "DescentCoordinator", dependencies: ["DescentProtocol", "DescentTransport", "DescentTraining", "DescentKernels"]),
         // The worker process.

@@ -63,6 +63,10 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "CURVE on the sockets: off, on, or both (each measurement without and with it, side by side, and their ratio).")
     var curve: String = "off"
 
+    @Option(help: "Comma-separated wire encodings to measure side by side: float32, bf16 (each run's bytes per step are reported; with --no-shared-memory they cross the socket).",
+            transform: WireEncodingList.parse)
+    var wireEncoding = WireEncodingList(values: [.float32])
+
     @Option(help: "A Python that imports torch, to run the PyTorch DDP peer ('none' to skip).")
     var peerPython: String = "python3"
 
@@ -104,57 +108,73 @@ struct BenchDistributed: ParsableCommand {
         }
         var baselines: [String: OneHostBaselines] = [:]
         let curveModes = curve == "both" ? [false, true] : [curve == "on"]
+        // An encoding named more than once (float32,bf16,float32,bf16) is measured that many times,
+        // alternately; its ratios are of the means.
+        let encodings = wireEncoding.values
+        let distinctEncodings = WireEncoding.allCases.filter(encodings.contains)
+        var byEncoding: [String: [Double]] = [:]
+        func mean(_ key: String) -> Double? { byEncoding[key].map { $0.reduce(0, +) / Double($0.count) } }
         for size in batch.values {
             for count in workers.values {
                 for mode in sync.values {
                     for encrypted in curveModes {
-                        let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable, curve: encrypted,
-                                                   mode: mode)
-                        let key = "\(count)x\(size)" + (mode == .sync ? "" : "@\(mode)")
-                        results["\(key)\(encrypted ? "+curve" : "")"] = measured.samplesPerSecond
-                        let torch = peer && encrypted == curveModes[0] && mode == sync.values[0]
-                            ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
-                        if torch != nil { sleep(2) }  // let the peer's processes go before the next measurement
-                        table.append([
-                            "\(count)", "\(size)", "\(mode)", encrypted ? "on" : "off", fmt(measured.samplesPerSecond, 0),
-                            fmt(measured.staleness.mean, 2), "\(measured.staleness.max)", torch.map { fmt($0, 0) } ?? "-",
-                            torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
-                            fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
-                            fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
-                            "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
-                            "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
-                        ])
-                        machineLines.append(
-                            "bench=distributed workers=\(count) batch_per_worker=\(size) sync=\(mode) curve=\(encrypted ? "on" : "off") steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
-                                + "mean_staleness=\(fmt(measured.staleness.mean, 3)) max_staleness=\(measured.staleness.max) "
-                                + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
-                                + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
-                                + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
-                                + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
-                                + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+                        for encoding in encodings {
+                            let measured = try measure(workers: count, batch: size, data: dataDirectory, executable: executable, curve: encrypted,
+                                                       mode: mode, encoding: encoding)
+                            let key = "\(count)x\(size)" + (mode == .sync ? "" : "@\(mode)") + (encrypted ? "+curve" : "")
+                                + (encoding == .float32 ? "" : "+\(encoding)")
+                            results[key] = measured.samplesPerSecond
+                            byEncoding[key, default: []].append(measured.samplesPerSecond)
+                            let torch = peer && encrypted == curveModes[0] && mode == sync.values[0] && encoding == encodings[0]
+                                ? runPeer(workers: count, batch: size, data: dataDirectory) : nil
+                            if torch != nil { sleep(2) }  // let the peer's processes go before the next measurement
+                            table.append([
+                                "\(count)", "\(size)", "\(mode)", encrypted ? "on" : "off", encoding.rawValue, fmt(measured.samplesPerSecond, 0),
+                                fmt(measured.staleness.mean, 2), "\(measured.staleness.max)", torch.map { fmt($0, 0) } ?? "-",
+                                torch.map { fmt(measured.samplesPerSecond / $0, 2) + "x" } ?? "-",
+                                fmt(measured.stepMs, 3), fmt(measured.computeMs, 3), fmt(measured.communicationMs, 3),
+                                fmt(measured.waitingMs, 3), fmt(measured.updateMs, 3),
+                                "\(fmt(measured.coordinatorRSS.first, 1))->\(fmt(measured.coordinatorRSS.last, 1))",
+                                "\(fmt(measured.workerRSS.first, 1))->\(fmt(measured.workerRSS.last, 1))",
+                                measured.coordinatorWireBytes.map { "\($0.sent)/\($0.received)" } ?? "-",
+                                measured.workerWireBytes.map { "\($0.sent)/\($0.received)" } ?? "-",
+                            ])
+                            machineLines.append(
+                                "bench=distributed workers=\(count) batch_per_worker=\(size) sync=\(mode) curve=\(encrypted ? "on" : "off") wire_encoding=\(encoding) "
+                                    + "coordinator_wire_bytes_per_step=\(measured.coordinatorWireBytes.map { "\($0.sent)/\($0.received)" } ?? "na") "
+                                    + "worker_wire_bytes_per_step=\(measured.workerWireBytes.map { "\($0.sent)/\($0.received)" } ?? "na") "
+                                    + "steps=\(measured.steps) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) "
+                                    + "mean_staleness=\(fmt(measured.staleness.mean, 3)) max_staleness=\(measured.staleness.max) "
+                                    + "torch_ddp_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") step_ms=\(fmt(measured.stepMs, 3)) "
+                                    + "compute_ms=\(fmt(measured.computeMs, 3)) communication_ms=\(fmt(measured.communicationMs, 3)) "
+                                    + "waiting_ms=\(fmt(measured.waitingMs, 3)) update_ms=\(fmt(measured.updateMs, 3)) "
+                                    + "coordinator_rss_mb=\(fmt(measured.coordinatorRSS.first, 1))..\(fmt(measured.coordinatorRSS.last, 1)) "
+                                    + "worker_rss_mb=\(fmt(measured.workerRSS.first, 1))..\(fmt(measured.workerRSS.last, 1))")
+                        }
                     }
                 }
                 if count >= 2 && !noBaselines && !noSharedMemory {
                     baselines["\(count)x\(size)"] = try measureBaselines(globalBatch: count * size, data: dataDirectory, executable: executable, torch: peer)
                 }
-                if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
+                if let plain = mean("\(count)x\(size)"), let encrypted = mean("\(count)x\(size)+curve") {
                     machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
                 }
             }
         }
-        let header = ["workers", "batch/w", "sync", "curve", "descent samples/s", "mean stale", "max stale", "torch DDP samples/s", "ratio", "step ms", "compute", "comm",
-                      "waiting", "update", "coord RSS MB", "worker RSS MB"]
+        let header = ["workers", "batch/w", "sync", "curve", "wire", "descent samples/s", "mean stale", "max stale", "torch DDP samples/s", "ratio",
+                      "step ms", "compute", "comm", "waiting", "update", "coord RSS MB", "worker RSS MB", "coord B/step sent/recv",
+                      "worker B/step sent/recv"]
         printTable([header] + table)
         for size in batch.values {
-            if let one = results["1x\(size)"], let two = results["2x\(size)"] {
+            if let one = mean("1x\(size)"), let two = mean("2x\(size)") {
                 print("scaling at batch \(size) per worker: 2 workers / 1 worker = \(fmt(two / one, 2))x")
             }
         }
         for size in batch.values {
             for count in workers.values {
-                guard let base = results["\(count)x\(size)"] else { continue }
+                guard let base = mean("\(count)x\(size)") else { continue }
                 for mode in sync.values where mode != .sync {
-                    if let other = results["\(count)x\(size)@\(mode)"] {
+                    if let other = mean("\(count)x\(size)@\(mode)") {
                         print("\(mode) at \(count) x \(size): \(mode) / sync = \(fmt(other / base, 2))x samples/s "
                               + "(bench=distributed_sync workers=\(count) batch_per_worker=\(size) sync=\(mode) over_sync=\(fmt(other / base, 3)))")
                     }
@@ -163,8 +183,29 @@ struct BenchDistributed: ParsableCommand {
         }
         for size in batch.values {
             for count in workers.values {
-                if let plain = results["\(count)x\(size)"], let encrypted = results["\(count)x\(size)+curve"] {
+                if let plain = mean("\(count)x\(size)"), let encrypted = mean("\(count)x\(size)+curve") {
                     print("CURVE at \(count) x \(size): encrypted / plaintext = \(fmt(encrypted / plain, 3))x")
+                }
+            }
+        }
+        for size in batch.values {
+            for count in workers.values {
+                for encrypted in curveModes {
+                    let curveKey = encrypted ? "+curve" : ""
+                    guard let float32 = mean("\(count)x\(size)\(curveKey)") else { continue }
+                    for encoding in distinctEncodings where encoding != .float32 {
+                        guard let other = mean("\(count)x\(size)\(curveKey)+\(encoding)") else { continue }
+                        let runs = byEncoding["\(count)x\(size)\(curveKey)+\(encoding)"]?.count ?? 1
+                        print("wire \(encoding) at \(count) x \(size), CURVE \(encrypted ? "on" : "off"): \(encoding) / float32 = \(fmt(other / float32, 2))x"
+                              + (runs > 1 ? " (means of \(runs) alternate runs each: \(fmt(other, 0)) / \(fmt(float32, 0)) samples/s)" : ""))
+                        machineLines.append("bench=distributed_wire workers=\(count) batch_per_worker=\(size) curve=\(encrypted ? "on" : "off") "
+                                            + "\(encoding)_over_float32=\(fmt(other / float32, 3))")
+                    }
+                }
+                for encoding in distinctEncodings where encoding != .float32 {
+                    if let plain = mean("\(count)x\(size)+\(encoding)"), let encrypted = mean("\(count)x\(size)+curve+\(encoding)") {
+                        print("CURVE at \(count) x \(size) with \(encoding) on the wire: encrypted / plaintext = \(fmt(encrypted / plain, 3))x")
+                    }
                 }
             }
         }
@@ -245,6 +286,10 @@ struct BenchDistributed: ParsableCommand {
         var workerRSS: (first: Double, last: Double) = (0, 0)
         /// Staleness of every applied gradient (all 0 in sync mode, whose trace has no parameter steps).
         var staleness = (mean: 0.0, max: 0)
+        /// Bytes through the socket per step (sent, received), from the processes' `Wire (...)` lines;
+        /// nil where everything went through shared memory. The worker figure is the largest rank's.
+        var coordinatorWireBytes: (sent: Int, received: Int)?
+        var workerWireBytes: (sent: Int, received: Int)?
     }
 
     /// Samples/s with every observer off and on (live progress, Prometheus scraped every second,
@@ -284,7 +329,7 @@ struct BenchDistributed: ParsableCommand {
     }
 
     private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false,
-                         curve: Bool = false, mode: SyncMode = .sync) throws -> Measurement {
+                         curve: Bool = false, mode: SyncMode = .sync, encoding: WireEncoding = .float32) throws -> Measurement {
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -306,6 +351,7 @@ struct BenchDistributed: ParsableCommand {
         if let steps { coordinator += ["--max-steps", "\(steps)"] }
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         if let spinMicroseconds { coordinator += ["--spin-microseconds", "\(spinMicroseconds)"] }
+        coordinator += ["--wire-encoding", encoding.rawValue]
         var scraper: MetricsScraper?
         if observers {
             let port = LoopbackHTTP.freePort()
@@ -335,7 +381,27 @@ struct BenchDistributed: ParsableCommand {
         }
         let steps = try readLines("\(directory)/coordinator.jsonl")
         let workerSteps = try (0..<count).map { try readLines("\(directory)/worker-\($0).jsonl") }
-        return summarize(coordinator: steps, workers: workerSteps)
+        var measurement = summarize(coordinator: steps, workers: workerSteps)
+        (measurement.coordinatorWireBytes, measurement.workerWireBytes) = Self.wireBytes(sink.lines)
+        return measurement
+    }
+
+    /// The per-step byte counts of the coordinator's and the workers' `Wire (...)` end-of-run lines.
+    static func wireBytes(_ lines: [String]) -> (coordinator: (sent: Int, received: Int)?, worker: (sent: Int, received: Int)?) {
+        var coordinator: (sent: Int, received: Int)?, worker: (sent: Int, received: Int)?
+        for line in lines where line.contains("Wire (") {
+            func field(_ name: String) -> Int? {
+                line.split(separator: " ").first { $0.hasPrefix(name + "=") }
+                    .flatMap { Int($0.dropFirst(name.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: ")"))) }
+            }
+            guard let sent = field("wire_bytes_per_step_sent"), let received = field("wire_bytes_per_step_received") else { continue }
+            if line.contains("Coordinator: Wire") {
+                coordinator = (sent, received)
+            } else if worker.map({ sent > $0.sent }) ?? true {
+                worker = (sent, received)
+            }
+        }
+        return (coordinator, worker)
     }
 
     /// The config lines of a synchronisation mode (none for sync).
@@ -453,6 +519,17 @@ struct SyncModes: Sendable {
         }
         guard !values.isEmpty else { throw ValidationError("--sync needs at least one mode, e.g. sync,async,bounded:2") }
         return SyncModes(values: values)
+    }
+}
+
+/// `--wire-encoding float32,bf16`.
+struct WireEncodingList {
+    var values: [WireEncoding]
+
+    static func parse(_ text: String) throws -> WireEncodingList {
+        let values = try text.split(separator: ",").map { try WireEncoding.parse(String($0)) }
+        guard !values.isEmpty else { throw ValidationError("--wire-encoding needs at least one of \(WireEncoding.choices)") }
+        return WireEncodingList(values: values)
     }
 }
 

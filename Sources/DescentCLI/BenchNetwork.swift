@@ -1,4 +1,5 @@
 import ArgumentParser
+import DescentCore
 import DescentLaunch
 import DescentModel
 import DescentNetworkLab
@@ -40,6 +41,10 @@ struct BenchNetwork: ParsableCommand {
     @Option(help: "Packet loss of every link in percent.")
     var loss: Double?
 
+    @Option(help: "Comma-separated wire encodings to measure side by side: float32, bf16 (half the bytes on the links).",
+            transform: WireEncodingList.parse)
+    var wireEncoding = WireEncodingList(values: [.float32])
+
     @Option(help: "MNIST directory (default: $DESCENT_MNIST_SAMPLE, else ../shared/data/mnist-sample, else $DESCENT_DATA, else ./data/mnist).")
     var data: String?
 
@@ -61,24 +66,32 @@ struct BenchNetwork: ParsableCommand {
         }
         let dataDirectory = resolveData()
         let executable = try Launch.currentExecutable()
-        let parameterBytes = Double(MLPShape(inputs: 784, hidden: [128], classes: 10).parameterCount * 4)
+        let parameterCount = Double(MLPShape(inputs: 784, hidden: [128], classes: 10).parameterCount)
         print("descent bench network: \(workers) worker host(s) + a coordinator host, \(steps) steps a measurement, data \(dataDirectory)")
         print("links: veth pairs to a bridge, each shaped in both directions; loss via \(capabilities.netem ? "netem" : "nftables")")
-        var rows = [["link", "batch/w", "samples/s", "step ms", "link-bound samples/s", "of bound"]]
+        var rows = [["link", "batch/w", "wire", "samples/s", "step ms", "link-bound samples/s", "of bound"]]
         var lines: [String] = []
+        var measuredRates: [String: Double] = [:]
         for size in batch.values {
             for shape in shapes {
-                let measured = try measure(shape: shape, batch: size, data: dataDirectory, executable: executable)
-                let bound = shape.bitsPerSecond.map { rate -> Double in
-                    // All parameters out through the coordinator's link, then the last gradient back.
-                    let stepSeconds = Double(workers + 1) * parameterBytes * 8 / rate
-                    return Double(workers * size) / stepSeconds
+                for encoding in wireEncoding.values {
+                    let measured = try measure(shape: shape, batch: size, data: dataDirectory, executable: executable, encoding: encoding)
+                    measuredRates["\(shape.description) \(size) \(encoding)"] = measured.samplesPerSecond
+                    let bound = shape.bitsPerSecond.map { rate -> Double in
+                        // All parameters out through the coordinator's link, then the last gradient back.
+                        let stepSeconds = Double(workers + 1) * parameterCount * Double(encoding.bytesPerValue) * 8 / rate
+                        return Double(workers * size) / stepSeconds
+                    }
+                    rows.append([shape.description, "\(size)", encoding.rawValue, fmt(measured.samplesPerSecond, 0), fmt(measured.stepMs, 3),
+                                 bound.map { fmt($0, 0) } ?? "-", bound.map { fmt(measured.samplesPerSecond / $0 * 100, 0) + "%" } ?? "-"])
+                    lines.append("bench=network link=\(shape.description.replacingOccurrences(of: " ", with: "")) workers=\(workers) "
+                                 + "batch_per_worker=\(size) wire_encoding=\(encoding) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) step_ms=\(fmt(measured.stepMs, 3)) "
+                                 + "link_bound_samples_per_s=\(bound.map { fmt($0, 0) } ?? "na")")
                 }
-                rows.append([shape.description, "\(size)", fmt(measured.samplesPerSecond, 0), fmt(measured.stepMs, 3),
-                             bound.map { fmt($0, 0) } ?? "-", bound.map { fmt(measured.samplesPerSecond / $0 * 100, 0) + "%" } ?? "-"])
-                lines.append("bench=network link=\(shape.description.replacingOccurrences(of: " ", with: "")) workers=\(workers) "
-                             + "batch_per_worker=\(size) samples_per_s=\(fmt(measured.samplesPerSecond, 0)) step_ms=\(fmt(measured.stepMs, 3)) "
-                             + "link_bound_samples_per_s=\(bound.map { fmt($0, 0) } ?? "na")")
+                if let float32 = measuredRates["\(shape.description) \(size) float32"], let bf16 = measuredRates["\(shape.description) \(size) bf16"] {
+                    lines.append("bench=network_wire link=\(shape.description.replacingOccurrences(of: " ", with: "")) batch_per_worker=\(size) "
+                                 + "bf16_over_float32=\(fmt(bf16 / float32, 3))")
+                }
             }
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
@@ -88,7 +101,8 @@ struct BenchNetwork: ParsableCommand {
         for line in lines { print(line) }
     }
 
-    private func measure(shape: NetworkLab.LinkShape, batch size: Int, data: String, executable: String) throws -> (samplesPerSecond: Double, stepMs: Double) {
+    private func measure(shape: NetworkLab.LinkShape, batch size: Int, data: String, executable: String,
+                         encoding: WireEncoding) throws -> (samplesPerSecond: Double, stepMs: Double) {
         let directory = NSTemporaryDirectory() + "descent-bench-network-\(getpid())-\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -111,10 +125,12 @@ struct BenchNetwork: ParsableCommand {
         var children = [ChildProcess(label: "coordinator", executablePath: "/usr/bin/env", arguments: lab.inHost("c", [
             executable, "coordinator", "--config", configPath, "--data", data, "--workers", "\(workers)", "--bind", endpoint, "--insecure",
             "--trace", "\(directory)/coordinator.jsonl", "--max-steps", "\(steps)", "--registration-timeout", "60",
+            "--wire-encoding", encoding.rawValue,
         ]), isPrimary: true)]
         for rank in 0..<workers {
             children.append(ChildProcess(label: "worker \(rank)", executablePath: "/usr/bin/env", arguments: lab.inHost("w\(rank)", [
                 executable, "worker", "--connect", endpoint, "--insecure", "--data", data, "--config", configPath, "--rank", "\(rank)",
+                "--wire-encoding", encoding.rawValue,
             ])))
         }
         let sink = QuietSink()

@@ -20,6 +20,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @OptionGroup var observe: ObserverArguments
 
     @OptionGroup var security: ServerSecurityArguments
+    @OptionGroup var wire: WireArguments
 
     @Option(help: "The ZeroMQ endpoint to bind: tcp://0.0.0.0:5555 for other hosts, ipc:///PATH on one machine.")
     var bind: String = "tcp://0.0.0.0:5555"
@@ -82,7 +83,8 @@ struct CoordinatorCommand: AsyncParsableCommand {
 
     func run() async throws {
         let serverSecurity = try security.load(endpoint: bind)  // bad keys fail before the data is loaded
-        let config = try run.loadConfig()
+        var config = try run.loadConfig()
+        wire.apply(to: &config)
         let watching = try observe.startObservers(role: "coordinator", configPath: run.config)
         defer { withExtendedLifetime(watching) {} }
         let mnist = try await RunData.load(RunData.location(commandLine: run.data, config: config))
@@ -118,6 +120,7 @@ struct WorkerCommand: AsyncParsableCommand {
     var connect: String
 
     @OptionGroup var security: ClientSecurityArguments
+    @OptionGroup var wire: WireArguments
 
     @Option(help: "Directory of the MNIST files (default: $DESCENT_DATA, else ./data/mnist; fetched there when missing).")
     var data: String?
@@ -183,6 +186,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let runConfig = try config.map { path in
             var loaded = try RunConfig.load(path: path)
             if let backend { loaded.training.backend = backend }  // as the coordinator's --backend does
+            wire.apply(to: &loaded)
             return loaded
         }
         let location = RunData.location(commandLine: data, config: runConfig ?? RunConfig())
@@ -195,6 +199,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.cpu = cpu
         options.security = clientSecurity
         options.backend = backend
+        options.wireEncoding = wire.wireEncoding
         options.faults = try FaultPlan.parse(fault)
         options.rejoinTimeoutSeconds = rejoinTimeout
         options.stop = try StopRequest(forwardingSignals: true)

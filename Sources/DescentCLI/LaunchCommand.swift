@@ -19,6 +19,7 @@ struct Launch: AsyncParsableCommand {
 
     @OptionGroup var run: RunArguments
     @OptionGroup var observe: ObserverArguments
+    @OptionGroup var wire: WireArguments
 
     @Option(parsing: .unconditional, help: "How many worker processes to start.")
     var workers: Int
@@ -100,6 +101,7 @@ struct Launch: AsyncParsableCommand {
         var shared: [String] = ["--config", run.config]
         if let data = run.data { shared += ["--data", data] }
         if let backend = run.backend { shared += ["--backend", backend.rawValue] }
+        shared += wire.forwarded
 
         var coordinator = ["coordinator", "--workers", "\(workers)", "--bind", endpoint] + coordinatorSecurity + shared
         if let maxSteps = run.maxSteps { coordinator += ["--max-steps", "\(maxSteps)"] }

@@ -42,6 +42,8 @@ public struct RunConfig: Sendable, Equatable {
         public var sync: SyncMode = .sync
         /// Scale each gradient's rate by 1 / (staleness + 1) (Zhang et al. 2016, "Staleness-aware async-SGD").
         public var stalenessAwareRate = false
+        /// How parameters and gradients travel in socket frames between coordinator and workers.
+        public var wireEncoding: WireEncoding = .default
     }
 
     public struct Optimizer: Sendable, Equatable {
@@ -161,7 +163,7 @@ extension RunConfig.DataSection: Decodable {
 extension RunConfig.Training: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend", "sync", "staleness",
-                                                      "staleness_aware_rate"])
+                                                      "staleness_aware_rate", "wire_encoding"])
         epochs = try c.value("epochs", default: 15)
         batchSize = try c.optional("batch_size")
         batchPerWorker = try c.optional("batch_per_worker")
@@ -174,6 +176,12 @@ extension RunConfig.Training: Decodable {
         }
         sync = try Self.syncMode(c)
         stalenessAwareRate = try c.value("staleness_aware_rate", default: false)
+        if let name: String = try c.optional("wire_encoding") {
+            guard let chosen = WireEncoding(rawValue: name) else {
+                throw c.invalid("wire_encoding", "must be one of \(WireEncoding.choices) (got '\(name)')")
+            }
+            wireEncoding = chosen
+        }
         guard epochs >= 1 else { throw c.invalid("epochs", "must be 1 or more (got \(epochs))") }
         if batchSize != nil && batchPerWorker != nil {
             throw c.invalid("batch_per_worker", "give either batch_size (the global batch) or batch_per_worker, not both")

@@ -118,8 +118,10 @@ public final class Coordinator {
         let shell = try makeShell { runID, generation, parameterCount, slots in
             sharedMemory
                 ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots,
-                                                 security: options.security, spinSeconds: options.gradientSpinSeconds)
-                : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots)
+                                                 security: options.security, spinSeconds: options.gradientSpinSeconds,
+                                                 wireEncoding: config.training.wireEncoding)
+                : try SocketTransport(bind: options.bind, parameterCount: parameterCount, security: options.security, workers: slots,
+                                      wireEncoding: config.training.wireEncoding)
         }
         return try shell.run()
     }
@@ -163,7 +165,8 @@ public final class Coordinator {
                             configHash: options.configHash, silenceLimit: options.silenceLimitSeconds,
                             progressDeadline: options.progressDeadlineSeconds, minWorkersTimeout: options.minWorkersTimeoutSeconds,
                             registrationTimeout: options.registrationTimeoutSeconds, heartbeatInterval: options.heartbeatSeconds,
-                            mode: config.training.sync),
+                            mode: config.training.sync)
+                .withWireEncoding(config.training.wireEncoding),
             step: progress.step, now: monotonicSeconds())
         let settings = RunSettings(
             rank: 0, workers: options.slots, seed: config.seed, hidden: config.model.hidden, parameterCount: shape.parameterCount,
@@ -172,6 +175,7 @@ public final class Coordinator {
             labelsDigest: RunData.labelsDigest(train.images),
             heartbeatSeconds: options.heartbeatSeconds, silenceLimitSeconds: options.silenceLimitSeconds,
             coordinatorPID: Int(getpid()))
+            .withWireEncoding(config.training.wireEncoding)
         Console.out("Coordinator listening on \(transport.endpoint) (run \(runID)), waiting for \(options.workers) worker(s); "
                     + "\(progress.plan.stepsPerEpoch) steps per epoch, global batch \(progress.plan.globalBatch), \(progress.totalSteps) steps")
         Console.out("Schedule: \(progress.policy.schedule.summary)")
@@ -187,6 +191,24 @@ public final class Coordinator {
     private static func newRunID() -> UInt64 {
         var generator = SystemRandomNumberGenerator()
         return generator.next() | 1
+    }
+}
+
+extension CoordinatorMachine.Settings {
+    /// These settings with `encoding` on the wire.
+    func withWireEncoding(_ encoding: WireEncoding) -> Self {
+        var settings = self
+        settings.wireEncoding = encoding
+        return settings
+    }
+}
+
+extension RunSettings {
+    /// These settings naming `encoding` (nil for float32, so a float32 welcome is as before).
+    func withWireEncoding(_ encoding: WireEncoding) -> Self {
+        var settings = self
+        settings.wireEncoding = encoding == .float32 ? nil : encoding
+        return settings
     }
 }
 

@@ -133,10 +133,8 @@ final class CoordinatorShell {
             // One sweep reads the floats: the finiteness check, and the weighted sum the machine's
             // `.accumulate` then commits.
             // (Async and bounded modes check it here and add it into its update buffer when accepted.)
-            let finite = result.lossSum.isFinite && floats.withBytes { bytes in
-                updateBuffers.isEmpty ? averager.stage(floatBytes: bytes, samples: result.samples)
-                                      : WirePayload.firstNonFiniteIndex(floatBytes: bytes) == nil
-            }
+            let finite = result.lossSum.isFinite && (updateBuffers.isEmpty ? averager.stage(floats, samples: result.samples)
+                : floats.withBytes { WirePayload.firstNonFiniteIndex(bytes: $0, encoding: floats.encoding) == nil })
             guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
         case let .message(message, peer, _):
@@ -168,7 +166,7 @@ final class CoordinatorShell {
                 try apply(step: step, ranks: ranks, latencies: latencies)
             case let .accumulateGradient(_, samples, lossSum, correct, buffer, staleness):
                 let scale: Float = stalenessAwareRate ? 1 / Float(staleness + 1) : 1
-                floats?.withBytes { updateBuffers[buffer].add(floatBytes: $0, samples: samples, lossSum: lossSum, correct: correct, scale: scale) }
+                if let floats { updateBuffers[buffer].add(floats, samples: samples, lossSum: lossSum, correct: correct, scale: scale) }
             case let .applyUpdate(step, buffer, ranks, latencies, paramSteps):
                 try apply(step: step, ranks: ranks, latencies: latencies, averager: updateBuffers[buffer], paramSteps: paramSteps)
             case .discardInFlight:

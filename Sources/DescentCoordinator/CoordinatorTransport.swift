@@ -1,3 +1,4 @@
+import DescentCore
 import DescentProtocol
 
 /// Floats that arrived with a gradient: a payload frame, a slot of the shared segment, or an
@@ -5,6 +6,12 @@ import DescentProtocol
 public protocol GradientFloats {
     /// The floats' raw bytes (exactly `count * 4` of them after the header checks).
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
+    /// float32, or bfloat16 from a worker of a `--wire-encoding bf16` run (`count * 2` bytes then).
+    var encoding: WireEncoding { get }
+}
+
+extension GradientFloats {
+    public var encoding: WireEncoding { .float32 }
 }
 
 /// What reaches the coordinator from its transport.

@@ -1,5 +1,7 @@
+import DescentCore
 import DescentKernels
 import DescentModel
+import DescentProtocol
 
 /// Sums the workers' mean gradients of one step, each weighted by its sample count, and turns
 /// the sum into the mean gradient over the whole global batch: sum_r(n_r * g_r) / sum_r(n_r).
@@ -39,22 +41,38 @@ final class GradientAverager {
     /// Reads a gradient (its payload's raw float bytes) once: returns false when one of its floats
     /// is NaN or infinite; otherwise `sum + samples * gradient` waits for `commit`.
     func stage(floatBytes bytes: UnsafeRawBufferPointer, samples: UInt64) -> Bool {
-        stage(bytes, weight: Float(samples))
+        stage(bytes, encoding: .float32, weight: Float(samples))
+    }
+
+    /// `stage` for a gradient of either wire encoding (a bfloat16 one is checked, then decoded
+    /// and added in float32).
+    func stage(_ floats: GradientFloats, samples: UInt64) -> Bool {
+        floats.withBytes { stage($0, encoding: floats.encoding, weight: Float(samples)) }
     }
 
     /// Adds an accepted gradient at once (the async and bounded modes' update buffers; its
     /// finiteness was checked when it arrived). `scale` multiplies its weight only (the
     /// staleness-aware rate: 1 / (staleness + 1)), not its samples.
-    func add(floatBytes bytes: UnsafeRawBufferPointer, samples: Int, lossSum: Double, correct: Int, scale: Float = 1) {
-        guard stage(bytes, weight: Float(samples) * scale) else { return }
+    func add(_ floats: GradientFloats, samples: Int, lossSum: Double, correct: Int, scale: Float = 1) {
+        guard floats.withBytes({ stage($0, encoding: floats.encoding, weight: Float(samples) * scale) }) else { return }
         join(samples: samples, lossSum: lossSum, correct: correct)
     }
 
-    private func stage(_ bytes: UnsafeRawBufferPointer, weight: Float) -> Bool {
-        precondition(bytes.count == count * 4, "payload size was checked before")
+    private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, weight: Float) -> Bool {
         stagedWeight = nil
-        guard let base = bytes.baseAddress else { return true }
-        let finite = descent_stage_weighted(staged, started ? current : nil, base, count, weight, started ? 0 : 1) != 0
+        let finite: Bool
+        switch encoding {
+        case .float32:
+            precondition(bytes.count == count * 4, "payload size was checked before")
+            guard let base = bytes.baseAddress else { return true }
+            finite = descent_stage_weighted(staged, started ? current : nil, base, count, weight, started ? 0 : 1) != 0
+        case .bf16:
+            // Remote workers only (the socket's private frame): check, then sum in a second sweep.
+            finite = BFloat16Coding.firstNonFiniteIndex(bytes) == nil
+            guard finite else { break }
+            if started { staged.update(from: current, count: count) } else { staged.update(repeating: 0, count: count) }
+            BFloat16Coding.addScaled(bytes, weight: weight, to: UnsafeMutableBufferPointer(start: staged, count: count))
+        }
         if finite { stagedWeight = weight }
         return finite
     }

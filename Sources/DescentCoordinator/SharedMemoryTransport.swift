@@ -15,12 +15,13 @@ public final class SharedMemoryTransport: CoordinatorTransport {
 
     /// A segment for the run, or nil (with the reason on standard error) where none can be made.
     public static func make(bind: String, runID: UInt64, generation: UInt32, parameterCount: Int, slots: Int,
-                            security: ServerSecurity = .insecure, spinSeconds: Double = 0.0005) throws -> CoordinatorTransport {
+                            security: ServerSecurity = .insecure, spinSeconds: Double = 0.0005,
+                            wireEncoding: WireEncoding = .float32) throws -> CoordinatorTransport {
         guard let local = LocalWorkers.create(runID: runID, generation: generation, parameterCount: parameterCount, workers: slots) else {
-            return try SocketTransport(bind: bind, parameterCount: parameterCount, security: security, workers: slots)
+            return try SocketTransport(bind: bind, parameterCount: parameterCount, security: security, workers: slots, wireEncoding: wireEncoding)
         }
         return SharedMemoryTransport(local: local, socket: try SocketTransport(bind: bind, parameterCount: parameterCount, parameters: local.parameters,
-                                                                                security: security, workers: slots),
+                                                                               security: security, workers: slots, wireEncoding: wireEncoding),
                                      spinSeconds: spinSeconds)
     }
 

@@ -10,8 +10,16 @@ extension ZMQMessage: GradientFloats {
     }
 }
 
+/// A received bfloat16 gradient frame (a run with `--wire-encoding bf16`).
+struct BFloat16Frame: GradientFloats {
+    let frame: ZMQMessage
+    var encoding: WireEncoding { .bf16 }
+    func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try frame.withUnsafeBytes { try body($0) } }
+}
+
 /// The coordinator's ROUTER socket: every message a 64-byte header plus an optional payload
-/// frame; steps carry the parameters as one float32 frame shared by reference among recipients.
+/// frame; steps carry the parameters as one frame (float32, or bfloat16 with `wireEncoding`
+/// bf16) shared by reference among recipients.
 public final class SocketTransport: CoordinatorTransport {
     public let parameters: UnsafeMutableBufferPointer<Float>
     public let endpoint: String
@@ -30,11 +38,16 @@ public final class SocketTransport: CoordinatorTransport {
     private var hellos: HelloGate
     /// The ZAP handler and handshake watch: CURVE's allow-list, refusals logged and counted.
     public let handshakes: ServerHandshakeGuard
+    /// How parameters and gradients travel in frames; a gradient in another encoding is refused.
+    public let wireEncoding: WireEncoding
+    /// Bytes through the socket, for the bytes-per-step figure.
+    public private(set) var traffic = WireTraffic()
 
     /// Binds `bind`. `parameters` nil: the transport allocates the model's buffer. `security`:
     /// CURVE keys and the allow-list, or plaintext; `workers` sizes the handshake limits.
     public init(bind: String, parameterCount: Int, parameters: UnsafeMutableBufferPointer<Float>? = nil,
-                security: ServerSecurity = .insecure, workers: Int = 1) throws {
+                security: ServerSecurity = .insecure, workers: Int = 1, wireEncoding: WireEncoding = .float32) throws {
+        self.wireEncoding = wireEncoding
         ownsParameters = parameters == nil
         self.parameters = parameters ?? .allocate(capacity: parameterCount)
         if ownsParameters { self.parameters.initialize(repeating: 0) }
@@ -70,6 +83,7 @@ public final class SocketTransport: CoordinatorTransport {
         while true {
             switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {
             case .message(let frames):
+                for frame in frames.dropFirst() { traffic.received(frame.count) }
                 try handle(arrival(frames))
             case .wouldBlock: return
             case .tooManyFrames(let count): try handle(.malformed(from: nil, .wrongFrameCount(count - 1)))
@@ -95,14 +109,18 @@ public final class SocketTransport: CoordinatorTransport {
         case .failure(let error): return .malformed(from: peer, error)
         }
         if isHello, let refusal = gate(hello: peer, frame: frames[1], textBytes: payload?.count ?? 0) { return refusal }
-        do {
+        do throws(WireError) {
             if decoded.dtype == .utf8, let payload {
                 let message = try payload.withUnsafeBytes { (bytes) throws(WireError) -> WireMessage in
                     try WireMessage.decode(decoded, text: bytes)
                 }
                 return .message(message, from: peer, floats: nil)
             }
-            return .message(try WireMessage.decode(decoded, text: nil), from: peer, floats: payload)
+            if decoded.type == .gradient && decoded.encoding != wireEncoding {
+                throw WireError.wrongEncoding(type: decoded.type, expected: wireEncoding, got: decoded.encoding)
+            }
+            let floats: GradientFloats? = decoded.encoding == .bf16 ? payload.map(BFloat16Frame.init) : payload
+            return .message(try WireMessage.decode(decoded, text: nil), from: peer, floats: floats)
         } catch {
             return .malformed(from: peer, error)
         }
@@ -193,11 +211,20 @@ public final class SocketTransport: CoordinatorTransport {
         var order = order
         order.parameterCount = parameters.count
         order.parameters = .frame
+        order.encoding = wireEncoding
         do {
             // One frame per (step, round), shared by reference among the recipients.
             if stepMessage == nil || stepMessageKey.map({ $0 != (order.step, order.round) }) ?? true {
-                stepMessage = try ZMQMessage(copyingFloats: UnsafeBufferPointer(parameters))
+                switch wireEncoding {
+                case .float32:
+                    stepMessage = try ZMQMessage(copyingFloats: UnsafeBufferPointer(parameters))
+                case .bf16:
+                    let message = try ZMQMessage(size: parameters.count * 2)
+                    message.withUnsafeMutableBytes { BFloat16Coding.encode(UnsafeBufferPointer(parameters), into: $0) }
+                    stepMessage = message
+                }
                 stepMessageKey = (order.step, order.round)
+                traffic.steps += 1
             }
         } catch {
             log.log(kind: "send", "coordinator: cannot build the step message: \(error)")
@@ -247,6 +274,7 @@ public final class SocketTransport: CoordinatorTransport {
                 value.encode(into: bytes)
                 return try socket.send(to: route, header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait)
             }
+            if outcome == .sent { traffic.sent(WireHeader.size + (payload?.count ?? 0)) }
             if outcome == .wouldBlock { log.log(kind: "blocked", "coordinator: send to \(peer) would block; the peer is not reading") }
         } catch let error as ZMQError where error.kind == .hostUnreachable {
             log.log(kind: "unreachable", "coordinator: peer \(peer) is unreachable (disconnected)")
@@ -265,5 +293,6 @@ public final class SocketTransport: CoordinatorTransport {
         socket.close()
         socket.context.terminate()
         if let refused = handshakes.summary { Console.out(refused) }
+        if let wire = traffic.summary(encoding: wireEncoding) { Console.out("Coordinator: \(wire)") }
     }
 }

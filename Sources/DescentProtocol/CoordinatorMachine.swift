@@ -71,6 +71,8 @@ public struct CoordinatorMachine: Sendable {
         /// When gradients are applied (`sync`, `async`, `bounded`); see `SyncMode`. In `async` mode
         /// `plan` is the plan of one worker's batch: each of its batches is one update.
         public var mode: SyncMode
+        /// How steps and gradients travel in frames; a worker that does not read it is refused.
+        public var wireEncoding: WireEncoding = .float32
 
         public init(runID: UInt64, generation: UInt32 = 0, plan: EpochPlan, totalSteps: Int, slots: Int,
                     initialWorkers: Int? = nil, minWorkers: Int? = nil, configHash: UInt64, silenceLimit: Double = 30,
@@ -255,6 +257,11 @@ public struct CoordinatorMachine: Sendable {
         if hello.configHash != 0 && hello.configHash != settings.configHash {
             return refuse(peer, .configMismatch,
                           "the worker's config differs from the coordinator's; start the worker without --config or with the coordinator's file")
+        }
+        if settings.wireEncoding != .float32, !(hello.introduction.wireEncodings ?? []).contains(settings.wireEncoding.rawValue) {
+            return refuse(peer, .configMismatch,
+                          "this run sends \(settings.wireEncoding) on the wire (--wire-encoding \(settings.wireEncoding)) and this worker does not read it; "
+                              + "run the same Descent version on every host, or start the coordinator with --wire-encoding float32")
         }
         if let rank = rankOf[peer] {
             // A repeated hello (the welcome was lost, or the worker joined again on the same socket).

@@ -33,6 +33,9 @@ public struct RunSettings: Codable, Sendable, Equatable {
     public var sharedMemoryName: String?
     /// The coordinator's process id, for a worker on its host to notice at once when it dies.
     public var coordinatorPID: Int?
+    /// How steps and gradients travel in frames (`bf16`: half the bytes); nil, as an older
+    /// coordinator sends it, means float32. Shared memory always carries float32.
+    public var wireEncoding: WireEncoding?
 
     public init(rank: Int, workers: Int, seed: UInt64, hidden: [Int], parameterCount: Int, globalBatch: Int,
                 sampleCount: Int, trainLimit: Int?, trainRepeat: Int, threads: Int, backend: ComputeBackend = .default, labelsDigest: UInt64,
@@ -56,6 +59,11 @@ public struct RunSettings: Codable, Sendable, Equatable {
     }
 }
 
+extension RunSettings {
+    /// The run's wire encoding (float32 when the coordinator named none).
+    public var encoding: WireEncoding { wireEncoding ?? .float32 }
+}
+
 /// What a worker says about itself when it asks to join (the hello message's JSON payload).
 public struct WorkerIntroduction: Codable, Sendable, Equatable {
     public var host: String
@@ -67,8 +75,13 @@ public struct WorkerIntroduction: Codable, Sendable, Equatable {
     public var hostIdentity: String?
     /// The worker can use a shared-memory segment.
     public var sharedMemory: Bool?
+    /// The wire encodings (`WireEncoding` names) the worker reads and writes; nil, as an older
+    /// worker sends it, means float32 only.
+    public var wireEncodings: [String]?
 
-    public init(host: String, pid: Int, requestedRank: Int?, hostIdentity: String? = nil, sharedMemory: Bool? = nil) {
+    public init(host: String, pid: Int, requestedRank: Int?, hostIdentity: String? = nil, sharedMemory: Bool? = nil,
+                wireEncodings: [String]? = nil) {
+        self.wireEncodings = wireEncodings
         self.host = host
         self.pid = pid
         self.requestedRank = requestedRank

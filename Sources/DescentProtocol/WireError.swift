@@ -1,3 +1,5 @@
+import DescentCore
+
 /// Why a received message was refused. Every case names the problem in its description; the
 /// receiver logs it, counts it, and never applies the message.
 public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -19,6 +21,10 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case unusedFieldNotZero(type: MessageType, field: String)
     /// The payload's byte count is not `count` times the element size.
     case payloadSizeMismatch(type: MessageType, count: UInt32, byteCount: Int)
+    /// A bfloat16 payload's byte count is not twice the header's count.
+    case bfloat16PayloadSizeMismatch(type: MessageType, count: UInt32, byteCount: Int)
+    /// A step or gradient whose floats are not in the run's wire encoding (`RunSettings.wireEncoding`).
+    case wrongEncoding(type: MessageType, expected: WireEncoding, got: WireEncoding)
     /// A payload frame came with a type that allows none.
     case unexpectedPayload(type: MessageType, byteCount: Int)
     /// No payload frame came with a type that requires one.
@@ -59,6 +65,11 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .payloadSizeMismatch(let type, let count, let byteCount):
             let size = type.payloadDType.elementSize
             return "wire: \(type) header announces \(count) \(type.payloadDType) elements (\(Int(count) * size) bytes) but the payload has \(byteCount) bytes"
+        case let .bfloat16PayloadSizeMismatch(type, count, byteCount):
+            return "wire: \(type) header announces \(count) bfloat16 elements (\(Int(count) * 2) bytes) but the payload has \(byteCount) bytes"
+        case let .wrongEncoding(type, expected, got):
+            return "wire: \(type) carries \(got) values, but this run's wire encoding is \(expected) (--wire-encoding / training.wire_encoding); "
+                + "every process must run the same Descent version, and the worker takes the encoding from the coordinator"
         case .unexpectedPayload(let type, let byteCount):
             return "wire: \(type) takes no payload, got a payload frame of \(byteCount) bytes"
         case .missingPayload(let type):

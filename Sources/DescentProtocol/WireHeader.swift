@@ -1,3 +1,5 @@
+import DescentCore
+
 #if _endian(big)
 #error("Descent's wire format and float payloads assume a little-endian host")
 #endif
@@ -8,7 +10,8 @@
 /// 16 generation u32, 20 rank u32, 24 step u64, 32 element count u32, 36 dtype u8,
 /// 37 reserved (0), 38 round u16 (steps and gradients), 40 a f64, 48 b u64, 56 c u64. The meaning of a, b, c depends on the
 /// type (see `MessageType`); the named accessors (`rate`, `samples`, ...) read them.
-/// The dtype is not stored: it follows from `type`, is written by `encode` and checked by `decode`.
+/// The dtype is not stored: it follows from `type` (and, for a step or gradient in a frame, from
+/// `encoding`: float32 or bfloat16), is written by `encode` and checked by `decode`.
 public struct WireHeader: Equatable, Sendable {
     /// The header's size in bytes.
     public static let size = 64
@@ -35,6 +38,9 @@ public struct WireHeader: Equatable, Sendable {
     public var b: UInt64
     /// General field c (u64): batch index, correct predictions or process id by type; otherwise 0.
     public var c: UInt64
+    /// Steps and gradients in a frame: float32 (dtype 1) or bfloat16 (dtype 4) values. float32
+    /// for every other type.
+    public var encoding: WireEncoding = .float32
 
     public init(
         type: MessageType, runID: UInt64, generation: UInt32, rank: UInt32 = WireHeader.unassignedRank,
@@ -52,8 +58,10 @@ public struct WireHeader: Equatable, Sendable {
         self.c = c
     }
 
-    /// The payload's element type, fixed by `type`.
-    public var dtype: WireDType { type.payloadDType }
+    /// The payload's element type, fixed by `type` and, for steps and gradients in frames, `encoding`.
+    public var dtype: WireDType {
+        type.payloadDType == .float32 && encoding == .bf16 ? .bfloat16 : type.payloadDType
+    }
     /// The payload's size in bytes as the header announces it.
     public var payloadByteCount: Int { Int(count) * dtype.elementSize }
 }

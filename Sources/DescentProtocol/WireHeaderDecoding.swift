@@ -21,9 +21,10 @@ extension WireHeader {
             throw WireError.reservedBytesNotZero
         }
         let dtype = bytes[WireHeaderLayout.dtype]
-        guard dtype == type.payloadDType.rawValue else { throw WireError.wrongDType(type: type, dtype: dtype) }
+        let bfloat16 = type.payloadDType == .float32 && dtype == WireDType.bfloat16.rawValue
+        guard dtype == type.payloadDType.rawValue || bfloat16 else { throw WireError.wrongDType(type: type, dtype: dtype) }
 
-        let header = WireHeader(
+        var header = WireHeader(
             type: type,
             runID: bytes.littleEndian(at: WireHeaderLayout.runID, as: UInt64.self),
             generation: bytes.littleEndian(at: WireHeaderLayout.generation, as: UInt32.self),
@@ -35,6 +36,7 @@ extension WireHeader {
             b: bytes.littleEndian(at: WireHeaderLayout.b, as: UInt64.self),
             c: bytes.littleEndian(at: WireHeaderLayout.c, as: UInt64.self)
         )
+        if bfloat16 { header.encoding = .bf16 }
         try header.validateFields()
         try header.validatePayload(byteCount: payloadByteCount)
         return header
@@ -80,6 +82,7 @@ extension WireHeader {
         }
         guard let byteCount else { throw WireError.missingPayload(type: type) }
         guard byteCount == payloadByteCount else {
+            if dtype == .bfloat16 { throw WireError.bfloat16PayloadSizeMismatch(type: type, count: count, byteCount: byteCount) }
             throw WireError.payloadSizeMismatch(type: type, count: count, byteCount: byteCount)
         }
     }

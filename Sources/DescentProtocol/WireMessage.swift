@@ -1,3 +1,5 @@
+import DescentCore
+
 /// A message as its sender means it: one case per meaning, every field named, decoded once at
 /// the edge from a `WireHeader` (and its text payload). Float payloads (parameters, gradients)
 /// stay where they arrived (a frame or the shared segment); `StepOrder.parameters` and
@@ -75,6 +77,8 @@ public enum WireMessage: Sendable, Equatable {
         public var participants: UInt64
         public var parameterCount: Int
         public var parameters: FloatLocation
+        /// How the parameters travel in a frame (float32 unless the run says bf16; the transport sets it).
+        public var encoding: WireEncoding = .float32
 
         public init(runID: UInt64, generation: UInt32, step: Int, round: UInt16, batch: Int, rate: Double,
                     participants: UInt64, parameterCount: Int, parameters: FloatLocation) {
@@ -90,9 +94,10 @@ public enum WireMessage: Sendable, Equatable {
         }
 
         public var header: WireHeader {
-            let header = WireHeader.step(runID: runID, generation: generation, step: UInt64(step), round: round,
+            var header = WireHeader.step(runID: runID, generation: generation, step: UInt64(step), round: round,
                                          participants: participants, batchIndex: UInt64(batch), rate: rate,
                                          parameterCount: UInt32(clamping: parameterCount))
+            header.encoding = encoding
             return parameters == .sharedMemory ? header.inSharedMemory() : header
         }
     }
@@ -110,6 +115,8 @@ public enum WireMessage: Sendable, Equatable {
         public var correct: UInt64
         public var count: Int
         public var location: FloatLocation
+        /// How the gradient travels in a frame (float32 unless the run says bf16; the transport sets it).
+        public var encoding: WireEncoding = .float32
 
         public init(runID: UInt64, generation: UInt32, rank: UInt32, step: UInt64, round: UInt16, samples: UInt64,
                     lossSum: Double, correct: UInt64, count: Int, location: FloatLocation) {
@@ -126,9 +133,10 @@ public enum WireMessage: Sendable, Equatable {
         }
 
         public var header: WireHeader {
-            let header = WireHeader.gradient(runID: runID, generation: generation, rank: rank, step: step, round: round,
+            var header = WireHeader.gradient(runID: runID, generation: generation, rank: rank, step: step, round: round,
                                              samples: samples, lossSum: lossSum, correct: correct,
                                              parameterCount: UInt32(clamping: count))
+            header.encoding = encoding
             return location == .sharedMemory ? header.inSharedMemory() : header
         }
     }
@@ -162,14 +170,18 @@ extension WireMessage {
             guard header.step <= UInt64(Int.max), header.batchIndex <= UInt64(Int.max) else {
                 throw WireError.fieldOutOfRange(type: header.type, field: "step or batch index")
             }
-            return .step(StepOrder(runID: header.runID, generation: header.generation, step: Int(header.step), round: header.round,
-                                   batch: Int(header.batchIndex), rate: header.rate, participants: header.participants,
-                                   parameterCount: Int(header.count), parameters: header.type == .step ? .frame : .sharedMemory))
+            var order = StepOrder(runID: header.runID, generation: header.generation, step: Int(header.step), round: header.round,
+                                  batch: Int(header.batchIndex), rate: header.rate, participants: header.participants,
+                                  parameterCount: Int(header.count), parameters: header.type == .step ? .frame : .sharedMemory)
+            order.encoding = header.encoding
+            return .step(order)
         case .gradient, .gradientShared:
-            return .gradient(GradientResult(runID: header.runID, generation: header.generation, rank: header.rank, step: header.step,
-                                            round: header.round, samples: header.samples, lossSum: header.lossSum,
-                                            correct: header.correct, count: Int(header.count),
-                                            location: header.type == .gradient ? .frame : .sharedMemory))
+            var result = GradientResult(runID: header.runID, generation: header.generation, rank: header.rank, step: header.step,
+                                        round: header.round, samples: header.samples, lossSum: header.lossSum,
+                                        correct: header.correct, count: Int(header.count),
+                                        location: header.type == .gradient ? .frame : .sharedMemory)
+            result.encoding = header.encoding
+            return .gradient(result)
         }
     }
 

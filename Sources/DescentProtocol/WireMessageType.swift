@@ -70,12 +70,16 @@ public enum WireDType: UInt8, Sendable, CustomStringConvertible {
     case utf8 = 2
     /// Little-endian binary32 values held in the run's shared-memory segment; no payload frame.
     case sharedFloat32 = 3
+    /// Little-endian bfloat16 values (the top 16 bits of a binary32, rounded to nearest even):
+    /// steps and gradients of a run whose settings say `wireEncoding: bf16`.
+    case bfloat16 = 4
 
     /// Bytes per element.
     public var elementSize: Int {
         switch self {
         case .none: return 0
         case .float32, .sharedFloat32: return 4
+        case .bfloat16: return 2
         case .utf8: return 1
         }
     }
@@ -86,6 +90,7 @@ public enum WireDType: UInt8, Sendable, CustomStringConvertible {
         case .float32: return "float32"
         case .utf8: return "utf8"
         case .sharedFloat32: return "float32 in shared memory"
+        case .bfloat16: return "bfloat16"
         }
     }
 }

@@ -2,13 +2,20 @@ import DescentCore
 import DescentProtocol
 import DescentTransport
 
-/// A worker's DEALER socket: 64-byte headers, a float32 payload frame per step and gradient.
+/// A worker's DEALER socket: 64-byte headers, a payload frame per step and gradient (float32, or
+/// bfloat16 when the run's settings say so, with the gradient's rounding error fed back).
 public final class SocketWorkerTransport: WorkerTransport {
     private let socket: ZMQSocket
     /// Explains failed handshakes; a refused key ends the worker (libzmq does not retry it).
     private let handshakes: ClientHandshakeWatch
     private var header = [UInt8](repeating: 0, count: WireHeader.size)
     public private(set) var connected = false
+    /// The run's wire encoding, from the welcome (float32 until then).
+    public private(set) var encoding: WireEncoding = .float32
+    /// What each bfloat16 gradient lost to rounding, added to the next one (error feedback).
+    private var residual: UnsafeMutableBufferPointer<Float>?
+    /// Bytes through the socket, for the bytes-per-step figure.
+    public private(set) var traffic = WireTraffic()
 
     /// Connects to `endpoint` with `security` (CURVE with the coordinator's pinned key, or plaintext).
     public init(connect endpoint: String, security: ClientSecurity = .insecure) throws {
@@ -28,20 +35,36 @@ public final class SocketWorkerTransport: WorkerTransport {
         }
     }
 
+    deinit { residual?.deallocate() }
+
+    /// Takes the run's wire encoding from its settings (and a zeroed error-feedback buffer for bf16).
+    public func attach(_ settings: RunSettings) throws -> SharedBuffers? {
+        encoding = settings.encoding
+        if encoding == .bf16 {
+            if residual?.count != settings.parameterCount {
+                residual?.deallocate()
+                residual = .allocate(capacity: settings.parameterCount)
+            }
+            residual?.initialize(repeating: 0)
+        }
+        return nil
+    }
+
     public func receive(timeout: Double, _ handle: (WorkerArrival) throws -> Void) throws {
         if let refusal = handshakes.refusal { throw WorkerError.refused(reason: refusal) }  // libzmq will not retry
         if timeout > 0 {
             guard try poll(items: [ZMQPollItem(socket)], timeout: Int(timeout * 1000))[0].contains(.readable) else { return }
         }
         while case .message(let frames) = try socket.receiveMultipart(maxFrames: 2, mode: .dontWait) {
-            try handle(Self.decode(frames))
+            for frame in frames { traffic.received(frame.count) }
+            try handle(Self.decode(frames, encoding: encoding))
         }
     }
 
     /// The edge: frames to a typed message, decoded once.
-    static func decode(_ frames: [ZMQMessage]) -> WorkerArrival {
+    static func decode(_ frames: [ZMQMessage], encoding: WireEncoding = .float32) -> WorkerArrival {
         let payload = frames.count == 2 ? frames[1] : nil
-        do {
+        do throws(WireError) {
             try WireHeader.checkFrameCount(frames.count)
             let decoded = try frames[0].withUnsafeBytes { (bytes) throws(WireError) -> WireHeader in
                 try WireHeader.decode(bytes, payloadByteCount: payload?.count)
@@ -51,7 +74,11 @@ public final class SocketWorkerTransport: WorkerTransport {
                     try WireMessage.decode(decoded, text: bytes)
                 }, parameters: nil)
             }
-            return .message(try WireMessage.decode(decoded, text: nil), parameters: payload.map(StepParameters.frame))
+            if decoded.type == .step && decoded.encoding != encoding {
+                throw WireError.wrongEncoding(type: decoded.type, expected: encoding, got: decoded.encoding)
+            }
+            let parameters = payload.map { decoded.encoding == .bf16 ? StepParameters.bfloat16Frame($0) : StepParameters.frame($0) }
+            return .message(try WireMessage.decode(decoded, text: nil), parameters: parameters)
         } catch {
             return .malformed(error)
         }
@@ -67,17 +94,35 @@ public final class SocketWorkerTransport: WorkerTransport {
 
     @discardableResult
     public func sendGradient(_ result: WireMessage.GradientResult, gradient: UnsafeBufferPointer<Float>) throws -> Bool {
-        try send(result.header, payload: try ZMQMessage(copyingFloats: gradient))
+        traffic.steps += 1
+        guard encoding == .bf16 else { return try send(result.header, payload: try ZMQMessage(copyingFloats: gradient)) }
+        var result = result
+        result.encoding = .bf16
+        // Encoded straight into the frame; an empty share (no samples, weighted 0) leaves the residual alone.
+        let payload = try ZMQMessage(size: gradient.count * 2)
+        payload.withUnsafeMutableBytes { bytes in
+            if let residual, residual.count == gradient.count, result.samples > 0 {
+                BFloat16Coding.encode(gradient, residual: residual, into: bytes)
+            } else {
+                BFloat16Coding.encode(gradient, into: bytes)
+            }
+        }
+        return try send(result.header, payload: payload)
     }
 
     private func send(_ value: WireHeader, payload: ZMQMessage?) throws -> Bool {
-        try header.withUnsafeMutableBytes { bytes in
+        let sent = try header.withUnsafeMutableBytes { bytes in
             value.encode(into: bytes)
             return try socket.send(header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait) == .sent
         }
+        if sent { traffic.sent(WireHeader.size + (payload?.count ?? 0)) }
+        return sent
     }
 
-    public func close() { try? socket.setLinger(milliseconds: 1000) }
+    public func close() {
+        try? socket.setLinger(milliseconds: 1000)
+        if let wire = traffic.summary(encoding: encoding) { Console.out("Worker: \(wire)") }
+    }
 }
 
 /// Shared memory with a coordinator on the same host, on top of the socket: a step is announced
@@ -97,6 +142,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
 
     public func attach(_ settings: RunSettings) throws -> SharedBuffers? {
         detach()
+        _ = try socket.attach(settings)  // the wire encoding, for steps and gradients that use the socket
         guard let name = settings.sharedMemoryName else { return nil }
         let layout = SharedStepLayout(parameterCount: settings.parameterCount, slots: settings.workers)
         let segment: SharedMemorySegment

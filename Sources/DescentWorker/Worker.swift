@@ -30,6 +30,8 @@ public struct WorkerOptions: Sendable {
     public var faults = FaultPlan()
     /// Refuse a coordinator that computes on another backend (nil: use the coordinator's).
     public var backend: ComputeBackend?
+    /// Refuse a coordinator that uses another wire encoding (nil: use the coordinator's).
+    public var wireEncoding: WireEncoding?
     /// Told about every computed step (the worker's metrics).
     public var observer: (any WorkerStepObserver)?
     /// The coordinator's public key and this worker's keys, or plaintext (see `SocketSecurity`).

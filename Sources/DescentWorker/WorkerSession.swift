@@ -88,6 +88,11 @@ final class WorkerSession {
     func compute(_ input: StepParameters, epoch: Int, batch: Int, slots: [Int]) throws -> Result {
         switch input {
         case .frame(let payload): try payload.copyFloats(into: parameters)
+        case .bfloat16Frame(let payload):
+            guard payload.count == parameters.count * 2 else {
+                throw WorkerError.dataMismatch("a step carried \(payload.count) bytes of bfloat16 parameters, the model has \(parameters.count) parameters")
+            }
+            payload.withUnsafeBytes { BFloat16Coding.decode($0, into: parameters) }
         case .floats(let values):
             guard values.count == parameters.count else { throw WorkerError.dataMismatch("a step carried \(values.count) parameters") }
             _ = parameters.update(fromContentsOf: values)

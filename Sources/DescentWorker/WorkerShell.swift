@@ -31,7 +31,8 @@ public final class WorkerShell {
         self.transport = transport
         introduction = WorkerIntroduction(host: hostName, pid: Int(getpid()), requestedRank: options.requestedRank,
                                           hostIdentity: HostIdentity.current(),
-                                          sharedMemory: options.sharedMemory)
+                                          sharedMemory: options.sharedMemory,
+                                          wireEncodings: WireEncoding.allCases.map(\.rawValue))
         machine = WorkerMachine(timing: .init(joinTimeout: options.joinTimeoutSeconds, rejoinTimeout: options.rejoinTimeoutSeconds),
                                 now: monotonicSeconds())
         trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
@@ -121,6 +122,7 @@ public final class WorkerShell {
 
     private func start(_ welcome: WireMessage.Welcome) throws {
         try BackendMismatch.check(required: options.backend, coordinator: welcome.settings.backend)
+        try WireEncodingMismatch.check(required: options.wireEncoding, coordinator: welcome.settings.encoding)
         if session?.settings != welcome.settings {
             session = nil
             session = try WorkerSession(settings: welcome.settings, train: train, shared: try transport.attach(welcome.settings))
@@ -128,6 +130,7 @@ public final class WorkerShell {
         coordinatorPID = welcome.settings.sharedMemoryName != nil ? welcome.settings.coordinatorPID.flatMap(Int32.init(exactly:)) : nil
         Console.out("Worker rank \(welcome.rank) of \(welcome.settings.workers) joined run \(welcome.runID) generation \(welcome.generation): "
                     + "\(welcome.settings.sampleCount) samples per epoch, global batch \(welcome.settings.globalBatch), \(welcome.settings.backend) backend"
+                    + (welcome.settings.encoding != .float32 && welcome.settings.sharedMemoryName == nil ? ", \(welcome.settings.encoding) on the wire" : "")
                     + (welcome.settings.sharedMemoryName != nil ? ", parameters through shared memory" : ""))
     }
 

@@ -5,6 +5,8 @@ import DescentTransport
 /// in the shared segment, or an in-memory copy.
 public enum StepParameters {
     case frame(ZMQMessage)
+    /// A frame of bfloat16 parameters (a run with `--wire-encoding bf16`), decoded into float32.
+    case bfloat16Frame(ZMQMessage)
     case floats([Float])
     /// In the shared segment the session computes from (nothing to copy).
     case inPlace

@@ -14,6 +14,7 @@ import DescentCore
         #expect(config.globalBatch(workers: 4) == 32)
         #expect(config.training.threads == 1)
         #expect(config.training.backend == .onednn)
+        #expect(config.training.wireEncoding == .float32)
         #expect(config.data.trainRepeat == 1)
     }
 
@@ -21,6 +22,12 @@ import DescentCore
     func backendKeyChoosesTheLibrary(name: String, backend: ComputeBackend) throws {
         let config = try RunConfig.parse(yaml: "training:\n  backend: \(name)\n")
         #expect(config.training.backend == backend)
+    }
+
+    @Test(arguments: [("float32", WireEncoding.float32), ("bf16", WireEncoding.bf16)])
+    func wireEncodingKeyChoosesTheEncoding(name: String, encoding: WireEncoding) throws {
+        let config = try RunConfig.parse(yaml: "training:\n  wire_encoding: \(name)\n")
+        #expect(config.training.wireEncoding == encoding)
     }
 
     @Test func batchPerWorkerMultipliesByTheWorkerCount() throws {
@@ -43,6 +50,7 @@ import DescentCore
         ("training:\n  epochs: many\n", "config key 'training.epochs': expected an integer"),
         ("training:\n  threads: 0\n", "config key 'training.threads'"),
         ("training:\n  backend: mkl\n", "config key 'training.backend': must be one of openblas, onednn (got 'mkl')"),
+        ("training:\n  wire_encoding: fp16\n", "config key 'training.wire_encoding': must be one of float32, bf16 (got 'fp16')"),
         ("model:\n  hidden: [128, 0]\n", "config key 'model.hidden[1]': layer width must be positive (got 0)"),
         ("optimizer:\n  momentum: 1.5\n", "config key 'optimizer.momentum': must be in [0, 1)"),
         ("optimizer:\n  nesterov: true\n", "config key 'optimizer.nesterov': needs momentum > 0"),

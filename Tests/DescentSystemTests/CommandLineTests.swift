@@ -11,6 +11,7 @@ extension SystemTests {
         (["train", "--max-steps", "0"], "--max-steps must be 1 or more (got 0)"),
         (["train", "--backend", "cuda"], "'cuda' is not a compute backend; use one of openblas, onednn"),
         (["worker", "--connect", "tcp://127.0.0.1:1", "--backend", "mkl"], "'mkl' is not a compute backend"),
+        (["coordinator", "--workers", "1", "--wire-encoding", "fp8"], "'fp8' is not a wire encoding; use one of float32, bf16"),
         (["bench", "compute", "--batch", "32,x"], "'x' is not a batch size"),
         (["train", "--config", "/nonexistent/run.yaml"], "cannot read config file '/nonexistent/run.yaml'"),
     ])

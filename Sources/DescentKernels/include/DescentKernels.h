@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "DescentAveraging.h"
+#include "DescentWireKernels.h"
 
 /* features[r * width + k] = pixels[indices[r] * width + k] * scale and
  * labelsOut[r] = labelsIn[indices[r]], for r in 0..<count. */
