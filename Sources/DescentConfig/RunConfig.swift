@@ -40,7 +40,8 @@ public struct RunConfig: Sendable, Equatable {
         public var backend: ComputeBackend = .default
         /// When gradients are applied: `sync`, `async`, or `bounded` with `staleness` (see `SyncMode`).
         public var sync: SyncMode = .sync
-        /// Scale each gradient's rate by 1 / (staleness + 1) (Zhang et al. 2016, "Staleness-aware async-SGD").
+        /// Scale each gradient's rate by 1 / (staleness + 1) (Zhang et al. 2016, "Staleness-aware
+        /// async-SGD"): the config's `schedule.staleness_aware`.
         public var stalenessAwareRate = false
         /// How parameters and gradients travel in socket frames between coordinator and workers.
         public var wireEncoding: WireEncoding = .default
@@ -122,6 +123,18 @@ extension RunConfig: Decodable {
         training = try c.section("training") ?? training
         optimizer = try c.section("optimizer") ?? optimizer
         schedule = try c.section("schedule", example: "{type: constant, rate: 0.05} (every family: docs/schedules.md)") ?? schedule
+        if let options: ScheduleOptions = try c.optional("schedule") { training.stalenessAwareRate = options.stalenessAware }
+    }
+}
+
+/// The keys of the `schedule:` section that say how the trainer uses the schedule's rate rather
+/// than what the rate is (the schedule itself allows and ignores them).
+struct ScheduleOptions: Decodable {
+    var stalenessAware = false
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AnyCodingKey.self)
+        stalenessAware = try c.value("staleness_aware", default: false)
     }
 }
 
@@ -163,7 +176,7 @@ extension RunConfig.DataSection: Decodable {
 extension RunConfig.Training: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(allowing: ["epochs", "batch_size", "batch_per_worker", "threads", "backend", "sync", "staleness",
-                                                      "staleness_aware_rate", "wire_encoding"])
+                                                      "wire_encoding"])
         epochs = try c.value("epochs", default: 15)
         batchSize = try c.optional("batch_size")
         batchPerWorker = try c.optional("batch_per_worker")
@@ -175,7 +188,6 @@ extension RunConfig.Training: Decodable {
             backend = chosen
         }
         sync = try Self.syncMode(c)
-        stalenessAwareRate = try c.value("staleness_aware_rate", default: false)
         if let name: String = try c.optional("wire_encoding") {
             guard let chosen = WireEncoding(rawValue: name) else {
                 throw c.invalid("wire_encoding", "must be one of \(WireEncoding.choices) (got '\(name)')")

@@ -2,7 +2,7 @@ import DescentCore
 import Testing
 @testable import DescentConfig
 
-/// `training.sync`, `training.staleness` and `training.staleness_aware_rate`.
+/// `training.sync`, `training.staleness` and `schedule.staleness_aware`.
 @Suite struct SyncModeConfigTests {
     func parse(_ training: String) throws -> RunConfig {
         try RunConfig.parse(yaml: "training: {\(training)}")
@@ -24,7 +24,12 @@ import Testing
         #expect(try parse("sync: bounded, staleness: 2").training.sync == .bounded(staleness: 2))
         #expect(try parse("sync: bounded, staleness: 0").training.sync == .bounded(staleness: 0))
         #expect(try parse("epochs: 1").training.stalenessAwareRate == false)
-        #expect(try parse("sync: async, staleness_aware_rate: true").training.stalenessAwareRate)
+        let aware = try RunConfig.parse(yaml: "training: {sync: async}\nschedule: {type: constant, rate: 0.1, staleness_aware: true}")
+        #expect(aware.training.stalenessAwareRate)
+        #expect(aware.schedule == (try RunConfig.parse(yaml: "schedule: {type: constant, rate: 0.1}")).schedule)
+        // Only the top level of the section takes it, as a boolean; the training section no longer does.
+        #expect(throws: ConfigError.self) { try RunConfig.parse(yaml: "schedule: {type: constant, rate: 0.1, staleness_aware: 3}") }
+        #expect(throws: ConfigError.self) { try parse("sync: async, staleness_aware_rate: true") }
     }
 
     @Test(arguments: [

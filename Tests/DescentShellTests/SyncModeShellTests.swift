@@ -16,12 +16,12 @@ import Testing
 
     /// 96 images, batch 16 (8 per worker with 2 workers), 2 epochs; exponential staircase
     /// 0.1 * 0.5^floor(t / 4).
-    func config(_ training: String) throws -> RunConfig {
+    func config(_ training: String, stalenessAware: Bool = false) throws -> RunConfig {
         try RunConfig.parse(yaml: """
             seed: 11
             model: {hidden: [16]}
             training: {epochs: 2, batch_size: 16\(training.isEmpty ? "" : ", " + training)}
-            schedule: {type: exponential, initial_rate: 0.1, decay_steps: 4, decay_rate: 0.5, staircase: true}
+            schedule: {type: exponential, initial_rate: 0.1, decay_steps: 4, decay_rate: 0.5, staircase: true\(stalenessAware ? ", staleness_aware: true" : "")}
             """)
     }
 
@@ -135,7 +135,7 @@ import Testing
         let plain = try Run(config("sync: async"), workers: 2)
         try turn(plain, every: [1, 4])
         let plainSummary = try plain.shell.complete()
-        let aware = try Run(config("sync: async, staleness_aware_rate: true"), workers: 2)
+        let aware = try Run(config("sync: async", stalenessAware: true), workers: 2)
         try turn(aware, every: [1, 4])
         let awareSummary = try aware.shell.complete()
         #expect(plainSummary.staleness == awareSummary.staleness && plainSummary.staleness!.max > 0)
@@ -143,7 +143,7 @@ import Testing
         // With no staleness at all (bounded 0), the option changes nothing, bit for bit.
         let zero = try Run(config("sync: bounded, staleness: 0"), workers: 2)
         try zero.turn()
-        let zeroAware = try Run(config("sync: bounded, staleness: 0, staleness_aware_rate: true"), workers: 2)
+        let zeroAware = try Run(config("sync: bounded, staleness: 0", stalenessAware: true), workers: 2)
         try zeroAware.turn()
         #expect(try zero.shell.complete().parameters.map(\.bitPattern) == zeroAware.shell.complete().parameters.map(\.bitPattern))
     }

@@ -1,11 +1,12 @@
 import DescentCore
 
 /// A config's `schedule:` section: `type` names the family, the other keys are its parameters
-/// plus the shared `units`, `warmup` and `scale`. Unknown keys and impossible values are refused
+/// plus the shared `units`, `warmup` and `scale` (and `staleness_aware`, which the run config reads:
+/// it scales how a stale gradient is applied, not the schedule's rate). Unknown keys and impossible values are refused
 /// with the key's name. Encoding writes the same keys, so a schedule round-trips through JSON
 /// (checkpoints) and YAML.
 extension Schedule: Codable {
-    static let sharedKeys = ["type", "units", "warmup", "scale"]
+    static let sharedKeys = ["type", "units", "warmup", "scale", "staleness_aware"]
 
     public init(from decoder: any Decoder) throws {
         let (family, c) = try ScheduleFamily.decode(from: decoder, extraKeys: Schedule.sharedKeys)
