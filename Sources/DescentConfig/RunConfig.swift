@@ -223,6 +223,9 @@ extension RunConfig.Training {
             guard let k: Int = try? c.optional("staleness"), k >= 0 else {
                 throw c.invalid("staleness", "must be a whole number >= 0 (got \(staleness))")
             }
+            guard k <= SyncMode.largestStaleness else {
+                throw c.invalid("staleness", "must be at most \(SyncMode.largestStaleness) (got \(k)): the coordinator keeps a sum of the parameters for each step that may be in flight")
+            }
             return .bounded(staleness: k)
         default:
             throw c.invalid("sync", "must be one of \(SyncMode.names.joined(separator: ", ")) (got '\(name)')")

@@ -17,6 +17,11 @@ public enum SyncMode: Sendable, Equatable, Hashable, CustomStringConvertible {
     /// The names `training.sync` takes.
     public static let names = ["sync", "async", "bounded"]
 
+    /// The largest staleness bound `bounded` takes: the coordinator keeps a sum of the parameters'
+    /// size (two buffers) for each of the k + 1 steps that may be in flight, 80 MB at k = 100 for
+    /// the reference model.
+    public static let largestStaleness = 100
+
     /// Whether more than one update can be in flight (the modes that record staleness).
     public var isPipelined: Bool { self != .sync }
 
@@ -35,7 +40,8 @@ public enum SyncMode: Sendable, Equatable, Hashable, CustomStringConvertible {
         case "sync": self = .sync
         case "async": self = .async
         default:
-            guard text.hasPrefix("bounded:"), let k = Int(text.dropFirst("bounded:".count)), k >= 0 else { return nil }
+            guard text.hasPrefix("bounded:"), let k = Int(text.dropFirst("bounded:".count)),
+                  (0...Self.largestStaleness).contains(k) else { return nil }
             self = .bounded(staleness: k)
         }
     }

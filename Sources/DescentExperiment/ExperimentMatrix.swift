@@ -44,7 +44,7 @@ public enum ExperimentSyncMode: Sendable, Equatable, Hashable, CustomStringConve
     }
 
     /// The largest `k` a matrix may ask for.
-    public static let maximumStaleness = 1_000
+    public static let maximumStaleness = SyncMode.largestStaleness
 }
 
 /// One named schedule of an experiment: the `schedule:` section every run with it gets.

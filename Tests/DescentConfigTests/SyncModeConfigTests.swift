@@ -37,6 +37,8 @@ import Testing
         ("sync: bounded, staleness: -1", "training.staleness", "-1"),
         ("sync: bounded, staleness: 1.5", "training.staleness", "1.5"),
         ("sync: bounded, staleness: two", "training.staleness", "two"),
+        ("sync: bounded, staleness: 101", "training.staleness", "at most 100 (got 101)"),
+        ("sync: bounded, staleness: 1000000000", "training.staleness", "at most 100 (got 1000000000)"),
         ("sync: async, staleness: 2", "training.staleness", "bounded only"),
         ("staleness: 2", "training.staleness", "bounded only"),
         ("sync: parallel", "training.sync", "'parallel'"),
@@ -56,6 +58,7 @@ import Testing
         #expect(SyncMode(parsing: "sync") == .sync)
         #expect(SyncMode(parsing: "async") == .async)
         #expect(SyncMode(parsing: "bounded:3") == .bounded(staleness: 3))
+        #expect(SyncMode(parsing: "bounded:100") == .bounded(staleness: 100) && SyncMode(parsing: "bounded:101") == nil)
         #expect(SyncMode(parsing: "bounded:-1") == nil && SyncMode(parsing: "bounded") == nil && SyncMode(parsing: "x") == nil)
         #expect(SyncMode.bounded(staleness: 2).description == "bounded:2")
     }
