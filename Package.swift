@@ -67,7 +67,7 @@ let package = Package(
         // The run directory (config copy, events file) and the HTML report drawn from it.
         .target(name: "DescentReport", dependencies: ["DescentCore", "DescentConfig", "DescentSchedules", "DescentTraining"]),
         // `descent experiment`: a matrix of runs (schedules x workers x sync modes x seeds) and its results table.
-        .target(name: "DescentExperiment", dependencies: ["DescentCore", "DescentConfig", "DescentReport", "Yams"]),
+        .target(name: "DescentExperiment", dependencies: ["DescentCore", "DescentConfig", "DescentLaunch", "DescentReport", "Yams"]),
         // Hosts in Linux network namespaces with links shaped by tc, for tests and `bench network`.
         .target(name: "DescentNetworkLab"),
         // The `descent` command.

@@ -223,8 +223,8 @@ public enum ConfigDigest {
     }
 }
 
-/// `launch`'s children stop when it dies (see `ParentDeath`); the signal (SIGHUP) reaches the
-/// process's stop request like SIGTERM.
+/// `launch`'s children stop when it dies, and a `launch` started by `descent experiment` when
+/// that dies (see `ParentDeath`); the signal (SIGHUP) reaches the process's stop request like SIGTERM.
 enum ParentDeathCheck {
     static func arm() throws {
         guard ParentDeath.armFromEnvironment() else {

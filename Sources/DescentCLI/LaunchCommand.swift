@@ -83,6 +83,7 @@ struct Launch: AsyncParsableCommand {
     }
 
     func run() async throws {
+        try ParentDeathCheck.arm()  // started by `descent experiment`: die with it
         _ = try run.loadConfig()  // fail here, once, on a bad config
         let executable = try Self.currentExecutable()
         // The run's socket and keys live in a directory only this user can enter, removed at the end.

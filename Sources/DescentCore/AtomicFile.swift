@@ -117,6 +117,11 @@ public enum AtomicFile {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 
+    /// Makes `directory` and the missing ones above it (mode 0755), as `write` does for a file's.
+    public static func createDirectories(_ directory: String) throws(FileWriteError) {
+        try createDirectories(directory, for: directory)
+    }
+
     private static func createDirectories(_ directory: String, for path: String) throws(FileWriteError) {
         var info = stat()
         if stat(directory, &info) == 0 { return }

@@ -1,4 +1,5 @@
 import DescentCore
+import DescentLaunch
 import DescentReport
 import Foundation
 
@@ -65,30 +66,66 @@ public final class ExperimentRunner {
         return arguments
     }
 
-    /// Makes the output directory (it must not exist or be empty: runs of two experiments are
-    /// never mixed) and writes every run's config file, before any run starts.
+    /// Makes the output directory and writes every run's config file, before any run starts. The
+    /// directory must be new, empty, or this same experiment's from an earlier start (every config
+    /// it holds equal to the plan's): then the runs that finished there are kept, and the others
+    /// (failed, stopped, not run) are started again from scratch. Runs of two experiments are
+    /// never mixed.
     public func prepare() throws(ExperimentError) {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
+        var kept: Set<String> = []
         if manager.fileExists(atPath: output, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw failure("\(output) is a file; give -o a new directory") }
             let entries = (try? manager.contentsOfDirectory(atPath: output)) ?? []
-            guard entries.isEmpty else {
-                throw failure("\(output) already holds files (\(entries.sorted().prefix(3).joined(separator: ", "))); give -o a new or empty directory, or remove it")
+            if !entries.isEmpty {
+                guard let earlier = try earlierStart(entries: entries) else {
+                    throw failure("\(output) already holds files (\(entries.sorted().prefix(3).joined(separator: ", "))); give -o a new or empty directory, or remove it")
+                }
+                kept = earlier
             }
+        }
+        if let problem = AtomicFile.problemWriting("\(output)/\(Self.csvName)") {
+            throw failure("cannot write the experiment into \(output): \(problem); pick a directory you can write")
         }
         for directory in ["configs", "runs", "logs"] {
-            do { try manager.createDirectory(atPath: "\(output)/\(directory)", withIntermediateDirectories: true) } catch {
-                throw failure("cannot make \(output)/\(directory): \(error.localizedDescription); pick a directory you can write")
+            do { try AtomicFile.createDirectories("\(output)/\(directory)") } catch {
+                throw failure("\(error)")
             }
         }
-        for run in plan.runs {
+        for run in plan.runs where !kept.contains(run.name) {
+            // A run started again starts clean: nothing of its earlier attempt is mixed in.
+            try? manager.removeItem(atPath: runDirectory(run))
+            try? manager.removeItem(atPath: logPath(run))
             do { try AtomicFile.write(run.configYAML, to: configPath(run)) } catch {
                 throw failure("cannot write \(configPath(run)): \(error)")
             }
         }
-        results = plan.runs.map { RunResult(run: $0, outcome: .notRun, directory: "runs/\($0.name)") }
+        results = plan.runs.map { run in
+            guard kept.contains(run.name), let directory = try? RunDirectory(path: runDirectory(run)) else {
+                return RunResult(run: run, outcome: .notRun, directory: "runs/\(run.name)")
+            }
+            return RunResult(run: run, outcome: .finished, figures: RunFigures(run: directory), directory: "runs/\(run.name)")
+        }
         try writeTables()
+    }
+
+    /// The names of the runs that finished in an earlier start of this experiment in `output`, or
+    /// nil when `output` is not such a start (no `configs/`, or a file there that is not one of
+    /// the plan's configs as it is now).
+    private func earlierStart(entries: [String]) throws(ExperimentError) -> Set<String>? {
+        let known: Set<String> = ["configs", "runs", "logs", Self.markdownName, Self.csvName, Self.reportName]
+        guard entries.contains("configs"), entries.allSatisfy(known.contains) else { return nil }
+        let planned = Dictionary(uniqueKeysWithValues: plan.runs.map { (URL(fileURLWithPath: configPath($0)).lastPathComponent, $0) })
+        for file in (try? FileManager.default.contentsOfDirectory(atPath: "\(output)/configs")) ?? [] {
+            guard let run = planned[file], (try? String(contentsOfFile: configPath(run), encoding: .utf8)) == run.configYAML else {
+                throw failure("\(output) holds another experiment's runs (configs/\(file) is not this file's); give -o a new directory, or remove it")
+            }
+        }
+        return Set(plan.runs.filter { run in
+            guard let directory = try? RunDirectory(path: runDirectory(run)) else { return false }
+            return directory.end != nil && directory.failure == nil
+        }.map(\.name))
     }
 
     /// Runs every run in order; `progress` gets a line as each starts and ends. Stops early, with
@@ -102,6 +139,10 @@ public final class ExperimentRunner {
             if stopped || !(stop?.pending().isEmpty ?? true) {
                 stopped = true
                 break
+            }
+            if results[position].outcome == .finished {
+                progress("run \(run.index)/\(total): \(run.label): finished in an earlier start, kept")
+                continue
             }
             progress("run \(run.index)/\(total): \(run.label)")
             let started = Date()
@@ -146,6 +187,9 @@ public final class ExperimentRunner {
         process.standardOutput = handle
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
+        // The run dies with the experiment, even a killed one (SIGKILL forwards nothing): its
+        // `launch` asks for the parent-death signal and stops its processes as on SIGTERM.
+        process.environment = ProcessInfo.processInfo.environment.merging([ParentDeath.environmentVariable: "\(getpid())"]) { _, own in own }
         do { try process.run() } catch {
             return (.failed(exitCode: -1, reason: "cannot start \(options.executable): \(error.localizedDescription)"), false)
         }

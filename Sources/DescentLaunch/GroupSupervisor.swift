@@ -236,7 +236,8 @@ struct GroupSupervisor {
     }
 
     /// The first request sends SIGTERM to every child (SIGKILL after the grace period); a second
-    /// sends SIGKILL at once.
+    /// sends SIGKILL at once. A repeated parent-death signal is not a second request: the kernel
+    /// sends it once for each thread of the dying parent.
     private mutating func handleStopRequest(signal: Int32) {
         let name = SignalName.of(signal)
         if interruptingSignal == nil {
@@ -250,6 +251,8 @@ struct GroupSupervisor {
             case .killing: break
             case .running, .windingDown: phase = .stopping(killAt: killAt)
             }
+        } else if signal == ParentDeath.signal && interruptingSignal == ParentDeath.signal {
+            return
         } else {
             report("received \(name) again; killing all processes")
             signalRunning(SIGKILL)

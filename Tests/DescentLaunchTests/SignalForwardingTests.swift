@@ -42,6 +42,20 @@ extension ProcessGroupTests {
             #expect(result.exitCode == 130)
         }
 
+        @Test("the parent-death signal repeated (once per thread of the dying parent) stops the children gracefully, never kills them")
+        func repeatedParentDeathSignalIsOneRequest() throws {
+            let group = try ProcessGroup(options: .init(gracePeriod: .seconds(30), forwardsSignals: false))
+            let lines = CapturedLines()
+            lines.onLine = { line in
+                if line == "[trapper] ready" { for _ in 0..<4 { group.requestStop(signal: SIGHUP) } }
+            }
+            let result = try group.run([shell("trapper", Self.reportsTerm)], output: lines)
+
+            #expect(lines.standardOutputLines == ["[trapper] ready", "[trapper] got TERM"])
+            #expect(result.child("trapper")?.termination == .exited(status: 0))
+            #expect(result.exitCode == 128 + SIGHUP)
+        }
+
         @Test("a real SIGTERM to the launcher reaches the children, and the previous handlers come back")
         func realSignalIsForwarded() throws {
             let termBefore = currentDisposition(of: SIGTERM)

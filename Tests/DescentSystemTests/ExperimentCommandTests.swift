@@ -161,6 +161,57 @@ extension SystemTests {
         #expect(FileManager.default.fileExists(atPath: "\(dir)/out/results.md"))
     }
 
+    /// Killed with SIGKILL mid-run, the experiment leaves no process behind (its run's `launch`
+    /// stops on the parent-death signal); started again on the same directory, it keeps the runs
+    /// that finished, untouched, and runs the others from scratch.
+    @Test func experimentKilledThenStartedAgainKeepsFinishedRunsAndRunsTheRest() throws {
+        guard let sample = Paths.mnistSample else {
+            print("skipped: the MNIST sample is missing")
+            return
+        }
+        let dir = try Paths.temporaryDirectory("experiment-again")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let file = Paths.packageRoot.appendingPathComponent("Config/experiments/tiny.yaml").path
+        let first = try Child("first", ["experiment", file, "--data", sample, "-o", "\(dir)/out"], directory: dir)
+        defer { first.stop() }
+        #expect(first.waitFor("run 2/4: "))
+        usleep(300_000)
+        kill(first.process.processIdentifier, SIGKILL)
+        _ = first.wait(seconds: 10)
+        // Every process of the run in flight ends on its own (launch's config names this directory).
+        var left: [String] = []
+        for _ in 0..<100 {
+            left = ((try? ObserveSupport.run("/usr/bin/pgrep", ["-f", "\(dir)/out/configs"]).out) ?? "").split(separator: "\n").map(String.init)
+            if left.isEmpty { break }
+            usleep(100_000)
+        }
+        #expect(left.isEmpty, "processes of the killed experiment's run are still running: \(left)")
+        let firstRows = Self.csvRows(try String(contentsOfFile: "\(dir)/out/results.csv", encoding: .utf8))
+        #expect(firstRows[1][6] == "ok", "\(firstRows)")
+        let keptEvents = try String(contentsOfFile: "\(dir)/out/runs/\(firstRows[1][14].split(separator: "/").last!)/events.jsonl", encoding: .utf8)
+
+        let again = try Child("again", ["experiment", file, "--data", sample, "-o", "\(dir)/out"], directory: dir)
+        #expect(again.wait(seconds: 120) == 0, "\(again.stdout) \(again.stderr)")
+        #expect(again.stdout.contains("run 1/4: exponential, 1 worker, sync, seed 7: finished in an earlier start, kept"), "\(again.stdout)")
+        #expect(!again.stdout.contains("run 2/4: exponential, 2 workers, sync, seed 7: finished in an earlier start"), "\(again.stdout)")
+        let rows = Self.csvRows(try String(contentsOfFile: "\(dir)/out/results.csv", encoding: .utf8))
+        #expect(rows.count == 5 && rows[1...].allSatisfy { $0[6] == "ok" }, "\(rows)")
+        #expect(rows[1] == firstRows[1])
+        let events = try String(contentsOfFile: "\(dir)/out/runs/\(rows[1][14].split(separator: "/").last!)/events.jsonl", encoding: .utf8)
+        #expect(events == keptEvents)
+        // Each run directory holds one run: the one started again has a single run_finished.
+        let redone = try String(contentsOfFile: "\(dir)/out/runs/\(rows[2][14].split(separator: "/").last!)/events.jsonl", encoding: .utf8)
+        #expect(redone.components(separatedBy: "run_finished").count == 2, "\(redone)")
+
+        // Another experiment's directory is not mixed with this one.
+        let other = "\(dir)/other.yaml"
+        try "base: \(Paths.packageRoot.path)/Config/mnist-seed.yaml\nschedules: [{name: exponential, schedule: {type: constant, rate: 0.2}}]\nworkers: [1]\nsync: [sync]\nseeds: [7]\nepochs: 1\ntrain_limit: 1600\n"
+            .write(toFile: other, atomically: true, encoding: .utf8)
+        let mixed = try Child("mixed", ["experiment", other, "--data", sample, "-o", "\(dir)/out"], directory: dir)
+        #expect(mixed.wait(seconds: 60) != 0)
+        #expect(mixed.stderr.contains("holds another experiment's runs"), "\(mixed.stderr)")
+    }
+
     /// A bad experiment file is refused with the key and what to do, before anything is written.
     @Test func experimentRefusesABadFileBeforeAnyRun() throws {
         let dir = try Paths.temporaryDirectory("experiment-bad")
