@@ -78,9 +78,16 @@ struct OneHostBaselines {
 
     /// PyTorch's single-process MLP (`torch_mlp.py EPOCHS REPEAT BATCH THREADS`), best epoch.
     static func torch(python: String, script: String, data: String, epochs: Int, repeat: Int, globalBatch: Int, threads: Int) -> Double? {
+        torchPeer(python: python, script: script, arguments: ["\(epochs)", "\(`repeat`)", "\(globalBatch)", "\(threads)"], data: data,
+                  name: "PyTorch peer")
+    }
+
+    /// Runs a PyTorch peer script of `shared/bench/peers` on the MNIST files in `data`; its best
+    /// `samples_per_s=` figure (nil, with a warning, when it printed none).
+    static func torchPeer(python: String, script: String, arguments: [String], data: String, name: String) -> Double? {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, script, "\(epochs)", "\(`repeat`)", "\(globalBatch)", "\(threads)"]
+        process.arguments = [python, script] + arguments
         var environment = ProcessInfo.processInfo.environment
         environment["MNIST_DIR"] = data
         process.environment = environment
@@ -94,7 +101,7 @@ struct OneHostBaselines {
             guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("samples_per_s=") }) else { return nil }
             return Double(field.dropFirst("samples_per_s=".count))
         }
-        if rates.isEmpty { print("warning: the PyTorch peer printed no figure (\(python) \(script))") }
+        if rates.isEmpty { print("warning: the \(name) printed no figure (\(python) \(script))") }
         return rates.max()
     }
 

@@ -448,24 +448,8 @@ struct BenchDistributed: ParsableCommand {
     }
 
     private func runPeer(workers count: Int, batch size: Int, data: String) -> Double? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [peerPython, peerScript, "\(count)", "\(epochs)", "\(`repeat`)", "\(size)"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["MNIST_DIR"] = data
-        process.environment = environment
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let rates = output.split(separator: "\n").compactMap { line -> Double? in
-            guard let field = line.split(separator: " ").first(where: { $0.hasPrefix("samples_per_s=") }) else { return nil }
-            return Double(field.dropFirst("samples_per_s=".count))
-        }
-        if rates.isEmpty { print("warning: the PyTorch DDP peer printed no figure (\(peerPython) \(peerScript))") }
-        return rates.max()
+        OneHostBaselines.torchPeer(python: peerPython, script: peerScript, arguments: ["\(count)", "\(epochs)", "\(`repeat`)", "\(size)"],
+                                   data: data, name: "PyTorch DDP peer")
     }
 
     private func peerAvailable() -> Bool {
