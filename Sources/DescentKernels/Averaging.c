@@ -2,14 +2,7 @@
 #include <math.h>
 #include <string.h>
 
-/* No fused multiply-add: each version must round as the expression is written. */
-#pragma clang fp contract(off)
-
-#if defined(__x86_64__) && defined(__clang__)
-#define DESCENT_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DESCENT_MULTIVERSION
-#endif
+#include "Multiversion.h"
 
 /* Exponent bits all ones: infinity or NaN, whatever the sign and the mantissa. */
 #define DESCENT_EXPONENT_ALL_ONES 0x7F800000u

@@ -1,13 +1,6 @@
 #include "DescentKernels.h"
 
-/* No fused multiply-add: each version must round as the expression is written. */
-#pragma clang fp contract(off)
-
-#if defined(__x86_64__) && defined(__clang__)
-#define DESCENT_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DESCENT_MULTIVERSION
-#endif
+#include "Multiversion.h"
 
 DESCENT_MULTIVERSION
 void descent_gather_scaled(const uint8_t *pixels, const uint8_t *labelsIn, const intptr_t *indices, size_t count,

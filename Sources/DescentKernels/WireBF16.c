@@ -1,13 +1,7 @@
 #include "DescentWireKernels.h"
 #include <string.h>
 
-#pragma clang fp contract(off)
-
-#if defined(__x86_64__) && defined(__clang__)
-#define DESCENT_WIRE_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define DESCENT_WIRE_MULTIVERSION
-#endif
+#include "Multiversion.h"
 
 static inline uint32_t bits_of(float value) {
     uint32_t bits;
@@ -38,13 +32,13 @@ static inline uint16_t load16(const uint8_t *p, size_t i) {
 
 static inline void store16(uint8_t *p, size_t i, uint16_t v) { memcpy(p + 2 * i, &v, 2); }
 
-DESCENT_WIRE_MULTIVERSION
+DESCENT_MULTIVERSION
 void descent_bf16_encode(const float *values, size_t n, void *out) {
     uint8_t *restrict o = out;
     for (size_t i = 0; i < n; i++) store16(o, i, bf16_round(bits_of(values[i])));
 }
 
-DESCENT_WIRE_MULTIVERSION
+DESCENT_MULTIVERSION
 void descent_bf16_encode_feedback(const float *values, float *residual, size_t n, void *out) {
     uint8_t *restrict o = out;
     float *restrict r = residual;
@@ -57,21 +51,21 @@ void descent_bf16_encode_feedback(const float *values, float *residual, size_t n
     }
 }
 
-DESCENT_WIRE_MULTIVERSION
+DESCENT_MULTIVERSION
 void descent_bf16_decode(const void *in, size_t n, float *values) {
     const uint8_t *restrict p = in;
     float *restrict v = values;
     for (size_t i = 0; i < n; i++) v[i] = float_of((uint32_t)load16(p, i) << 16);
 }
 
-DESCENT_WIRE_MULTIVERSION
+DESCENT_MULTIVERSION
 void descent_bf16_axpy(const void *in, size_t n, float weight, float *sum) {
     const uint8_t *restrict p = in;
     float *restrict s = sum;
     for (size_t i = 0; i < n; i++) s[i] = s[i] + weight * float_of((uint32_t)load16(p, i) << 16);
 }
 
-DESCENT_WIRE_MULTIVERSION
+DESCENT_MULTIVERSION
 size_t descent_bf16_first_nonfinite(const void *in, size_t n) {
     const uint8_t *restrict p = in;
     uint16_t largest = 0;
