@@ -2,16 +2,8 @@ import DescentCore
 import Foundation
 import Yams
 
-/// How the coordinator synchronises the workers' gradients in one run of an experiment: the
-/// config's `training.sync` (and `training.staleness` for `bounded`), as the matrix names it.
-public enum ExperimentSyncMode: Sendable, Equatable, Hashable, CustomStringConvertible {
-    /// Every step waits for every worker's gradient (the default).
-    case sync
-    /// Each gradient is applied as it arrives.
-    case async
-    /// Stale-synchronous: no worker more than `staleness` steps ahead of the slowest.
-    case bounded(staleness: Int)
-
+/// How an experiment's files, tables and progress lines name a synchronisation mode.
+extension SyncMode {
     /// The config's `training.sync` value.
     public var configName: String {
         switch self {
@@ -27,8 +19,8 @@ public enum ExperimentSyncMode: Sendable, Equatable, Hashable, CustomStringConve
         return nil
     }
 
-    /// As a progress line says it: `sync`, `async`, `bounded k=2`.
-    public var description: String {
+    /// As a progress line and the Markdown table say it: `sync`, `async`, `bounded k=2`.
+    public var label: String {
         switch self {
         case .sync, .async: configName
         case .bounded(let k): "bounded k=\(k)"
@@ -42,9 +34,6 @@ public enum ExperimentSyncMode: Sendable, Equatable, Hashable, CustomStringConve
         case .bounded(let k): "bounded\(k)"
         }
     }
-
-    /// The largest `k` a matrix may ask for.
-    public static let maximumStaleness = SyncMode.largestStaleness
 }
 
 /// One named schedule of an experiment: the `schedule:` section every run with it gets.
@@ -83,7 +72,7 @@ public struct ExperimentMatrix: Equatable {
     public var base: Node
     public var schedules: [NamedSchedule]
     public var workers: [Int]
-    public var modes: [ExperimentSyncMode]
+    public var modes: [SyncMode]
     public var seeds: [UInt64]
     /// `training.epochs` of every run, when given.
     public var epochs: Int?
@@ -295,7 +284,7 @@ private struct Reader {
     }
 
     /// `sync`, `async`, `bounded:K`, or `{mode: bounded, staleness: K}`.
-    func syncMode(_ node: Node, _ key: String) throws(ExperimentError) -> ExperimentSyncMode {
+    func syncMode(_ node: Node, _ key: String) throws(ExperimentError) -> SyncMode {
         let hint = "sync, async, bounded:K (K = the staleness bound, e.g. bounded:2) or {mode: bounded, staleness: K}"
         var mode: String?
         var staleness: Node?
@@ -324,8 +313,8 @@ private struct Reader {
         case "bounded":
             guard let staleness else { throw error(key, "bounded needs its staleness bound K: bounded:2 or {mode: bounded, staleness: 2}") }
             let k = try integer("\(key).staleness", staleness)
-            guard (0...ExperimentSyncMode.maximumStaleness).contains(k) else {
-                throw error("\(key).staleness", "must be from 0 to \(ExperimentSyncMode.maximumStaleness) steps (got \(k))")
+            guard (0...SyncMode.largestStaleness).contains(k) else {
+                throw error("\(key).staleness", "must be from 0 to \(SyncMode.largestStaleness) steps (got \(k))")
             }
             return .bounded(staleness: k)
         default:

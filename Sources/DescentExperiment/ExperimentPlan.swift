@@ -9,14 +9,14 @@ public struct PlannedRun: Sendable, Equatable {
     public var index: Int
     public var schedule: String
     public var workers: Int
-    public var mode: ExperimentSyncMode
+    public var mode: SyncMode
     public var seed: UInt64
     /// The config file's text (the base config edited: seed, schedule, sync mode, overrides).
     public var configYAML: String
     /// The run's file name stem, e.g. `03-exponential-w2-bounded2-s1`.
     public var name: String
 
-    public init(index: Int, schedule: String, workers: Int, mode: ExperimentSyncMode, seed: UInt64, configYAML: String, name: String) {
+    public init(index: Int, schedule: String, workers: Int, mode: SyncMode, seed: UInt64, configYAML: String, name: String) {
         self.index = index
         self.schedule = schedule
         self.workers = workers
@@ -28,7 +28,7 @@ public struct PlannedRun: Sendable, Equatable {
 
     /// As the progress line says it: `exponential, 2 workers, bounded k=2, seed 1`.
     public var label: String {
-        "\(schedule), \(workers) worker\(workers == 1 ? "" : "s"), \(mode), seed \(seed)"
+        "\(schedule), \(workers) worker\(workers == 1 ? "" : "s"), \(mode.label), seed \(seed)"
     }
 }
 
@@ -78,7 +78,7 @@ public struct ExperimentPlan {
     /// The YAML of one run's config. `mode` nil (the check before any run) leaves `training.sync` and
     /// `training.staleness` out; `.sync` removes them unless the base sets `sync` (sync is the
     /// default, so the file stays one that a build without the sync keys reads).
-    static func config(_ matrix: ExperimentMatrix, schedule: NamedSchedule, seed: UInt64, mode: ExperimentSyncMode?) throws(ExperimentError) -> String {
+    static func config(_ matrix: ExperimentMatrix, schedule: NamedSchedule, seed: UInt64, mode: SyncMode?) throws(ExperimentError) -> String {
         var root = matrix.base.mapping ?? Node.Mapping([])
         set(&root, "seed", Node(String(seed), Tag(.int)))
         if let section = schedule.section { set(&root, "schedule", section) }

@@ -192,7 +192,7 @@ public enum ResultsTable {
         for result in results {
             let f = result.figures
             let cells: [String] = [
-                String(result.run.index), result.run.schedule, String(result.run.workers), result.run.mode.description,
+                String(result.run.index), result.run.schedule, String(result.run.workers), result.run.mode.label,
                 String(result.run.seed), result.outcome.text, f.steps.map(String.init) ?? "-",
                 f.testAccuracy.map { String(format: "%.4f", $0) } ?? "-", f.testLoss.map { String(format: "%.4f", $0) } ?? "-",
                 f.samplesPerSecond.map { String(format: "%.0f", $0) } ?? "-",

@@ -1,3 +1,4 @@
+import DescentCore
 import DescentExperiment
 import Foundation
 import Testing
@@ -134,7 +135,7 @@ private func value(_ yaml: String, _ path: String) throws -> Node? {
         ("schedules: [{name: a}]\nworkers: [2, 2]\nsync: [sync]\nseeds: [1]", "workers", "twice"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: [bounded]\nseeds: [1]", "sync[0]", "needs its staleness bound"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: ['bounded:x']\nseeds: [1]", "sync[0].staleness", "expected an integer, got 'x'"),
-        ("schedules: [{name: a}]\nworkers: [1]\nsync: ['bounded:-1']\nseeds: [1]", "sync[0].staleness", "from 0 to \(ExperimentSyncMode.maximumStaleness) steps (got -1)"),
+        ("schedules: [{name: a}]\nworkers: [1]\nsync: ['bounded:-1']\nseeds: [1]", "sync[0].staleness", "from 0 to \(SyncMode.largestStaleness) steps (got -1)"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: ['async:2']\nseeds: [1]", "sync[0]", "takes no staleness bound"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: [fast]\nseeds: [1]", "sync[0]", "'fast' is not a sync mode"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: [{mode: bounded, k: 2}]\nseeds: [1]", "sync[0].k", "not a key of a sync mode"),

@@ -1,10 +1,11 @@
+import DescentCore
 import DescentExperiment
 import DescentReport
 import Foundation
 import Testing
 
 @Suite struct ResultsTableTests {
-    static func run(_ index: Int, _ mode: ExperimentSyncMode, workers: Int = 2) -> PlannedRun {
+    static func run(_ index: Int, _ mode: SyncMode, workers: Int = 2) -> PlannedRun {
         PlannedRun(index: index, schedule: "exp", workers: workers, mode: mode, seed: 9, configYAML: "", name: "\(index)-exp")
     }
 
