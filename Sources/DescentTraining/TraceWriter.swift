@@ -110,6 +110,22 @@ public final class JSONLinesWriter {
 
     public func append<T: Encodable>(_ record: T) throws {
         pending.append(try encoder.encode(record))
+        try endLine()
+    }
+
+    /// A per-step record, written by itself (see `JSONLineRecord`).
+    public func append<T: JSONLineRecord>(_ record: T) throws {
+        guard let line = record.jsonLine() else { return try append(record as any Encodable) }
+        pending.append(contentsOf: line.utf8)
+        try endLine()
+    }
+
+    private func append(_ record: any Encodable) throws {
+        pending.append(try encoder.encode(record))
+        try endLine()
+    }
+
+    private func endLine() throws {
         pending.append(0x0A)
         if pending.count > 1 << 16 { try flush() }
     }

@@ -127,3 +127,21 @@ public final class Worker {
         try WorkerShell(options: options, train: train, transport: transport).run()
     }
 }
+
+extension WorkerStepRecord: JSONLineRecord {
+    public func jsonLine() -> String? {
+        var object = JSONObjectText()
+        object.add("batch", batch)
+        object.add("compute_ms", computeMs)
+        object.add("epoch", epoch)
+        object.add("idle_ms", idleMs)
+        object.add("rank", rank)
+        object.add("rate", rate)
+        object.add("round", Int(round))
+        object.add("rss_mb", rssMB)
+        object.add("samples", samples)
+        object.add("slots", slots)
+        object.add("step", step)
+        return object.finished()
+    }
+}
