@@ -294,9 +294,17 @@ struct BenchDistributed: ParsableCommand {
 
     /// Samples/s with every observer off and on (live progress, Prometheus scraped every second,
     /// TensorBoard, JSON logs, the run directory), measured alternately in this one run.
+    ///
+    /// On a shared virtual machine whole runs differ by up to a third with nothing changed (the
+    /// coordinator's update alone takes 20 or 65 microseconds per step from one run to the next),
+    /// far more than the few percent sought. So each round is a pair of runs back to back, its
+    /// ratio taken within the pair, and the figure is the median of the rounds' ratios, beside
+    /// their spread; the ratio of the means is shown too.
     private func compareObservers(data: String, executable: String) throws {
-        var rows: [[String]] = [["workers", "batch/w", "off samples/s", "on samples/s", "on/off", "off (median step)", "on (median step)", "on/off (median step)"]]
+        var rows: [[String]] = [["workers", "batch/w", "rounds", "off (median step)", "on (median step)", "on/off: median of rounds",
+                                 "rounds' range", "on/off: of means"]]
         func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+        var offStepMicroseconds: [String: Double] = [:]
         for size in batch.values {
             for count in workers.values {
                 var off: [Measurement] = [], on: [Measurement] = []
@@ -308,23 +316,30 @@ struct BenchDistributed: ParsableCommand {
                         if observers { on.append(m) } else { off.append(m) }
                     }
                 }
-                let (meanOff, meanOn) = (mean(off.map(\.samplesPerSecond)), mean(on.map(\.samplesPerSecond)))
-                let (medianOff, medianOn) = (mean(off.map(\.medianSamplesPerSecond)), mean(on.map(\.medianSamplesPerSecond)))
-                rows.append(["\(count)", "\(size)", fmt(meanOff, 0), fmt(meanOn, 0), fmt(meanOn / meanOff, 3),
-                             fmt(medianOff, 0), fmt(medianOn, 0), fmt(medianOn / medianOff, 3)])
+                let comparison = ObserverComparison(off: off.map(\.medianSamplesPerSecond), on: on.map(\.medianSamplesPerSecond))
+                let meanRatio = mean(on.map(\.samplesPerSecond)) / mean(off.map(\.samplesPerSecond))
+                offStepMicroseconds["\(count)x\(size)"] = Double(count * size) / comparison.off.sorted()[comparison.off.count / 2] * 1e6
+                rows.append(["\(count)", "\(size)", "\(observerRounds)", fmt(mean(comparison.off), 0), fmt(mean(comparison.on), 0),
+                             fmt(comparison.medianRatio, 3), "\(fmt(comparison.ratios.min() ?? 0, 3))..\(fmt(comparison.ratios.max() ?? 0, 3))",
+                             fmt(meanRatio, 3)])
                 print("bench=observers workers=\(count) batch_per_worker=\(size) rounds=\(observerRounds) "
                       + "off_samples_per_s=\(off.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) "
-                      + "on_samples_per_s=\(on.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) ratio=\(fmt(meanOn / meanOff, 3)) "
-                      + "off_median_step_samples_per_s=\(off.map { fmt($0.medianSamplesPerSecond, 0) }.joined(separator: ",")) "
-                      + "on_median_step_samples_per_s=\(on.map { fmt($0.medianSamplesPerSecond, 0) }.joined(separator: ",")) "
-                      + "median_ratio=\(fmt(medianOn / medianOff, 3))")
+                      + "on_samples_per_s=\(on.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) ratio_of_means=\(fmt(meanRatio, 3)) "
+                      + "off_median_step_samples_per_s=\(comparison.off.map { fmt($0, 0) }.joined(separator: ",")) "
+                      + "on_median_step_samples_per_s=\(comparison.on.map { fmt($0, 0) }.joined(separator: ",")) "
+                      + "round_ratios=\(comparison.ratios.map { fmt($0, 3) }.joined(separator: ",")) "
+                      + "median_round_ratio=\(fmt(comparison.medianRatio, 3))")
             }
         }
         printTable(rows)
         for count in workers.values {
             let cost = try ObserverCostBench.microsecondsPerStep(workers: count)
-            print("observers' cost per step with \(count) worker(s), measured in process: \(fmt(cost, 2)) us "
-                  + "(bench=observer_cost workers=\(count) us_per_step=\(fmt(cost, 2)))")
+            let shares = batch.values.compactMap { size in
+                offStepMicroseconds["\(count)x\(size)"].map { "\(fmt(100 * cost / $0, 1))% of a \(count) x \(size) step (\(fmt($0, 0)) us)" }
+            }
+            print("observers' cost per step with \(count) worker(s), measured in process: \(fmt(cost, 2)) us"
+                  + (shares.isEmpty ? "" : ", " + shares.joined(separator: ", "))
+                  + " (bench=observer_cost workers=\(count) us_per_step=\(fmt(cost, 2)))")
         }
     }
 
