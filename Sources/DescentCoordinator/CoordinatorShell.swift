@@ -30,6 +30,10 @@ final class CoordinatorShell {
     private var joinDetails: [Int: String] = [:]
     private var faults: FaultPlan
     private var hung = false
+    /// A gradient of the step in flight was taken and others are still outstanding: the workers
+    /// that sent theirs wait, so their CPUs idle, and the last step's record is written then
+    /// rather than before the next step goes out (`ProgressDriver.defersRecords`).
+    private var partialStep = false
 
     init(machine: CoordinatorMachine, transport: CoordinatorTransport, driver: ProgressDriver, settings: RunSettings,
          options: CoordinatorOptions, stop: StopRequest?, stalenessAwareRate: Bool = false) {
@@ -47,6 +51,7 @@ final class CoordinatorShell {
         }
         self.stalenessAwareRate = stalenessAwareRate
         faults = options.faults
+        driver.defersRecords = true
         self.machine.prepare(firstRate: Double(driver.progress.rate))
     }
 
@@ -96,6 +101,10 @@ final class CoordinatorShell {
         try transport.receive(timeout: timeout) { arrival in
             guard !self.finished else { return }
             try self.handle(arrival)
+        }
+        if partialStep {
+            partialStep = false
+            try driver.writeDeferredRecord()
         }
         let now = monotonicSeconds()
         if now - lastWatch >= 0.05 {
@@ -160,15 +169,20 @@ final class CoordinatorShell {
                 transport.sendStep(order, to: recipients)
             case .discardPartialStep:
                 averager.reset()
+                partialStep = false
             case let .accumulate(_, samples, lossSum, correct):
                 averager.commit(samples: samples, lossSum: lossSum, correct: correct)
+                partialStep = true
             case let .applyStep(step, ranks, latencies):
                 try apply(step: step, ranks: ranks, latencies: latencies)
+                partialStep = false
             case let .accumulateGradient(_, samples, lossSum, correct, buffer, staleness):
                 let scale: Float = stalenessAwareRate ? 1 / Float(staleness + 1) : 1
                 if let floats { updateBuffers[buffer].add(floats, samples: samples, lossSum: lossSum, correct: correct, scale: scale) }
+                partialStep = true
             case let .applyUpdate(step, buffer, ranks, latencies, paramSteps):
                 try apply(step: step, ranks: ranks, latencies: latencies, averager: updateBuffers[buffer], paramSteps: paramSteps)
+                partialStep = false
             case .discardInFlight:
                 for buffer in updateBuffers { buffer.reset() }
             case .log(let event):

@@ -39,6 +39,13 @@ public final class ProgressDriver {
     public let started: Double
     /// Async and bounded modes: the staleness of every applied gradient so far.
     public private(set) var staleness: StalenessTally?
+    /// Whether a step's record (its trace line and what the observers are told) waits for
+    /// `writeDeferredRecord()` instead of being written before the next step goes out. The
+    /// coordinator sets it and writes the record while a gradient of the next step is still
+    /// outstanding, when a CPU idles anyway (see `CoordinatorShell`).
+    public var defersRecords = false
+    /// The applied step whose record waits.
+    private var deferred: (record: StepRecord, latencies: [Double])?
 
     public init(progress: TrainingProgress, shape: MLPShape, test: LabeledImages, epochs: Int, options: RunOptions,
                 identity: Checkpoint.Identity? = nil, backend: ComputeBackend = .default, now: Double) throws {
@@ -67,6 +74,7 @@ public final class ProgressDriver {
     public func checkpoint(parameters: UnsafeBufferPointer<Float>) throws -> String? {
         guard let checkpoints else { return nil }
         // The trace on disk covers at least the steps the checkpoint holds.
+        try writeDeferredRecord()
         try trace?.flush()
         let path = try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
         observer?.event(RunEvent(.checkpoint, step: progress.step, detail: path))
@@ -92,6 +100,7 @@ public final class ProgressDriver {
         lossSum: Double, correct: Int, samples: Int, workerLatencies: [Double] = [],
         details: (inout StepRecord) -> Void = { _ in }
     ) throws {
+        try writeDeferredRecord()  // records stay in step order
         let step = progress.step, rate = progress.rate, epoch = progress.position.epoch
         guard lossSum.isFinite, gradientNorm.isFinite else {
             throw DivergenceError(step: step, rate: rate, detail: "the loss or the gradient is NaN or infinite")
@@ -105,14 +114,16 @@ public final class ProgressDriver {
                                     loss: lossSum / Double(max(samples, 1)), gradientNorm: gradientNorm,
                                     timeMs: (monotonicSeconds() - started) * 1000, exactRate: progress.policy.exactRate(at: step))
             details(&record)
-            try trace?.append(record)
-            observer?.stepApplied(record, workerLatencies: workerLatencies)
+            deferred = (record, workerLatencies)
+            // An epoch's last step is recorded before the epoch's report.
+            if !defersRecords || advance.closedEpoch != nil { try writeDeferredRecord() }
         }
         let now = monotonicSeconds()
         reporter.stepFinished(step: step, lossSoFar: progress.tally.meanLoss, samplesPerSecond: progress.tally.samplesPerSecond(now: now))
         if let closed = advance.closedEpoch { closeEpoch(closed, parameters: UnsafeBufferPointer(parameters), now: now) }
         if progress.startsEpoch { reporter.epochStarted(progress.position.epoch, rate: progress.rate) }
         if let checkpoints, checkpoints.isDue(step: progress.step, now: now), !progress.isFinished {
+            try writeDeferredRecord()
             try trace?.flush()
             let path = try checkpoints.save(progress: progress, parameters: UnsafeBufferPointer(parameters), now: now)
             observer?.event(RunEvent(.checkpoint, step: progress.step, detail: path))
@@ -129,6 +140,15 @@ public final class ProgressDriver {
     /// The one rank of a single-process run, made once rather than at every step's record.
     private static let rankZero = [0]
 
+    /// Writes the record of the last applied step if it waits (`defersRecords`): its trace line,
+    /// and the observers are told.
+    public func writeDeferredRecord() throws {
+        guard let (record, latencies) = deferred else { return }
+        deferred = nil
+        try trace?.append(record)
+        observer?.stepApplied(record, workerLatencies: latencies)
+    }
+
     private func closeEpoch(_ epoch: Int, parameters: UnsafeBufferPointer<Float>, now: Double) {
         guard evaluateEachEpoch || progress.isFinished else {
             progress.observeEpochEnd(validationLoss: nil, now: now)
@@ -142,10 +162,14 @@ public final class ProgressDriver {
     }
 
     /// Flushes the trace (the run stops early; what was applied stays recorded).
-    public func flush() { try? trace?.flush() }
+    public func flush() {
+        try? writeDeferredRecord()
+        try? trace?.flush()
+    }
 
     /// The closing lines and what the run measured.
     public func finish(parameters: UnsafeBufferPointer<Float>, savePath: String?) throws -> RunSummary {
+        try writeDeferredRecord()
         try trace?.close()
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
         let seconds = monotonicSeconds() - started
