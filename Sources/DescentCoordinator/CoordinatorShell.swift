@@ -218,6 +218,7 @@ final class CoordinatorShell {
             Console.error("coordinator: fault injected: dropping step \(step)")
             return false
         case .delay(let seconds):
+            Console.error("coordinator: fault injected: delaying step \(step) by \(seconds) s")
             usleep(UInt32(min(seconds, 600) * 1_000_000))
             return true
         }

@@ -54,7 +54,12 @@ public final class SocketTransport: CoordinatorTransport {
         let context = try ZMQContext(ioThreads: SocketSecurity.coordinatorIOThreads(security, workers: workers))
         socket = try ZMQSocket(context, kind: .router)
         try socket.setRouterMandatory(true)
-        try socket.setHeartbeat(interval: 1000, timeout: 10_000, ttl: 20_000)
+        // No ZMTP heartbeats of the coordinator's own (libzmq's default; a worker's still get their answers, and the
+        // TTL a worker sends still closes a dead connection after 20 s): libzmq 4.3.4 aborts a
+        // socket whose heartbeat timer fires on a connection that hung up while its queue was full
+        // (`Assertion failed: !_io_error`, stream_engine_base.cpp:331), which any peer could cause
+        // by flooding while the coordinator is busy and then disconnecting. Lost workers are the
+        // machine's business: its silence limit and progress deadline.
         try socket.setSendHighWaterMark(100)
         try SocketLimits.configureCoordinator(socket, parameterCount: parameterCount)
         handshakes = try SocketSecurity.secureServer(socket, security, limits: HandshakeLimits(workers: workers))

@@ -54,6 +54,9 @@ final class Child {
         process.standardOutput = FileHandle(forWritingAtPath: outPath)
         process.standardError = FileHandle(forWritingAtPath: errPath)
         process.standardInput = FileHandle.nullDevice
+        // A child that crashes dies at once instead of waiting in the Swift backtracer (which can
+        // hang here), so a test fails rather than hangs.
+        process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { _, new in new }
         try process.run()
     }
 
