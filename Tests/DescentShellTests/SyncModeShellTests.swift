@@ -154,7 +154,11 @@ import Testing
         let run = try Run(config("sync: async"), workers: 3, silence: 0.3, options: RunOptions(tracePath: path))
         try run.turn(until: { run.workers[2].computedSteps >= 2 })
         run.network.cutOff(PeerID([2]))
-        try run.turn()
+        // Turns until the run ends, however fast they are: the re-deal waits for the 0.3 s
+        // silence limit, which 100,000 turns of a fast machine did not always span.
+        let deadline = Date().addingTimeInterval(30)
+        try run.turn(maxTurns: .max, until: { Date() > deadline })
+        #expect(run.shell.isFinished, "the run did not finish within 30 s")
         let summary = try run.shell.complete()
         // 96 samples, batch 16 / 3 workers = 5 per update: 20 batches an epoch, 40 steps, each applied once.
         #expect(summary.steps == 40)
