@@ -69,7 +69,9 @@ extension SystemTests {
         let dir = try Paths.temporaryDirectory("restart")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 3000, test: 10)
-        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 10\n  batch_size: 16\n", in: dir)
+        // A long run (187,500 steps): it must outlast three restarts of worker 1 (a second or so
+        // each) while worker 0 trains on alone; 1,875 steps were done first on a fast machine.
+        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 1000\n  batch_size: 16\n", in: dir)
         // Worker 1 exits at step 20 (and at once whenever it rejoins later): restarted twice, and the
         // third exit spends the budget, so launch stops the run and fails.
         let failing = try Child("launch-fail", ["launch", "--config", config, "--workers", "2", "--max-restarts", "2",
