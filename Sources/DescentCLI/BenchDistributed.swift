@@ -73,7 +73,7 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "The PyTorch DDP peer script.")
     var peerScript: String = "../shared/bench/peers/torch_ddp.py"
 
-    @Option(help: "Measure each pair with every observer on and off, alternately (off-on, then on-off), this many times each (0: observers off only).")
+    @Option(parsing: .unconditional, help: "Measure each pair with every observer on and off, alternately (off-on, then on-off), this many times each (0: observers off only; at most 1000).")
     var observerRounds: Int = 0
 
     @Option(help: "The PyTorch one-process peer, run with 2 intra-op threads at each global batch of 2 or more workers.")
@@ -91,7 +91,7 @@ struct BenchDistributed: ParsableCommand {
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
         guard ["off", "on", "both"].contains(curve) else { throw ValidationError("--curve must be off, on or both (got \(curve))") }
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
-        guard observerRounds >= 0 else { throw ValidationError("--observer-rounds must be 0 or more") }
+        try FlagRange.check("--observer-rounds", observerRounds, 0...1000)
     }
 
     func run() throws {

@@ -1,3 +1,4 @@
+import DescentCore
 import DescentTraining
 import Foundation
 
@@ -12,7 +13,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
     /// Creates `directory`, copies the config file there and starts `events.jsonl`.
     public init(directory: String, configPath: String) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.createDirectories(directory)
         let copy = "\(directory)/\(RunDirectory.configName)"
         if URL(fileURLWithPath: configPath).standardizedFileURL != URL(fileURLWithPath: copy).standardizedFileURL {
             let text = try Data(contentsOf: URL(fileURLWithPath: configPath))

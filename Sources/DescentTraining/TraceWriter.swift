@@ -80,15 +80,11 @@ public final class JSONLinesWriter {
     /// Opens `path` for writing: a new file, or (with `append`, for a resumed run) the end of the
     /// existing one.
     public init(path: String, append: Bool = false) throws {
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        if !(append && FileManager.default.fileExists(atPath: path)) {
-            guard FileManager.default.createFile(atPath: path, contents: nil) else {
-                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
-            }
-        }
-        handle = try FileHandle(forWritingTo: url)
-        if append { try handle.seekToEnd() }
+        // Errors in the project's words (`FileWriteError`: the path, the step, the system's reason).
+        try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
+        guard fd >= 0 else { throw FileWriteError(path: path, action: "open", code: errno) }
+        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }

@@ -88,3 +88,27 @@ final class JSONLineTests: XCTestCase {
         XCTAssertEqual(try JSONDecoder().decode(StepRecord.self, from: Data(lines[0].utf8)).step, 3)
     }
 }
+
+/// A trace that cannot be opened says so in the project's words: the path, the step that failed
+/// and the system's reason, not Foundation's error domains.
+final class TraceOpenErrorTests: XCTestCase {
+    func testAnUncreatableDirectoryIsNamedInWords() {
+        // /proc refuses new directories even to root, whose permission checks pass elsewhere.
+        XCTAssertThrowsError(try JSONLinesWriter(path: "/proc/descent-nope/trace.jsonl")) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("/proc/descent-nope"), text)
+            XCTAssertTrue(text.contains("create the directory"), text)
+            XCTAssertFalse(text.contains("NSCocoaErrorDomain") || text.contains("Error Domain"), text)
+        }
+    }
+
+    func testAPathThatIsADirectoryIsNamedInWords() throws {
+        let directory = NSTemporaryDirectory() + "descent-trace-dir-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        XCTAssertThrowsError(try JSONLinesWriter(path: directory)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains(directory) && text.contains("open failed: Is a directory"), text)
+        }
+    }
+}
