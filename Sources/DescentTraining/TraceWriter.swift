@@ -111,13 +111,11 @@ public final class JSONLinesWriter {
 
     /// A per-step record, written by itself (see `JSONLineRecord`).
     public func append<T: JSONLineRecord>(_ record: T) throws {
-        guard let line = record.jsonLine() else { return try append(record as any Encodable) }
-        pending.append(contentsOf: line.utf8)
-        try endLine()
-    }
-
-    private func append(_ record: any Encodable) throws {
-        pending.append(try encoder.encode(record))
+        if let line = record.jsonLine() {
+            pending.append(contentsOf: line.utf8)
+        } else {
+            pending.append(try encoder.encode(record))  // refuses the NaN or infinity, as it always did
+        }
         try endLine()
     }
 

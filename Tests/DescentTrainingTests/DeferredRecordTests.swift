@@ -42,6 +42,10 @@ import Testing
         }
     }
 
+    static func tracePath() -> String {
+        NSTemporaryDirectory() + "descent-deferred-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+    }
+
     func traceSteps(_ path: String) throws -> [Int] {
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
             try JSONDecoder().decode(StepRecord.self, from: Data($0.utf8)).step
@@ -49,7 +53,7 @@ import Testing
     }
 
     @Test func recordsWaitForTheCallYetAllArriveOnceInOrder() throws {
-        let trace = NSTemporaryDirectory() + "descent-deferred-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+        let trace = Self.tracePath()
         defer { try? FileManager.default.removeItem(atPath: trace) }
         let recorder = Recorder()
         let (driver, shape) = try driver(trace: trace, recorder: recorder)
@@ -75,7 +79,7 @@ import Testing
     }
 
     @Test func withoutDeferringEachRecordIsWrittenWithItsStep() throws {
-        let trace = NSTemporaryDirectory() + "descent-deferred-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+        let trace = Self.tracePath()
         defer { try? FileManager.default.removeItem(atPath: trace) }
         let recorder = Recorder()
         let (driver, shape) = try driver(trace: trace, recorder: recorder)
@@ -87,7 +91,7 @@ import Testing
     }
 
     @Test func aFlushOnTheWayOutWritesTheWaitingRecord() throws {
-        let trace = NSTemporaryDirectory() + "descent-deferred-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
+        let trace = Self.tracePath()
         defer { try? FileManager.default.removeItem(atPath: trace) }
         let recorder = Recorder()
         let (driver, shape) = try driver(trace: trace, recorder: recorder)
