@@ -3,19 +3,21 @@ import CLinuxSync
 /// The byte and message bounds of the protocol's two sockets, set in one place.
 ///
 /// What a peer can make the coordinator hold: a peer that fails the handshake, nothing (libzmq
-/// passes no byte of it to the socket). An admitted peer: at most `receiveHighWaterMark` whole
-/// messages queued per connection, each of at most `maxFrames` frames of at most
-/// `maxFrameBytes` (`ZMQ_MAXMSGSIZE`: a larger frame drops the connection, nothing delivered);
-/// frames past the protocol's count are received and dropped at once. libzmq counts the high-water
-/// mark in whole messages, so the frames of one multipart message still arriving are buffered
-/// while the coordinator is busy: their bytes are bounded by the link's rate times the longest
-/// busy period (an epoch's evaluation), and freed as soon as the coordinator reads them.
+/// passes no byte of it to the socket). An admitted peer: messages of at most `maxFrames` frames
+/// of at most `maxFrameBytes` (`ZMQ_MAXMSGSIZE`: a larger frame drops the connection, nothing
+/// delivered); frames past the protocol's count are received and dropped at once. What it sends
+/// while the coordinator is not reading (an epoch's evaluation, a checkpoint) waits in libzmq's
+/// queue, bounded by its link's rate times that pause, and is freed as soon as it is read.
+///
+/// Neither socket sets a receive high-water mark (`ZMQ_RCVHWM` 0: no limit). With one, libzmq
+/// 4.3.4 stops reading a connection whose queue is full, and if that connection is then reset
+/// the engine is marked failed (`_io_error`); answering a ZMTP PING still buffered behind the
+/// queue, or the socket's own heartbeat timer, then asserts `!_io_error` and aborts the process
+/// (stream_engine_base.cpp:331). One burst of more messages than the mark, a PING and a reset
+/// did it to a coordinator at any moment, and to a worker. No mark, no stopped reading, no abort.
 public enum SocketLimits {
-    /// Messages a coordinator queues per worker connection before libzmq stops reading that
-    /// connection: a worker has at most a gradient, a heartbeat and a hello in flight.
-    public static let coordinatorReceiveHighWaterMark: Int32 = 8
-    /// Messages a worker queues: a step, heartbeats, a stop.
-    public static let workerReceiveHighWaterMark: Int32 = 16
+    /// The receive high-water mark of both sockets: none (see above).
+    public static let receiveHighWaterMark: Int32 = 0
 
     /// The largest frame of a run with `parameterCount` parameters: its float payload plus room
     /// for the JSON of a hello or settings message.
@@ -26,7 +28,7 @@ public enum SocketLimits {
     /// Sets a coordinator ROUTER's receive bounds for `parameterCount` parameters.
     public static func configureCoordinator(_ socket: ZMQSocket, parameterCount: Int) throws(ZMQError) {
         try socket.setMaxMessageSize(maxFrameBytes(parameterCount: parameterCount))
-        try socket.setReceiveHighWaterMark(coordinatorReceiveHighWaterMark)
+        try socket.setReceiveHighWaterMark(receiveHighWaterMark)
         reuseFrameSizedBlocks(maxFrameBytes: maxFrameBytes(parameterCount: parameterCount))
     }
 
@@ -35,7 +37,7 @@ public enum SocketLimits {
     /// own allocation policy, which reuses the heap for its frames after the first.
     public static func configureWorker(_ socket: ZMQSocket) throws(ZMQError) {
         try socket.setMaxMessageSize(64 << 20)
-        try socket.setReceiveHighWaterMark(workerReceiveHighWaterMark)
+        try socket.setReceiveHighWaterMark(receiveHighWaterMark)
     }
 
     /// How the coordinator allocates blocks of a frame's size. Every step allocates and frees a
