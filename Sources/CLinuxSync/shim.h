@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <errno.h>
+#include <sched.h>
 #ifdef __linux__
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -41,7 +42,9 @@ static inline int descent_futex_wait(uint32_t *word, uint32_t expected, long tim
 }
 
 /* Loads *word until it differs from expected, at most max_ns nanoseconds of spinning (a pause
- * between loads); returns the last value loaded. For a waiter whose CPU is idle anyway. */
+ * between loads, sched_yield every 64 loads); returns the last value loaded. For a waiter whose
+ * CPU is idle anyway: when the scheduler has put it beside a process that has work, the yields
+ * let that process run instead of sharing the CPU with the spinner turn and turn about. */
 static inline uint32_t descent_spin_while_equals(const uint32_t *word, uint32_t expected, long max_ns) {
     uint32_t value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     if (value != expected || max_ns <= 0) return value;
@@ -54,6 +57,7 @@ static inline uint32_t descent_spin_while_equals(const uint32_t *word, uint32_t 
         value = __atomic_load_n(word, __ATOMIC_ACQUIRE);
         if (value != expected) return value;
         if (spins % 64 == 0) {
+            sched_yield();
             clock_gettime(CLOCK_MONOTONIC, &now);
             if ((now.tv_sec - start.tv_sec) * 1000000000L + (now.tv_nsec - start.tv_nsec) >= max_ns) return value;
         }
