@@ -83,12 +83,10 @@ public final class SocketTransport: CoordinatorTransport {
         try drain(handle)
     }
 
-    /// Hands the messages queued on the socket to `handle`, without waiting: at most `drainLimit`
-    /// a call, so a peer that sends faster than they are handled (the socket sets no high-water
-    /// mark) cannot keep the coordinator here, away from its clock, its deadlines and signals.
-    /// What is left is handed over on the next call (the socket stays readable).
+    /// Hands the messages queued on the socket to `handle`, without waiting: at most
+    /// `SocketLimits.drainLimit` a call (the socket stays readable for the rest).
     func drain(_ handle: (CoordinatorArrival) throws -> Void) throws {
-        for _ in 0..<Self.drainLimit {
+        for _ in 0..<SocketLimits.drainLimit {
             switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {
             case .message(let frames):
                 for frame in frames.dropFirst() { traffic.received(frame.count) }
@@ -98,10 +96,6 @@ public final class SocketTransport: CoordinatorTransport {
             }
         }
     }
-
-    /// The most messages one `drain` hands over: far more than a step brings (a gradient and a
-    /// heartbeat per worker), few enough that a turn of the loop stays short under a flood.
-    static let drainLimit = 256
 
     /// The edge: frames to a typed message, decoded once, from a peer named by its key (CURVE)
     /// or its routing id; a hello passes the `HelloGate` before its JSON is read.

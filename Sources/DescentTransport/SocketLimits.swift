@@ -19,6 +19,12 @@ public enum SocketLimits {
     /// The receive high-water mark of both sockets: none (see above).
     public static let receiveHighWaterMark: Int32 = 0
 
+    /// The most messages one receive call takes off a socket: far more than a step brings (a
+    /// gradient and a heartbeat per worker; a step and a heartbeat for a worker), few enough that
+    /// a peer sending faster than they are handled (there is no high-water mark) cannot keep the
+    /// process from its clock, its deadlines and its signals. The rest waits for the next call.
+    public static let drainLimit = 256
+
     /// The largest frame of a run with `parameterCount` parameters: its float payload plus room
     /// for the JSON of a hello or settings message.
     public static func maxFrameBytes(parameterCount: Int) -> Int64 {

@@ -55,7 +55,10 @@ public final class SocketWorkerTransport: WorkerTransport {
         if timeout > 0 {
             guard try poll(items: [ZMQPollItem(socket)], timeout: Int(timeout * 1000))[0].contains(.readable) else { return }
         }
-        while case .message(let frames) = try socket.receiveMultipart(maxFrames: 2, mode: .dontWait) {
+        // At most `drainLimit` a call: a coordinator (or whatever answers at its address) that
+        // floods cannot keep the worker from its clock (join and silence limits) and signals.
+        for _ in 0..<SocketLimits.drainLimit {
+            guard case .message(let frames) = try socket.receiveMultipart(maxFrames: 2, mode: .dontWait) else { return }
             for frame in frames { traffic.received(frame.count) }
             try handle(Self.decode(frames, encoding: encoding))
         }

@@ -18,6 +18,8 @@ public final class WorkerShell {
     private var lastGradientSent: Double?
     private var coordinatorPID: Int32?
     private var lastPIDCheck = 0.0
+    /// Malformed messages are logged in full the first 10 times, then one in 1,000.
+    private var log = RateLimitedLog()
     private let trace: JSONLinesWriter?
     private var faults: FaultPlan
     private var hung = false
@@ -70,7 +72,7 @@ public final class WorkerShell {
             guard self.ending == nil else { return }
             switch arrival {
             case .malformed(let error):
-                Console.error("worker: ignored a malformed message: \(error)")
+                self.log.log(kind: "malformed", "worker: ignored a malformed message: \(error)")
             case let .message(message, parameters):
                 try self.execute(self.machine.receive(message, now: monotonicSeconds()), parameters: parameters)
             }

@@ -158,12 +158,12 @@ struct SocketIdentityTests {
     }
 
     /// The socket sets no receive high-water mark, so a flood is all queued at once; one
-    /// `receive` hands over at most `drainLimit` of it (the loop gets back to its clock and
+    /// `receive` hands over at most `SocketLimits.drainLimit` of it (the loop gets back to its clock and
     /// signals), and the rest follows on the next calls, none lost.
     @Test func oneReceiveHandsOverAtMostTheDrainLimitAndTheRestFollows() throws {
         let transport = try coordinator(curve: false)
         let (dealer, _) = try worker(nil, id: [9, 9, 9], to: transport.endpoint)
-        let flood = 3 * SocketTransport.drainLimit + 17
+        let flood = 3 * SocketLimits.drainLimit + 17
         for _ in 0..<flood { try send(Self.heartbeat, on: dealer) }
         usleep(300_000)  // libzmq queues the whole flood meanwhile (a send is asynchronous)
         var counts: [Int] = []
@@ -174,6 +174,6 @@ struct SocketIdentityTests {
             if count > 0 { counts.append(count) }
         }
         #expect(counts.reduce(0, +) == flood, "\(counts)")
-        #expect(counts.allSatisfy { $0 <= SocketTransport.drainLimit } && counts.contains(SocketTransport.drainLimit), "\(counts)")
+        #expect(counts.allSatisfy { $0 <= SocketLimits.drainLimit } && counts.contains(SocketLimits.drainLimit), "\(counts)")
     }
 }

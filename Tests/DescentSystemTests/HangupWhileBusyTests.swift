@@ -81,6 +81,24 @@ enum PingBurstPeer {
         return write(all: burst(messages: messages), to: peer)
     }
 
+    /// Plays a ROUTER coordinator for the first connection to a listening socket that, after the
+    /// handshake, writes junk messages (64 bytes that are no wire header) until `seconds` have
+    /// passed or the connection breaks; returns how many it wrote, or nil when nobody connected.
+    static func serveJunkFlood(listening fd: Int32, seconds: Double) -> Int? {
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&ready, 1, 30_000) == 1 else { return nil }
+        let peer = accept(fd, nil, nil)
+        guard peer >= 0 else { return nil }
+        defer { close(peer) }
+        guard write(all: greeting + self.ready(socketType: "ROUTER"), to: peer) else { return 0 }
+        usleep(200_000)  // the handshake completes before the flood
+        let chunk = (0..<1000).flatMap { _ in [0x00, 64] + [UInt8](repeating: 0x42, count: 64) }
+        let end = Date().addingTimeInterval(seconds)
+        var sent = 0
+        while Date() < end, write(all: chunk, to: peer) { sent += 1000 }
+        return sent
+    }
+
     /// A ZMTP 3.1 greeting for the NULL mechanism.
     static var greeting: [UInt8] {
         var bytes = [UInt8](repeating: 0, count: 64)
@@ -174,6 +192,32 @@ extension SystemTests {
         let status = worker.wait(seconds: 60)
         #expect(!worker.stderr.contains("Assertion failed"), "\(worker.stderr.suffix(2000))")
         #expect(status == 1 && worker.stderr.contains("not admitted"), "exit \(status): \(worker.stderr.suffix(2000))")
+    }
+
+    /// A hand-made coordinator that floods a joining worker with junk for 20 s: the worker still
+    /// gives up at its join timeout (4 s), while the flood goes on, and logs the junk rate-limited.
+    /// Before, it stayed in its receive loop for the whole flood (the timeout came after 20 s) and
+    /// wrote a line per message: 869 MB of standard error in those 20 s.
+    @Test func aJunkFloodCannotKeepAWorkerFromItsClockNorFillItsLog() throws {
+        let dir = try Paths.temporaryDirectory("junk-worker")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticMNIST.write(to: dir, train: 64, test: 16)
+        let config = try writeConfig("data:\n  dir: \(dir)\n", in: dir)
+        let (listener, port) = try #require(listenTCP())
+        defer { close(listener) }
+        let started = Date()
+        let worker = try Child("worker", ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--config", config, "--insecure",
+                                          "--no-shared-memory", "--join-timeout", "4"], directory: dir)
+        defer { worker.stop() }
+        let flood = PingBurstPeer.serveJunkFlood(listening: listener, seconds: 20)
+        let status = worker.wait(seconds: 60)
+        let took = Date().timeIntervalSince(started)
+        #expect((flood ?? 0) > 10_000, "the flood sent \(String(describing: flood)) messages")
+        #expect(status == 1 && worker.stderr.contains("not admitted"), "exit \(status): \(worker.stderr.suffix(2000))")
+        #expect(took < 15, "the worker gave up after \(took) s")
+        let lines = worker.stderr.split(separator: "\n")
+        #expect(lines.count < 200, "\(lines.count) lines of standard error")
+        #expect(lines.contains { $0.contains("ignored a malformed message") && $0.contains("so far") }, "\(lines.suffix(5))")
     }
 
     /// A coordinator and one worker on TCP, training one epoch of 8 steps while raw peers try 20
