@@ -88,6 +88,7 @@ extension RunConfig {
     public static func parse(yaml: String) throws -> RunConfig {
         do {
             if yaml.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return RunConfig() }
+            try BaseSixtyGuard.check(yaml)
             return try YAMLDecoder().decode(RunConfig.self, from: yaml)
         } catch let error as ConfigError {
             throw error
