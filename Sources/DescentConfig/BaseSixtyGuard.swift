@@ -1,4 +1,5 @@
 import DescentCore
+import Foundation
 import Yams
 
 /// YAML 1.1 reads a plain scalar like `1:30` as a base-60 number (90), and Yams computes it with
@@ -16,7 +17,7 @@ enum BaseSixtyGuard {
     private static func check(_ node: Node, path: String) throws {
         switch node {
         case .scalar(let scalar):
-            if scalar.style == .plain, isBaseSixty(scalar.string) {
+            if scalar.style == .plain || scalar.style == .any, isBaseSixty(scalar.string) {
                 throw ConfigError(key: path, "'\(scalar.string)' is a base-60 number in YAML (1:30 means 90), which Descent does not "
                                   + "accept: write the number in decimal, or quote it if it is text")
             }
@@ -32,18 +33,14 @@ enum BaseSixtyGuard {
         }
     }
 
-    /// An optional sign, then digit groups joined by colons (underscores allowed, a decimal
-    /// part allowed on the last group): what YAML 1.1 resolves as a sexagesimal int or float.
+    /// What Yams computes as a base-60 number when the scalar is read as one: without its
+    /// underscores and one leading sign, groups joined by colons that each parse as an integer
+    /// (each may carry its own sign: `1:+12`) or each as a floating-point number (`1:30.5`).
     static func isBaseSixty(_ text: String) -> Bool {
-        var body = Substring(text)
-        if body.first == "+" || body.first == "-" { body = body.dropFirst() }
+        var body = text.replacingOccurrences(of: "_", with: "")
+        if body.hasPrefix("-") || body.hasPrefix("+") { body.removeFirst() }
         let groups = body.split(separator: ":", omittingEmptySubsequences: false)
         guard groups.count >= 2 else { return false }
-        for (index, group) in groups.enumerated() {
-            var digits = group
-            if index == groups.count - 1, let dot = group.firstIndex(of: ".") { digits = group[..<dot] }
-            guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "_") }), digits.first != "_" else { return false }
-        }
-        return true
+        return groups.allSatisfy { Int($0, radix: 10) != nil } || groups.allSatisfy { Double($0) != nil }
     }
 }
