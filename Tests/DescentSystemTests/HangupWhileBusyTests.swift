@@ -71,33 +71,41 @@ enum PingBurstPeer {
     /// Plays a ROUTER coordinator for the first connection to a listening socket: the handshake,
     /// then the burst and the reset. False when nobody connected within `seconds`.
     static func serveOneBurst(listening fd: Int32, seconds: Int32, messages: Int = 200) -> Bool {
-        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&ready, 1, seconds * 1000) == 1 else { return false }
-        let peer = accept(fd, nil, nil)
-        guard peer >= 0 else { return false }
+        guard let peer = acceptAsCoordinator(fd, seconds: seconds) else { return false }
         defer { reset(peer) }
-        guard write(all: greeting + self.ready(socketType: "ROUTER"), to: peer) else { return false }
-        usleep(200_000)
         return write(all: burst(messages: messages), to: peer)
     }
 
     /// Plays a ROUTER coordinator for the first connection to a listening socket that, after the
-    /// handshake, writes junk messages (64 bytes that are no wire header) until `seconds` have
-    /// passed or the connection breaks; returns how many it wrote, or nil when nobody connected.
+    /// handshake, writes junk messages until `seconds` have passed or the connection breaks;
+    /// returns how many it wrote, or nil when nobody connected.
     static func serveJunkFlood(listening fd: Int32, seconds: Double) -> Int? {
-        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        guard poll(&ready, 1, 30_000) == 1 else { return nil }
-        let peer = accept(fd, nil, nil)
-        guard peer >= 0 else { return nil }
+        guard let peer = acceptAsCoordinator(fd, seconds: 30) else { return nil }
         defer { close(peer) }
-        guard write(all: greeting + self.ready(socketType: "ROUTER"), to: peer) else { return 0 }
-        usleep(200_000)  // the handshake completes before the flood
-        let chunk = (0..<1000).flatMap { _ in [0x00, 64] + [UInt8](repeating: 0x42, count: 64) }
+        let chunk = (0..<1000).flatMap { _ in junk }
         let end = Date().addingTimeInterval(seconds)
         var sent = 0
         while Date() < end, write(all: chunk, to: peer) { sent += 1000 }
         return sent
     }
+
+    /// The first connection to the listening socket `fd` within `seconds`, after a NULL handshake
+    /// as a ROUTER; nil when nobody connected or the handshake could not be written.
+    private static func acceptAsCoordinator(_ fd: Int32, seconds: Int32) -> Int32? {
+        var ready = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        guard poll(&ready, 1, seconds * 1000) == 1 else { return nil }
+        let peer = accept(fd, nil, nil)
+        guard peer >= 0 else { return nil }
+        guard write(all: greeting + self.ready(socketType: "ROUTER"), to: peer) else {
+            close(peer)
+            return nil
+        }
+        usleep(200_000)  // the handshake completes before what follows
+        return peer
+    }
+
+    /// A one-frame message of 64 bytes that are no wire header.
+    static let junk: [UInt8] = [0x00, 64] + [UInt8](repeating: 0x42, count: 64)
 
     /// A ZMTP 3.1 greeting for the NULL mechanism.
     static var greeting: [UInt8] {
@@ -116,9 +124,8 @@ enum PingBurstPeer {
 
     /// `messages` 64-byte one-frame messages with a PING command (TTL 0) in their middle.
     static func burst(messages: Int) -> [UInt8] {
-        let message = [0x00, 64] + [UInt8](repeating: 0x42, count: 64)
         let ping: [UInt8] = [0x04, 7, 4] + Array("PING".utf8) + [0, 0]
-        let half = (0..<messages / 2).flatMap { _ in message }
+        let half = (0..<messages / 2).flatMap { _ in junk }
         return half + ping + half
     }
 
@@ -179,19 +186,10 @@ extension SystemTests {
     /// PING, and resets the connection: with its old receive high-water mark (16) the worker
     /// aborted the same way; now it refuses the junk, keeps trying to join and gives up in words.
     @Test func aPingBurstCannotAbortAWorker() throws {
-        let dir = try Paths.temporaryDirectory("ping-worker")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticMNIST.write(to: dir, train: 64, test: 16)
-        let config = try writeConfig("data:\n  dir: \(dir)\n", in: dir)
-        let (listener, port) = try #require(listenTCP())
-        defer { close(listener) }
-        let worker = try Child("worker", ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--config", config, "--insecure",
-                                          "--no-shared-memory", "--join-timeout", "4"], directory: dir)
-        defer { worker.stop() }
-        #expect(PingBurstPeer.serveOneBurst(listening: listener, seconds: 30), "the worker never connected")
-        let status = worker.wait(seconds: 60)
-        #expect(!worker.stderr.contains("Assertion failed"), "\(worker.stderr.suffix(2000))")
-        #expect(status == 1 && worker.stderr.contains("not admitted"), "exit \(status): \(worker.stderr.suffix(2000))")
+        let run = try joinHandMadeCoordinator("ping-worker") { PingBurstPeer.serveOneBurst(listening: $0, seconds: 30) }
+        #expect(run.served, "the worker never connected")
+        #expect(!run.stderr.contains("Assertion failed"), "\(run.stderr.suffix(2000))")
+        #expect(run.status == 1 && run.stderr.contains("not admitted"), "exit \(run.status): \(run.stderr.suffix(2000))")
     }
 
     /// A hand-made coordinator that floods a joining worker with junk for 20 s: the worker still
@@ -199,7 +197,21 @@ extension SystemTests {
     /// Before, it stayed in its receive loop for the whole flood (the timeout came after 20 s) and
     /// wrote a line per message: 869 MB of standard error in those 20 s.
     @Test func aJunkFloodCannotKeepAWorkerFromItsClockNorFillItsLog() throws {
-        let dir = try Paths.temporaryDirectory("junk-worker")
+        let run = try joinHandMadeCoordinator("junk-worker") { PingBurstPeer.serveJunkFlood(listening: $0, seconds: 20) }
+        #expect((run.served ?? 0) > 10_000, "the flood sent \(String(describing: run.served)) messages")
+        #expect(run.status == 1 && run.stderr.contains("not admitted"), "exit \(run.status): \(run.stderr.suffix(2000))")
+        #expect(run.seconds < 15, "the worker gave up after \(run.seconds) s")
+        let lines = run.stderr.split(separator: "\n")
+        #expect(lines.count < 200, "\(lines.count) lines of standard error")
+        #expect(lines.contains { $0.contains("ignored a malformed message") && $0.contains("so far") }, "\(lines.suffix(5))")
+    }
+
+    /// A plaintext worker joining a hand-made coordinator, which `serve` plays on a listening
+    /// socket; the worker gives up after 4 s without admission. What `serve` returned, the
+    /// worker's exit status and standard error, and the seconds from its start to its exit.
+    private func joinHandMadeCoordinator<Served>(_ name: String, serve: (Int32) -> Served) throws
+        -> (served: Served, status: Int32, stderr: String, seconds: Double) {
+        let dir = try Paths.temporaryDirectory(name)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 64, test: 16)
         let config = try writeConfig("data:\n  dir: \(dir)\n", in: dir)
@@ -209,15 +221,9 @@ extension SystemTests {
         let worker = try Child("worker", ["worker", "--connect", "tcp://127.0.0.1:\(port)", "--config", config, "--insecure",
                                           "--no-shared-memory", "--join-timeout", "4"], directory: dir)
         defer { worker.stop() }
-        let flood = PingBurstPeer.serveJunkFlood(listening: listener, seconds: 20)
+        let served = serve(listener)
         let status = worker.wait(seconds: 60)
-        let took = Date().timeIntervalSince(started)
-        #expect((flood ?? 0) > 10_000, "the flood sent \(String(describing: flood)) messages")
-        #expect(status == 1 && worker.stderr.contains("not admitted"), "exit \(status): \(worker.stderr.suffix(2000))")
-        #expect(took < 15, "the worker gave up after \(took) s")
-        let lines = worker.stderr.split(separator: "\n")
-        #expect(lines.count < 200, "\(lines.count) lines of standard error")
-        #expect(lines.contains { $0.contains("ignored a malformed message") && $0.contains("so far") }, "\(lines.suffix(5))")
+        return (served, status, worker.stderr, Date().timeIntervalSince(started))
     }
 
     /// A coordinator and one worker on TCP, training one epoch of 8 steps while raw peers try 20
