@@ -1,3 +1,4 @@
+import DescentCore
 import DescentLogging
 import DescentMetrics
 import DescentProgress

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Logs a kind of event in full the first few times, then one time in `every`, at most one line
 /// a `minimumInterval`, with the exact count so far, so a misbehaving peer cannot flood the log
 /// (the counters keep the exact numbers).
@@ -15,7 +11,7 @@ public struct RateLimitedLog {
     private let write: (String) -> Void
 
     public init(fullCount: Int = 10, every: Int = 1000, minimumInterval: Double = 1,
-                clock: @escaping () -> Double = RateLimitedLog.monotonicSeconds,
+                clock: @escaping () -> Double = monotonicSeconds,
                 write: @escaping (String) -> Void = { Console.error($0) }) {
         self.fullCount = fullCount
         self.every = every
@@ -35,12 +31,5 @@ public struct RateLimitedLog {
             lastPrinted[kind] = now
             write("\(message()) (\(n) so far)")
         }
-    }
-
-    /// Seconds on the monotonic clock.
-    public static func monotonicSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 }

@@ -18,7 +18,7 @@ public final class WorkerShell {
     private var lastGradientSent: Double?
     private var coordinatorPID: Int32?
     private var lastPIDCheck = 0.0
-    /// Malformed messages are logged in full the first 10 times, then one in 1,000.
+    /// Malformed messages are logged in full the first 10 times, then one in 1,000, at most once a second.
     private var log = RateLimitedLog()
     private let trace: JSONLinesWriter?
     private var faults: FaultPlan
