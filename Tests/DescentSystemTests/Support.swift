@@ -141,6 +141,18 @@ func jsonLines(_ path: String) throws -> [[String: Any]] {
     }
 }
 
+/// The number each line of a JSON-lines file gives `key`, read from its text with `Double(_:)`
+/// (correctly rounded). Foundation's JSONSerialization reads a printed double up to a few ulps
+/// off on Linux, which is enough to tip it to the neighbouring float32 when it lies on a
+/// float32 midpoint (a latency from two clock readings can: it has few significant bits).
+func exactNumbers(_ key: String, in path: String) throws -> [Double?] {
+    try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map { line in
+        guard let start = line.range(of: "\"\(key)\":")?.upperBound else { return nil }
+        let text = line[start...].prefix { !",}".contains($0) }
+        return Double(text)
+    }
+}
+
 /// Reads a parameter file written with `--save` (magic DSCP, version, count, float32 values),
 /// parsed here independently of the writer.
 func readParameters(_ path: String) throws -> [Float] {
