@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.28.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         // C libraries, wrapped as system-library targets.
@@ -30,8 +31,8 @@ let package = Package(
 
         // Shared utilities: seeded randomness, strict config decoding, error text.
         .target(name: "DescentCore"),
-        // MNIST: IDX files, gzip, checksummed download.
-        .target(name: "DescentData", dependencies: ["DescentCore", "DescentKernels", "CZlib"]),
+        // MNIST: IDX files, gzip, checksummed download (SHA-256 from swift-crypto).
+        .target(name: "DescentData", dependencies: ["DescentCore", "DescentKernels", "CZlib", .product(name: "Crypto", package: "swift-crypto")]),
         // The MLP, its contiguous parameter buffer, forward/backward through OpenBLAS or oneDNN, SGD.
         .target(name: "DescentModel", dependencies: ["DescentCore", "DescentKernels", "COpenBLAS", "CDNNL"]),
         // Learning-rate schedules as pure functions of the global step.

@@ -84,7 +84,7 @@ public struct DatasetFetcher: Sendable {
     private func verifyPresent(_ entry: ManifestEntry, in directory: String) throws -> Presence {
         let path = join(directory, entry.name)
         guard FileManager.default.fileExists(atPath: path) else { return .absent }
-        let (digest, size) = try SHA256.hexOfFile(atPath: path)
+        let (digest, size) = try SHA256Hasher.hexOfFile(atPath: path)
         if let reason = entry.mismatch(byteCount: size, sha256: digest) {
             events(.failedVerification(file: entry.name, reason: reason))
             return .failed

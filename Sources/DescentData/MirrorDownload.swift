@@ -33,7 +33,7 @@ enum MirrorDownload {
         guard FileManager.default.fileExists(atPath: path) else { throw DownloadFailure(description: "no such file") }
         guard let input = FileHandle(forReadingAtPath: path) else { throw DownloadFailure(description: "cannot open the file") }
         defer { try? input.close() }
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         var byteCount = 0
         while true {
             let chunk: Data?
@@ -71,7 +71,7 @@ private final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked S
     private let limit: Int
     private let progress: @Sendable (Int) -> Void
     private let lock = NSLock()
-    private var hasher = SHA256()
+    private var hasher = SHA256Hasher()
     private var byteCount = 0
     private var failure: String?
     private var continuation: CheckedContinuation<DownloadedFile, any Error>?

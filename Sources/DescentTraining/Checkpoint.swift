@@ -70,7 +70,7 @@ public struct Checkpoint: Sendable, Equatable {
         bytes += json
         append(UInt64(parameters.count), to: &bytes)
         parameters.withUnsafeBytes { bytes += $0 }
-        var hash = SHA256()
+        var hash = SHA256Hasher()
         hash.update(bytes)
         bytes += hash.finalize()
         return bytes
@@ -81,7 +81,7 @@ public struct Checkpoint: Sendable, Equatable {
         func fail(_ problem: String) -> CheckpointError { CheckpointError(path: path, problem: problem) }
         guard data.count >= 4 + 4 + 8 + 8 + 32 else { throw fail("truncated (\(data.count) bytes)") }
         guard Array(data[0..<4]) == magic else { throw fail("not a Descent checkpoint (bad magic)") }
-        var hash = SHA256()
+        var hash = SHA256Hasher()
         hash.update(data[..<(data.count - 32)])
         guard hash.finalize() == Array(data[(data.count - 32)...]) else {
             throw fail("the checksum does not match: the file is truncated or corrupted")

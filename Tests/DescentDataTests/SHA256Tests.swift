@@ -14,11 +14,11 @@ struct SHA256Tests {
          "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
     ])
     func matchesPublishedVectors(message: String, digest: String) {
-        #expect(SHA256.hex(of: Array(message.utf8)) == digest)
+        #expect(SHA256Hasher.hex(of: Array(message.utf8)) == digest)
     }
 
     @Test func matchesTheMillionAVector() {
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         let thousand = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000)
         for _ in 0..<1_000 { hasher.update(thousand) }
         #expect(hasher.finalizeHex() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
@@ -27,7 +27,7 @@ struct SHA256Tests {
     @Test(arguments: [1, 3, 55, 56, 63, 64, 65, 1000])
     func givesTheSameDigestWhateverTheChunkSize(chunk: Int) {
         let message = Array("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8)
-        var hasher = SHA256()
+        var hasher = SHA256Hasher()
         var offset = 0
         while offset < message.count {
             hasher.update(message[offset..<min(offset + chunk, message.count)])
@@ -41,12 +41,12 @@ struct SHA256Tests {
         defer { directory.remove() }
         let bytes = patternBytes(3_000_017)
         try directory.write(bytes, to: "blob")
-        let (hex, count) = try SHA256.hexOfFile(atPath: directory.file("blob"))
+        let (hex, count) = try SHA256Hasher.hexOfFile(atPath: directory.file("blob"))
         #expect(count == bytes.count)
         #expect(hex == (try sha256sumOfFile(directory.file("blob"))))
     }
 
     @Test func refusesToHashAMissingFile() {
-        #expect(throws: DataError.self) { try SHA256.hexOfFile(atPath: "/nonexistent/blob") }
+        #expect(throws: DataError.self) { try SHA256Hasher.hexOfFile(atPath: "/nonexistent/blob") }
     }
 }

@@ -111,7 +111,7 @@ import Testing
 /// SHA-256 through the project's implementation (the checksum a checkpoint carries).
 enum SHA256Stub {
     static func digest(_ bytes: [UInt8]) -> [UInt8] {
-        var hash = SHA256()
+        var hash = SHA256Hasher()
         hash.update(bytes)
         return hash.finalize()
     }
