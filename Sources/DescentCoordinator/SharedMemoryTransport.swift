@@ -40,7 +40,8 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         // fewer local workers compute than there are CPUs, one CPU idles anyway (the finished
         // workers sleep): spin there first, so the last gradient is taken up without a wakeup.
         let spin = local.computing > 0 && local.computing < Self.processors ? spinSeconds : 0
-        local.waitForGradients(timeout: min(timeout, local.all ? 0.005 : 0.0005), spin: spin)
+        let nap = napBeforeLooking(timeout: timeout)
+        local.waitForGradients(timeout: nap, spin: nap > 0 ? spin : 0)
         try local.forEachAnnouncement { rank, peer, announced in
             switch announced {
             case .failure(let error):
@@ -51,7 +52,18 @@ public final class SharedMemoryTransport: CoordinatorTransport {
                 try handle(.message(try WireMessage.decode(header, text: nil), from: peer, floats: local.gradient(rank: rank)))
             }
         }
-        try socket.drain(handle)
+        socketBacklog = try socket.drain(handle)
+    }
+
+    /// Whether the last look at the socket stopped at its drain limit (more messages queued).
+    private var socketBacklog = false
+
+    /// How long the next `receive` sleeps on the futex before it looks at the socket: none while
+    /// the socket has a backlog (a flood is read at the socket's pace, not 256 messages a nap),
+    /// else 5 ms when every worker is local, 0.5 ms when some are not (their gradients come by
+    /// the socket), and never past `timeout`.
+    func napBeforeLooking(timeout: Double) -> Double {
+        socketBacklog ? 0 : min(timeout, local.all ? 0.005 : 0.0005)
     }
 
     /// The most the coordinator spins for a gradient before sleeping on the futex.

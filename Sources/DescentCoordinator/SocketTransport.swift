@@ -84,17 +84,20 @@ public final class SocketTransport: CoordinatorTransport {
     }
 
     /// Hands the messages queued on the socket to `handle`, without waiting: at most
-    /// `SocketLimits.drainLimit` a call (the socket stays readable for the rest).
-    func drain(_ handle: (CoordinatorArrival) throws -> Void) throws {
+    /// `SocketLimits.drainLimit` a call (the socket stays readable for the rest). Returns true
+    /// when it stopped at that limit: more may be queued, so the caller should look again at once.
+    @discardableResult
+    func drain(_ handle: (CoordinatorArrival) throws -> Void) throws -> Bool {
         for _ in 0..<SocketLimits.drainLimit {
             switch try socket.receiveMultipart(maxFrames: 3, mode: .dontWait) {
             case .message(let frames):
                 for frame in frames.dropFirst() { traffic.received(frame.count) }
                 try handle(arrival(frames))
-            case .wouldBlock: return
+            case .wouldBlock: return false
             case .tooManyFrames(let count): try handle(.malformed(from: nil, .wrongFrameCount(count - 1)))
             }
         }
+        return true
     }
 
     /// The edge: frames to a typed message, decoded once, from a peer named by its key (CURVE)

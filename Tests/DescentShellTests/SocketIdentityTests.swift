@@ -176,4 +176,31 @@ struct SocketIdentityTests {
         #expect(counts.reduce(0, +) == flood, "\(counts)")
         #expect(counts.allSatisfy { $0 <= SocketLimits.drainLimit } && counts.contains(SocketLimits.drainLimit), "\(counts)")
     }
+
+    /// With a worker on its host the coordinator naps on the shared-memory futex between looks at
+    /// the socket; while a look stops at the drain limit it looks again without a nap, so a flood
+    /// is read at the socket's pace, not 256 messages each 5 ms. Afterwards it naps again.
+    @Test func aSharedMemoryCoordinatorSkipsItsNapWhileTheSocketHasABacklog() throws {
+        let made = try SharedMemoryTransport.make(bind: "tcp://127.0.0.1:*", runID: 7, generation: 1, parameterCount: 16, slots: 1)
+        let transport = try #require(made as? SharedMemoryTransport, "no shared-memory segment here")
+        let local = WorkerIntroduction(host: "test", pid: 1, requestedRank: 0, hostIdentity: HostIdentity.current(), sharedMemory: true)
+        #expect(transport.admitted(rank: 0, peer: PeerID([1, 2, 3]), introduction: local) != nil, "the worker takes the segment")
+        #expect(transport.napBeforeLooking(timeout: 1) == 0.005)
+        #expect(transport.napBeforeLooking(timeout: 0.001) == 0.001)
+
+        let (dealer, _) = try worker(nil, id: [9, 9, 9], to: transport.endpoint)
+        let flood = 2 * SocketLimits.drainLimit + 17
+        for _ in 0..<flood { try send(Self.heartbeat, on: dealer) }
+        usleep(300_000)  // libzmq queues the whole flood meanwhile
+        var looks: [(count: Int, nap: Double)] = []
+        let deadline = Date().addingTimeInterval(10)
+        while looks.map(\.count).reduce(0, +) < flood && Date() < deadline {
+            var count = 0
+            try transport.receive(timeout: 1) { _ in count += 1 }
+            if count > 0 { looks.append((count, transport.napBeforeLooking(timeout: 1))) }
+        }
+        #expect(looks.map(\.count) == [SocketLimits.drainLimit, SocketLimits.drainLimit, 17], "\(looks)")
+        #expect(looks.map(\.nap) == [0, 0, 0.005], "\(looks)")
+        transport.close()
+    }
 }
