@@ -39,25 +39,37 @@ public struct DatasetFetcher: Sendable {
     private func run(into directory: String, verifyExisting: Bool) async throws -> FetchReport {
         try Self.checkReadable(directory)
         var report = FetchReport()
+        // Taken at the first file to download (a directory with every file needs no write access),
+        // and held to the end: another process fetching here meanwhile waits, then finds the files.
+        var lock: FetchLock?
+        defer { withExtendedLifetime(lock) {} }
         for (index, entry) in manifest.entries.enumerated() {
-            var replacing = false
-            if verifyExisting {
-                switch try verifyPresent(entry, in: directory) {
-                case .verified:
-                    report.outcomes.append((entry.name, .alreadyPresent))
-                    continue
-                case .failed: replacing = true
-                case .absent: break
-                }
-            } else if MNIST.acceptedNames(of: entry.name).contains(where: { FileManager.default.fileExists(atPath: join(directory, $0)) }) {
-                events(.alreadyPresent(file: entry.name))
+            var presence = try self.presence(of: entry, in: directory, verify: verifyExisting)
+            if presence != .verified && lock == nil {
+                try makeDirectory(directory)
+                let acquired = try await FetchLock.acquire(directory) { events(.waitingForAnotherFetch(directory: directory)) }
+                if acquired.waited { presence = try self.presence(of: entry, in: directory, verify: verifyExisting) }
+                lock = acquired
+            }
+            if presence == .verified {
                 report.outcomes.append((entry.name, .alreadyPresent))
                 continue
             }
             let url = try await fetchFromMirrors(entry, into: directory, stillToFetch: manifest.entries[(index + 1)...])
-            report.outcomes.append((entry.name, .downloaded(url: url.absoluteString, replaced: replacing)))
+            report.outcomes.append((entry.name, .downloaded(url: url.absoluteString, replaced: presence == .failed)))
         }
         return report
+    }
+
+    /// Whether `entry` is in `directory`: checked against the manifest when `verify`, else in any
+    /// accepted form (gzip or raw), unverified (`.verified` then means present). Reported as an event.
+    private func presence(of entry: ManifestEntry, in directory: String, verify: Bool) throws -> Presence {
+        if verify { return try verifyPresent(entry, in: directory) }
+        guard MNIST.acceptedNames(of: entry.name).contains(where: { FileManager.default.fileExists(atPath: join(directory, $0)) }) else {
+            return .absent
+        }
+        events(.alreadyPresent(file: entry.name))
+        return .verified
     }
 
     private enum Presence { case absent, verified, failed }
@@ -156,7 +168,8 @@ public struct DatasetFetcher: Sendable {
         events(.downloaded(file: entry.name, url: url.absoluteString, bytes: result.byteCount))
     }
 
-    /// Removes temporary files an interrupted earlier fetch of `name` left behind (a killed process runs no cleanup).
+    /// Removes temporary files an interrupted earlier fetch of `name` left behind (a killed process
+    /// runs no cleanup). Called under the `FetchLock`: no other process is writing one now.
     private func removeStalePartials(of name: String, in directory: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for stale in names where stale.hasPrefix(".\(name).") && stale.hasSuffix(".partial") {

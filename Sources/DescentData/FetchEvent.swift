@@ -14,6 +14,8 @@ public enum FetchEvent: Sendable, Equatable {
     case attemptFailed(file: String, url: String, reason: String)
     /// The file was downloaded, verified and moved into place.
     case downloaded(file: String, url: String, bytes: Int)
+    /// Another process is downloading into `directory`; this one waits for it to finish.
+    case waitingForAnotherFetch(directory: String)
 }
 
 /// What a fetch did for each file.

@@ -64,6 +64,8 @@ public final class FetchProgressPrinter: @unchecked Sendable {
             return "\(file): \(url) failed: \(reason)"
         case .downloaded(let file, _, let bytes):
             return "\(file): \(bytes) / \(bytes) bytes, verified"
+        case .waitingForAnotherFetch(let directory):
+            return "another process is downloading into \(directory); waiting for it to finish"
         }
     }
 }

@@ -204,6 +204,38 @@ struct DatasetFetcherTests {
         #expect(try target.read("alpha") == [1, 2, 3])
     }
 
+    /// `descent launch` starts a coordinator and workers that each make sure the data is there:
+    /// a fetch that starts while another downloads into the same directory waits for it and then
+    /// finds the files (before, it removed the other's partial file as stale, and the other failed
+    /// at its rename).
+    @Test func twoFetchesIntoOneDirectoryTakeTurnsAndBothSucceed() async throws {
+        let served = try ServedFiles()
+        defer { served.source.remove() }
+        let server = try LocalHTTPServer(serving: served.source.path, pause: 0.05)  // alpha.bin: 13 pieces, about 0.6 s
+        defer { server.stop() }
+        let target = try TemporaryDirectory()
+        defer { target.remove() }
+        let firstLog = EventLog(), secondLog = EventLog()
+        let directory = target.path + "/mnist"
+        let manifest = served.manifest, mirror = server.baseURL
+        let first = Task { try await fetcher(manifest, [mirror], log: firstLog).ensurePresent(in: directory) }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, !firstLog.events.contains(where: { if case .progress = $0 { true } else { false } }) {
+            try await Task.sleep(nanoseconds: 5_000_000)
+        }
+        #expect(try TemporaryDirectory.list(directory).contains { $0.hasSuffix(".partial") }, "the first fetch is downloading")
+
+        let second = try await fetcher(manifest, [mirror], log: secondLog).ensurePresent(in: directory)
+        let firstReport = try await first.value
+
+        #expect(firstReport.downloaded == ["alpha.bin", "beta.bin"])
+        #expect(second.downloadedNothing)
+        #expect(secondLog.events.first == .waitingForAnotherFetch(directory: directory))
+        #expect(try TemporaryDirectory.list(directory) == ["alpha.bin", "beta.bin"])
+        #expect(try target.read("mnist/alpha.bin") == served.contents["alpha.bin"])
+        #expect(try target.read("mnist/beta.bin") == served.contents["beta.bin"])
+    }
+
     @Test func loadFetchingIfMissingDownloadsThenLoadsMNIST() async throws {
         let source = try TemporaryDirectory()
         defer { source.remove() }

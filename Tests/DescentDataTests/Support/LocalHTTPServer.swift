@@ -10,14 +10,36 @@ final class LocalHTTPServer {
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/")! }
 
-    /// Starts the server on a free port and waits (up to 20 s) until it accepts connections.
-    init(serving directory: String) throws {
+    /// `http.server` again, sending each file in 16 KiB pieces with `pause` seconds between them
+    /// (a download that lasts long enough for another to start meanwhile).
+    private static let slowServer = """
+        import functools, http.server, sys, time
+        class Slow(http.server.SimpleHTTPRequestHandler):
+            def copyfile(self, source, outputfile):
+                while True:
+                    piece = source.read(16384)
+                    if not piece:
+                        break
+                    outputfile.write(piece)
+                    outputfile.flush()
+                    time.sleep(float(sys.argv[3]))
+            def log_message(self, *args):
+                pass
+        handler = functools.partial(Slow, directory=sys.argv[2])
+        http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+        """
+
+    /// Starts the server on a free port and waits (up to 20 s) until it accepts connections;
+    /// `pause` > 0: each file goes out in 16 KiB pieces that many seconds apart.
+    init(serving directory: String, pause: Double = 0) throws {
         var lastError: any Error = ToolFailure(description: "http.server did not start")
         for _ in 0..<3 {
             let port = try freeLoopbackPort()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", "-m", "http.server", "--bind", "127.0.0.1", "\(port)", "--directory", directory]
+            process.arguments = pause > 0
+                ? ["python3", "-c", Self.slowServer, "\(port)", directory, "\(pause)"]
+                : ["python3", "-m", "http.server", "--bind", "127.0.0.1", "\(port)", "--directory", directory]
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
