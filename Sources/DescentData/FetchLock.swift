@@ -15,7 +15,7 @@ final class FetchLock {
     let waited: Bool
 
     /// Locks `directory` (which exists), waiting while another process holds it; `waiting` is
-    /// called once, when it has to wait.
+    /// called once, when it has to wait. On a file system without flock it returns unlocked.
     static func acquire(_ directory: String, waiting: () -> Void) async throws -> FetchLock {
         let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard descriptor >= 0 else {
@@ -23,11 +23,10 @@ final class FetchLock {
         }
         var announced = false
         while flock(descriptor, LOCK_EX | LOCK_NB) != 0 {
-            guard errno == EWOULDBLOCK || errno == EINTR else {
-                let reason = String(cString: strerror(errno))
-                close(descriptor)
-                throw DataError.unwritable(path: directory, reason: "cannot lock the directory: \(reason)")
-            }
+            if errno == EINTR { continue }
+            // A file system without flock (ENOLCK, EOPNOTSUPP on some network mounts): fetch
+            // unlocked, as before the lock existed, rather than not at all.
+            guard errno == EWOULDBLOCK else { break }
             if !announced {
                 announced = true
                 waiting()
