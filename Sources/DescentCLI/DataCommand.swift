@@ -21,7 +21,7 @@ struct DataCommand: AsyncParsableCommand {
         @Option(help: "Directory to download into (default: $DESCENT_DATA, else \(DataLocation.defaultDirectory)).")
         var dir: String?
 
-        @Option(name: .customLong("mirror"), help: "A base URL (http, https or file) to fetch from; repeat to try several in order (default: the public MNIST mirrors).")
+        @Option(name: .customLong("mirror"), help: "A base URL (http, https or file) to fetch from; repeat to try several in order (default: $DESCENT_MNIST_MIRROR, comma-separated, else the public MNIST mirrors).")
         var mirrors: [String] = []
 
         @Option(help: "Seconds without data before a download is abandoned.")
@@ -38,7 +38,7 @@ struct DataCommand: AsyncParsableCommand {
             let location = DataLocation.resolve(commandLine: dir, flag: "--dir", environment: ProcessInfo.processInfo.environment, config: nil)
             let printer = FetchProgressPrinter.standardError()
             printer.write("descent data fetch: \(location)")
-            var manifest = DatasetManifest.mnist
+            var manifest = try DatasetManifest.mnist(environment: ProcessInfo.processInfo.environment)
             if !mirrors.isEmpty { manifest = manifest.with(mirrors: mirrors.compactMap(DatasetManifest.mirror(parsing:))) }
             let fetcher = DatasetFetcher(
                 manifest: manifest, timeouts: FetchTimeouts(idle: idleTimeout), events: { printer.handle($0) })

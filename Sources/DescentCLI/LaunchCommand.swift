@@ -84,7 +84,10 @@ struct Launch: AsyncParsableCommand {
 
     func run() async throws {
         try ParentDeathCheck.arm()  // started by `descent experiment`: die with it
-        _ = try run.loadConfig()  // fail here, once, on a bad config
+        let config = try run.loadConfig()  // fail here, once, on a bad config
+        // Missing data is fetched here, once, before any process starts: each would fetch it
+        // (taking turns on the directory's lock), and offline each would print the same error.
+        try await RunData.fetchBeforeStarting(RunData.location(commandLine: run.data, config: config))
         let executable = try Self.currentExecutable()
         // The run's socket and keys live in a directory only this user can enter, removed at the end.
         let directory = try PrivateRunDirectory.create()

@@ -31,6 +31,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Every mirror failed for a file; `attempts` says what was tried and why each failed, and
     /// `byHand` lists the URLs of the files still missing, for a download by hand.
     case fetchFailed(file: String, directory: String, attempts: [FetchAttempt], byHand: [String])
+    /// `$DESCENT_MNIST_MIRROR` holds something that is not an http, https or file URL or a path.
+    case badMirror(variable: String, value: String)
 
     public var description: String {
         switch self {
@@ -66,6 +68,9 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
         case .countMismatch(let imagesPath, let images, let labelsPath, let labels):
             return "\(imagesPath) holds \(images) images but \(labelsPath) holds \(labels) labels; "
                 + "the two files must come from the same set: delete both and run 'descent data fetch'"
+        case .badMirror(let variable, let value):
+            return "$\(variable): '\(value)' is not an http, https or file URL or a directory path; "
+                + "give base URLs separated by commas (e.g. https://mirror.example/mnist/,file:///srv/mnist/), or unset it"
         case .unwritable(let path, let reason):
             return "\(path): cannot write: \(reason); choose a writable directory with --dir (or --data / $DESCENT_DATA)"
         case .fetchFailed(let file, let directory, let attempts, let byHand):
@@ -76,7 +81,8 @@ public enum DataError: Error, Equatable, Sendable, CustomStringConvertible {
                 text += "\nDownload by hand into \(directory) (keeping the file names):"
                 for url in byHand { text += "\n  \(url)" }
             }
-            text += "\nAlternatively, point --data / $DESCENT_DATA at a directory that already holds the files."
+            text += "\nAlternatively, point --data / $DESCENT_DATA at a directory that already holds the files, "
+                + "or $DESCENT_MNIST_MIRROR at mirrors of your own (base URLs or paths, separated by commas)."
             return text
         }
     }

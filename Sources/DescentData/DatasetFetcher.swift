@@ -36,6 +36,13 @@ public struct DatasetFetcher: Sendable {
         try await run(into: directory, verifyExisting: false)
     }
 
+    /// Whether every manifest file is in `directory` in some accepted form (gzip or raw), unverified.
+    public func allPresent(in directory: String) -> Bool {
+        manifest.entries.allSatisfy { entry in
+            MNIST.acceptedNames(of: entry.name).contains { FileManager.default.fileExists(atPath: join(directory, $0)) }
+        }
+    }
+
     private func run(into directory: String, verifyExisting: Bool) async throws -> FetchReport {
         try Self.checkReadable(directory)
         var report = FetchReport()

@@ -57,6 +57,22 @@ public struct DatasetManifest: Sendable, Equatable {
         "https://yann.lecun.com/exdb/mnist/",
     ].compactMap { URL(string: $0) }
 
+    /// The variable that replaces the public mirrors for every command that fetches MNIST (an
+    /// internal mirror, a machine without the internet): base URLs or paths, separated by commas.
+    public static let mirrorEnvironmentVariable = "DESCENT_MNIST_MIRROR"
+
+    /// The MNIST manifest with the mirrors `$DESCENT_MNIST_MIRROR` names, or the public ones when
+    /// it is unset or empty; throws `DataError.badMirror` naming an entry that is not a mirror.
+    public static func mnist(environment: [String: String]) throws -> DatasetManifest {
+        let entries = (environment[mirrorEnvironmentVariable] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        guard !entries.isEmpty else { return mnist }
+        return mnist.with(mirrors: try entries.map { entry in
+            guard let url = mirror(parsing: entry) else { throw DataError.badMirror(variable: mirrorEnvironmentVariable, value: entry) }
+            return url
+        })
+    }
+
     /// This manifest with other mirrors.
     public func with(mirrors: [URL]) -> DatasetManifest {
         DatasetManifest(entries: entries, mirrors: mirrors)

@@ -26,7 +26,20 @@ public enum RunData {
     private static func fetchMissing(_ location: DataLocation) async throws {
         Console.error("Using \(location)")
         let printer = FetchProgressPrinter.standardError()
-        try await DatasetFetcher(events: { printer.handle($0) }).ensurePresent(in: location.directory)
+        try await fetcher { printer.handle($0) }.ensurePresent(in: location.directory)
+    }
+
+    /// Downloads the files missing from `location` before the processes that need them start
+    /// (`launch`: one download and, offline, one error, instead of one per process); says nothing
+    /// when every file is there.
+    public static func fetchBeforeStarting(_ location: DataLocation) async throws {
+        guard try !fetcher(events: { _ in }).allPresent(in: location.directory) else { return }
+        try await fetchMissing(location)
+    }
+
+    /// The MNIST fetcher, from the mirrors of `$DESCENT_MNIST_MIRROR` when it is set.
+    private static func fetcher(events: @escaping @Sendable (FetchEvent) -> Void) throws -> DatasetFetcher {
+        DatasetFetcher(manifest: try DatasetManifest.mnist(environment: ProcessInfo.processInfo.environment), events: events)
     }
 
     /// A digest of the training labels a run uses (after the limit), to check that a worker

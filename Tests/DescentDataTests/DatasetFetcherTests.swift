@@ -236,6 +236,18 @@ struct DatasetFetcherTests {
         #expect(try target.read("mnist/beta.bin") == served.contents["beta.bin"])
     }
 
+    /// `$DESCENT_MNIST_MIRROR` replaces the public mirrors: comma-separated URLs or paths, in order.
+    @Test func theMirrorVariableReplacesThePublicMirrors() throws {
+        #expect(try DatasetManifest.mnist(environment: [:]).mirrors == DatasetManifest.mnistMirrors)
+        #expect(try DatasetManifest.mnist(environment: ["DESCENT_MNIST_MIRROR": " "]).mirrors == DatasetManifest.mnistMirrors)
+        let two = try DatasetManifest.mnist(environment: ["DESCENT_MNIST_MIRROR": "https://mirror.example/mnist/, /srv/mnist"])
+        #expect(two.mirrors.map(\.absoluteString) == ["https://mirror.example/mnist/", "file:///srv/mnist/"])
+        #expect(two.entries == DatasetManifest.mnist.entries)
+        #expect(throws: DataError.badMirror(variable: "DESCENT_MNIST_MIRROR", value: "mirror.example")) {
+            try DatasetManifest.mnist(environment: ["DESCENT_MNIST_MIRROR": "https://a.example/,mirror.example"])
+        }
+    }
+
     @Test func loadFetchingIfMissingDownloadsThenLoadsMNIST() async throws {
         let source = try TemporaryDirectory()
         defer { source.remove() }

@@ -52,12 +52,35 @@ extension SystemTests {
     @Test func launchFailsWithTheStatusOfAFailingProcess() throws {
         let dir = try Paths.temporaryDirectory("failing")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // No data where the config points and no network: the processes fail to load it.
-        let config = try writeConfig("data:\n  dir: \(dir)/missing\n", in: dir)
-        let launch = try Child("launch", ["launch", "--config", config, "--workers", "1"], directory: dir)
-        let status = launch.wait(seconds: 120)
-        #expect(status != 0)
-        #expect(launch.stderr.contains("exited with status"), "\(launch.stderr)")
+        try SyntheticMNIST.write(to: dir, train: 2000, test: 10)
+        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 1000\n", in: dir)
+        // The injected exit is `_exit(70)` at step 5 (WorkerShell); nothing restarts the worker.
+        let launch = try Child("launch", ["launch", "--config", config, "--workers", "1", "--worker-fault", "0=exit:step=5"], directory: dir)
+        #expect(launch.wait(seconds: 120) == 70, "\(launch.stderr)")
+        #expect(launch.stderr.contains("[launch] worker 0 exited with status 70"), "\(launch.stderr)")
+    }
+
+    /// Missing data is fetched by launch itself, once, before any process starts: offline that is
+    /// one error and no processes (each process used to fetch, and print the same error). The
+    /// mirror is an empty directory named by `$DESCENT_MNIST_MIRROR`, so no test ever downloads.
+    @Test func launchFetchesMissingDataOnceBeforeItStartsAnyProcess() throws {
+        let dir = try Paths.temporaryDirectory("prefetch")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: "\(dir)/empty-mirror", withIntermediateDirectories: true)
+        let config = try writeConfig("data:\n  dir: \(dir)/mnist\n", in: dir)
+        let launch = try Child("launch", ["launch", "--config", config, "--workers", "2"], directory: dir,
+                               environment: ["DESCENT_MNIST_MIRROR": "\(dir)/empty-mirror"])
+        #expect(launch.wait(seconds: 60) != 0)
+        let output = launch.stdout + launch.stderr
+        #expect(output.components(separatedBy: "could not fetch train-images-idx3-ubyte.gz").count == 2, "\(output)")
+        #expect(output.contains("file://\(dir)/empty-mirror/train-images-idx3-ubyte.gz"), "\(output)")
+        #expect(!output.contains("[coordinator]") && !output.contains("[worker"), "\(output)")
+
+        // A mirror that is not one is named, with what to give instead.
+        let bad = try Child("launch-bad-mirror", ["launch", "--config", config, "--workers", "2"], directory: dir,
+                            environment: ["DESCENT_MNIST_MIRROR": "ftp://mirror.example/mnist/"])
+        #expect(bad.wait(seconds: 60) != 0)
+        #expect(bad.stderr.contains("$DESCENT_MNIST_MIRROR: 'ftp://mirror.example/mnist/' is not an http, https or file URL"), "\(bad.stderr)")
     }
 }
 

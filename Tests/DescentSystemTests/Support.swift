@@ -43,7 +43,8 @@ final class Child {
     let outPath: String
     let errPath: String
 
-    init(_ label: String, executable: String = Paths.descent, _ arguments: [String], directory: String) throws {
+    init(_ label: String, executable: String = Paths.descent, _ arguments: [String], directory: String,
+         environment: [String: String] = [:]) throws {
         self.label = label
         outPath = "\(directory)/\(label).out"
         errPath = "\(directory)/\(label).err"
@@ -57,6 +58,7 @@ final class Child {
         // A child that crashes dies at once instead of waiting in the Swift backtracer (which can
         // hang here), so a test fails rather than hangs.
         process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { _, new in new }
+            .merging(environment) { _, new in new }
         try process.run()
     }
 
