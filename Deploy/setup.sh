@@ -109,6 +109,7 @@ build_binary() {
     fi
     swift=$(find_swift)
     say "building the $configuration binary ($reason): swift build -c $configuration --product descent"
+    [ -x "$binary" ] || say "a first build compiles the dependencies too (swift-crypto's BoringSSL among them): about 5 minutes on 2 cores"
     (cd "$root" && "$swift" build -c "$configuration" --product descent) || fail "the build failed (see the compiler's message above)"
     [ -x "$binary" ] || fail "the build finished but ${binary#"$root"/} is not there"
     touch "$binary"   # an unchanged binary is not rewritten; mark it as built now
