@@ -85,6 +85,15 @@ public struct ExperimentMatrix: Equatable {
 
     static let topLevelKeys = ["description", "base", "schedules", "workers", "sync", "seeds",
                                "epochs", "train_limit", "train_repeat", "max_steps"]
+    /// The product of the lists' lengths, `Int.max` where it would overflow (lists long enough
+    /// for that are refused by the run cap, with an error rather than an arithmetic trap).
+    static func runCount(_ counts: [Int]) -> Int {
+        counts.reduce(1) { product, count in
+            let (next, overflow) = product.multipliedReportingOverflow(by: count)
+            return overflow ? .max : next
+        }
+    }
+
     /// The largest worker count `launch` accepts.
     public static let maximumWorkers = 256
     /// The most runs one file may ask for (a typo like `seeds: [1..1000]` should not start a week of runs).
@@ -197,9 +206,9 @@ private struct Reader {
             guard steps >= 1 else { throw error("max_steps", "must be 1 or more (got \(steps))") }
             matrix.maxSteps = steps
         }
-        let runs = schedules.count * workers.count * modes.count * seeds.count
+        let runs = ExperimentMatrix.runCount([schedules.count, workers.count, modes.count, seeds.count])
         guard runs <= ExperimentMatrix.maximumRuns else {
-            throw error("", "asks for \(runs) runs (\(schedules.count) schedules x \(workers.count) worker counts x \(modes.count) sync modes x \(seeds.count) seeds); at most \(ExperimentMatrix.maximumRuns) in one file: split it")
+            throw error("", "asks for \(runs == .max ? "more than \(Int.max)" : "\(runs)") runs (\(schedules.count) schedules x \(workers.count) worker counts x \(modes.count) sync modes x \(seeds.count) seeds); at most \(ExperimentMatrix.maximumRuns) in one file: split it")
         }
         return matrix
     }

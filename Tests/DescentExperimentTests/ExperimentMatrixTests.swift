@@ -1,5 +1,5 @@
 import DescentCore
-import DescentExperiment
+@testable import DescentExperiment
 import Foundation
 import Testing
 import Yams
@@ -165,6 +165,16 @@ private func value(_ yaml: String, _ path: String) throws -> Node? {
             #expect(error.description.contains(fragment), "\(error)")
             #expect(error.description.hasPrefix("experiment e.yaml: "))
         }
+    }
+
+    /// Lists long enough for the product of their lengths to overflow (tens of MB of YAML) give
+    /// the run cap's error, not an arithmetic trap: the count saturates.
+    @Test func theRunCountSaturatesInsteadOfOverflowing() {
+        #expect(ExperimentMatrix.runCount([2, 3, 5, 7]) == 210)
+        #expect(ExperimentMatrix.runCount([1 << 31, 1 << 31, 1, 1]) == 4_611_686_018_427_387_904)  // 2^62 fits
+        #expect(ExperimentMatrix.runCount([1 << 32, 1 << 31, 1, 1]) == Int.max)  // 2^63 does not
+        #expect(ExperimentMatrix.runCount([Int.max / 2 + 1, 2, 1, 1]) == Int.max)
+        #expect(ExperimentMatrix.runCount([1 << 40, 1 << 40, 1 << 40, 1]) == Int.max)
     }
 
     @Test func aScheduleTheConfigRefusesIsFoundBeforeAnyRun() throws {
