@@ -157,8 +157,15 @@ extension RunConfig.Model: Decodable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.strictContainer(allowing: ["hidden"])
         hidden = try c.value("hidden", default: [128])
-        for (i, width) in hidden.enumerated() where width <= 0 {
-            throw ConfigError(path: decoder.codingPath + [AnyCodingKey("hidden"), AnyCodingKey(intValue: i)!], "layer width must be positive (got \(width))")
+        for (i, width) in hidden.enumerated() where !(1...RunLimits.layerWidth).contains(width) {
+            throw ConfigError(path: decoder.codingPath + [AnyCodingKey("hidden"), AnyCodingKey(intValue: i)!],
+                              width <= 0 ? "layer width must be positive (got \(width))" : "layer width must be at most \(RunLimits.layerWidth) (got \(width))")
+        }
+        guard hidden.count <= RunLimits.hiddenLayers else {
+            throw c.invalid("hidden", "at most \(RunLimits.hiddenLayers) hidden layers (got \(hidden.count))")
+        }
+        guard RunLimits.parameterCount(inputs: 784, hidden: hidden, classes: 10) != nil else {
+            throw c.invalid("hidden", "these layers make an MLP of more than \(RunLimits.parameters) parameters (on 784 inputs and 10 classes); use narrower or fewer layers")
         }
     }
 }
@@ -170,7 +177,9 @@ extension RunConfig.DataSection: Decodable {
         trainLimit = try c.optional("train_limit")
         trainRepeat = try c.value("train_repeat", default: 1)
         if let limit = trainLimit, limit <= 0 { throw c.invalid("train_limit", "must be a positive integer (got \(limit))") }
-        guard trainRepeat >= 1 else { throw c.invalid("train_repeat", "must be 1 or more (got \(trainRepeat))") }
+        guard (1...RunLimits.trainRepeat).contains(trainRepeat) else {
+            throw c.invalid("train_repeat", "must be from 1 to \(RunLimits.trainRepeat) (got \(trainRepeat))")
+        }
     }
 }
 
@@ -196,13 +205,17 @@ extension RunConfig.Training: Decodable {
             wireEncoding = chosen
         }
         guard epochs >= 1 else { throw c.invalid("epochs", "must be 1 or more (got \(epochs))") }
+        guard epochs <= RunLimits.epochs else { throw c.invalid("epochs", "must be at most \(RunLimits.epochs) (got \(epochs))") }
         if batchSize != nil && batchPerWorker != nil {
             throw c.invalid("batch_per_worker", "give either batch_size (the global batch) or batch_per_worker, not both")
         }
         if batchSize == nil && batchPerWorker == nil { batchSize = 32 }
         if let b = batchSize, b <= 0 { throw c.invalid("batch_size", "must be a positive integer (got \(b))") }
         if let b = batchPerWorker, b <= 0 { throw c.invalid("batch_per_worker", "must be a positive integer (got \(b))") }
+        if let b = batchSize, b > RunLimits.batch { throw c.invalid("batch_size", "must be at most \(RunLimits.batch) (got \(b))") }
+        if let b = batchPerWorker, b > RunLimits.batch { throw c.invalid("batch_per_worker", "must be at most \(RunLimits.batch) (got \(b))") }
         guard threads >= 1 else { throw c.invalid("threads", "must be 1 or more (got \(threads))") }
+        guard threads <= RunLimits.threads else { throw c.invalid("threads", "must be at most \(RunLimits.threads) (got \(threads))") }
     }
 }
 

@@ -22,14 +22,19 @@ final class WorkerSession {
     private var orderEpoch = -1
 
     init(settings: RunSettings, train: LabeledImages, shared: SharedBuffers?) throws {
-        guard settings.workers >= 1, (0..<settings.workers).contains(settings.rank), settings.globalBatch >= 1,
-              settings.sampleCount >= 1, settings.trainRepeat >= 1, settings.threads >= 1,
-              settings.hidden.allSatisfy({ $0 > 0 }), (settings.trainLimit ?? 1) >= 1 else {
+        // Every number is the coordinator's: within the limits a config may give before any
+        // arithmetic on it (a foreign coordinator must not make this worker trap).
+        guard settings.workers >= 1, (0..<settings.workers).contains(settings.rank), (1...RunLimits.batch << 8).contains(settings.globalBatch),
+              settings.sampleCount >= 1, (1...RunLimits.trainRepeat).contains(settings.trainRepeat), (1...RunLimits.threads).contains(settings.threads),
+              settings.hidden.count <= RunLimits.hiddenLayers, settings.hidden.allSatisfy({ (1...RunLimits.layerWidth).contains($0) }),
+              RunLimits.parameterCount(inputs: train.featureCount, hidden: settings.hidden, classes: 10) != nil,
+              (settings.trainLimit ?? 1) >= 1 else {
             throw WorkerError.dataMismatch("the coordinator's run settings are impossible (\(settings)); it may be a broken or foreign coordinator")
         }
         let images = train.prefix(settings.trainLimit)
-        guard images.count * settings.trainRepeat == settings.sampleCount else {
-            throw WorkerError.dataMismatch("the coordinator trains on \(settings.sampleCount) samples per epoch, this worker's data gives \(images.count * settings.trainRepeat)")
+        let (samples, overflow) = images.count.multipliedReportingOverflow(by: settings.trainRepeat)
+        guard !overflow, samples == settings.sampleCount else {
+            throw WorkerError.dataMismatch("the coordinator trains on \(settings.sampleCount) samples per epoch, this worker's data gives \(images.count) x \(settings.trainRepeat)")
         }
         guard RunData.labelsDigest(images) == settings.labelsDigest else {
             throw WorkerError.dataMismatch("the training labels differ (digest \(RunData.labelsDigest(images)), coordinator \(settings.labelsDigest))")

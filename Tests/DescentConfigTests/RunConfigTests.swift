@@ -62,6 +62,15 @@ import DescentCore
         ("schedule:\n  type: exponential\n  initial_rate: 0.1\n  decay_rate: 0.96\n", "config key 'schedule.decay_steps': is required but missing"),
         ("schedule:\n  type: warp\n", "config key 'schedule.type'"),
         ("training: [1, 2\n", "config: not valid YAML"),
+        // Past these limits a run's own arithmetic trapped (SIGILL) instead of saying why.
+        ("training:\n  epochs: 1000000000000000000\n", "config key 'training.epochs': must be at most 1000000 (got 1000000000000000000)"),
+        ("training:\n  batch_size: 9223372036854775807\n", "config key 'training.batch_size': must be at most 1048576"),
+        ("training:\n  batch_per_worker: 1048577\n", "config key 'training.batch_per_worker': must be at most 1048576 (got 1048577)"),
+        ("training:\n  threads: 100000000000\n", "config key 'training.threads': must be at most 1024"),
+        ("data:\n  train_repeat: 10000000000000000\n", "config key 'data.train_repeat': must be from 1 to 1000000"),
+        ("model:\n  hidden: [9223372036854775807]\n", "config key 'model.hidden[0]': layer width must be at most 65536"),
+        ("model:\n  hidden: [65536, 65536]\n", "config key 'model.hidden': these layers make an MLP of more than 268435456 parameters"),
+        ("model:\n  hidden: [\(Array(repeating: "2", count: 65).joined(separator: ", "))]\n", "config key 'model.hidden': at most 64 hidden layers (got 65)"),
     ])
     func invalidConfigsAreRefusedNamingTheKey(yaml: String, message: String) {
         do {
@@ -70,6 +79,22 @@ import DescentCore
         } catch {
             #expect(String(describing: error).contains(message), "got: \(error)")
         }
+    }
+
+    /// The limits themselves are usable: the largest values each key takes are accepted.
+    @Test func theLargestValuesWithinTheLimitsAreAccepted() throws {
+        let config = try RunConfig.parse(yaml: """
+            training:
+              epochs: 1000000
+              batch_size: 1048576
+              threads: 1024
+            data:
+              train_repeat: 1000000
+            model:
+              hidden: [65536]
+            """)
+        #expect(config.training.epochs == 1_000_000 && config.training.batchSize == 1_048_576 && config.training.threads == 1024)
+        #expect(config.data.trainRepeat == 1_000_000 && config.model.hidden == [65536])
     }
 
     @Test func missingFileSaysWhichPathAndWhatToDo() {
