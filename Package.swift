@@ -85,6 +85,7 @@ let package = Package(
         .executableTarget(name: "FuzzWire", dependencies: ["DescentProtocol", "FuzzReplay"], path: "Fuzz/FuzzWire"),
         .executableTarget(name: "FuzzConfig", dependencies: ["DescentConfig", "FuzzReplay"], path: "Fuzz/FuzzConfig"),
         .executableTarget(name: "FuzzIDX", dependencies: ["DescentData", "FuzzReplay"], path: "Fuzz/FuzzIDX"),
+        .executableTarget(name: "FuzzCheckpoint", dependencies: ["DescentTraining", "DescentData", "FuzzReplay"], path: "Fuzz/FuzzCheckpoint"),
 
         .testTarget(name: "DescentCoreTests", dependencies: ["DescentCore"]),
         .testTarget(name: "DescentDataTests", dependencies: ["DescentData"]),

@@ -21,8 +21,9 @@ public struct EpochPlan: Sendable, Equatable {
         self.seed = seed
     }
 
-    /// ceil(sampleCount / globalBatch): Keras counts the last partial batch as a step.
-    public var stepsPerEpoch: Int { (sampleCount + globalBatch - 1) / globalBatch }
+    /// ceil(sampleCount / globalBatch): Keras counts the last partial batch as a step. (Written
+    /// without `sampleCount + globalBatch - 1`, which overflows for a plan read from a damaged file.)
+    public var stepsPerEpoch: Int { sampleCount / globalBatch + (sampleCount % globalBatch == 0 ? 0 : 1) }
 
     /// The epoch (from 0) and batch index within it of global step `step`.
     public func position(ofStep step: Int) -> (epoch: Int, batch: Int) {

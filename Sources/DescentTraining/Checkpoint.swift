@@ -91,7 +91,8 @@ public struct Checkpoint: Sendable, Equatable {
             throw fail("format version \(version) is newer than this Descent reads (\(formatVersion)); use a newer Descent")
         }
         let jsonLength = read(UInt64.self, data, at: 8)
-        guard jsonLength <= UInt64(data.count - 48) else { throw fail("header length \(jsonLength) exceeds the file") }
+        // The header, the parameter count (8 bytes) and the seal (32) must all fit after it.
+        guard jsonLength <= UInt64(data.count - 56) else { throw fail("header length \(jsonLength) exceeds the file") }
         let jsonEnd = 16 + Int(jsonLength)
         let header: Header
         do {

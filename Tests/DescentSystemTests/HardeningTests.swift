@@ -191,7 +191,7 @@ extension SystemTests {
 extension SystemTests {
     /// Every fuzz target's seed corpus, and every input a fuzzer ever crashed on (added to the
     /// same folders), runs through the plain build's replayer without a crash.
-    @Test(arguments: ["FuzzWire", "FuzzConfig", "FuzzIDX"])
+    @Test(arguments: ["FuzzWire", "FuzzConfig", "FuzzIDX", "FuzzCheckpoint"])
     func fuzzCorporaReplayWithoutACrash(target: String) throws {
         let dir = try Paths.temporaryDirectory("replay")
         defer { try? FileManager.default.removeItem(atPath: dir) }

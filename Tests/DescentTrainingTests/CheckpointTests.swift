@@ -59,6 +59,17 @@ import Testing
         }
     }
 
+    /// A header that ends where the parameter count should start, resealed: refused, not a trap
+    /// (the fuzzer's first find: the byte count left for the parameters came out negative).
+    @Test func aHeaderThatLeavesNoRoomForTheParameterCountIsRefused() throws {
+        let bytes = try checkpoint().encoded()
+        var length = 0
+        for i in 0..<8 { length |= Int(bytes[8 + i]) << (8 * i) }
+        var short = Array(bytes[..<(16 + length)]) + [0, 0, 0, 0]  // 4 bytes where the count's 8 belong
+        short += SHA256Stub.digest(short)
+        #expect { try Checkpoint.decode(short, path: "s") } throws: { ($0 as? CheckpointError)?.problem.contains("exceeds the file") == true }
+    }
+
     @Test func aNewerFormatIsRefusedWithAMessageSayingSo() throws {
         var bytes = try checkpoint().encoded()
         bytes[4] = 9  // format version 9
