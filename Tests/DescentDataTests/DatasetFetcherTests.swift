@@ -211,7 +211,8 @@ struct DatasetFetcherTests {
     @Test func twoFetchesIntoOneDirectoryTakeTurnsAndBothSucceed() async throws {
         let served = try ServedFiles()
         defer { served.source.remove() }
-        let server = try LocalHTTPServer(serving: served.source.path, pause: 0.05)  // alpha.bin: 13 pieces, about 0.6 s
+        // alpha.bin: 13 pieces 0.2 s apart, 2.6 s: the second fetch starts long before the first ends, even on a loaded machine.
+        let server = try LocalHTTPServer(serving: served.source.path, pause: 0.2)
         defer { server.stop() }
         let target = try TemporaryDirectory()
         defer { target.remove() }
