@@ -127,5 +127,12 @@ func describe(_ error: any Error) -> String {
         let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
         return String(cString: strerror(code.rawValue))
     }
+    // Foundation on Linux often gives a file error no POSIX cause (`createDirectory` in a
+    // directory one cannot write): say it in the system's words, not Foundation's.
+    let posix: [CocoaError.Code: Int32] = [
+        .fileWriteNoPermission: EACCES, .fileReadNoPermission: EACCES, .fileNoSuchFile: ENOENT,
+        .fileReadNoSuchFile: ENOENT, .fileWriteOutOfSpace: ENOSPC, .fileWriteVolumeReadOnly: EROFS,
+    ]
+    if let cocoa = error as? CocoaError, let code = posix[cocoa.code] { return String(cString: strerror(code)) }
     return nsError.localizedDescription
 }

@@ -249,6 +249,16 @@ struct DatasetFetcherTests {
         }
     }
 
+    /// File errors in the system's words: Foundation on Linux raised "The operation could not be
+    /// completed. You don't have permission." with no POSIX cause for an unwritable data
+    /// directory (seen as user nobody; these tests run as root, for whom permissions do not bite).
+    @Test func fileErrorsWithoutAPOSIXCauseAreSaidInTheSystemsWords() {
+        #expect(describe(CocoaError(.fileWriteNoPermission)) == String(cString: strerror(EACCES)))
+        #expect(describe(CocoaError(.fileNoSuchFile)) == String(cString: strerror(ENOENT)))
+        #expect(describe(CocoaError(.fileWriteOutOfSpace)) == String(cString: strerror(ENOSPC)))
+        #expect(describe(CocoaError(.fileWriteVolumeReadOnly)) == String(cString: strerror(EROFS)))
+    }
+
     @Test func loadFetchingIfMissingDownloadsThenLoadsMNIST() async throws {
         let source = try TemporaryDirectory()
         defer { source.remove() }
