@@ -38,9 +38,12 @@ public struct DatasetFetcher: Sendable {
 
     /// Whether every manifest file is in `directory` in some accepted form (gzip or raw), unverified.
     public func allPresent(in directory: String) -> Bool {
-        manifest.entries.allSatisfy { entry in
-            MNIST.acceptedNames(of: entry.name).contains { FileManager.default.fileExists(atPath: join(directory, $0)) }
-        }
+        manifest.entries.allSatisfy { isPresent($0, in: directory) }
+    }
+
+    /// Whether `entry` is in `directory` in some accepted form (gzip or raw), unverified.
+    private func isPresent(_ entry: ManifestEntry, in directory: String) -> Bool {
+        MNIST.acceptedNames(of: entry.name).contains { FileManager.default.fileExists(atPath: join(directory, $0)) }
     }
 
     private func run(into directory: String, verifyExisting: Bool) async throws -> FetchReport {
@@ -72,9 +75,7 @@ public struct DatasetFetcher: Sendable {
     /// accepted form (gzip or raw), unverified (`.verified` then means present). Reported as an event.
     private func presence(of entry: ManifestEntry, in directory: String, verify: Bool) throws -> Presence {
         if verify { return try verifyPresent(entry, in: directory) }
-        guard MNIST.acceptedNames(of: entry.name).contains(where: { FileManager.default.fileExists(atPath: join(directory, $0)) }) else {
-            return .absent
-        }
+        guard isPresent(entry, in: directory) else { return .absent }
         events(.alreadyPresent(file: entry.name))
         return .verified
     }

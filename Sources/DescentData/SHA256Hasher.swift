@@ -21,10 +21,8 @@ public struct SHA256Hasher: Sendable {
 
     /// The digest as 64 lower-case hex digits (as `sha256sum` prints it).
     public func finalizeHex() -> String {
-        finalize().map { byte in
-            let digits = Array("0123456789abcdef".utf8)
-            return String(decoding: [digits[Int(byte >> 4)], digits[Int(byte & 0xf)]], as: UTF8.self)
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: finalize().flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0xf)]] }, as: UTF8.self)
     }
 
     /// The hex digest of `bytes`.
