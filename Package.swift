@@ -103,6 +103,7 @@ let package = Package(
         .testTarget(name: "DescentShellTests", dependencies: ["DescentCoordinator", "DescentWorker", "DescentTraining"]),
         .testTarget(name: "DescentSystemTests", dependencies: [
             "DescentCLI", "DescentTraining", "DescentProtocol", "DescentTransport", "DescentNetworkLab", "DescentReport", "DescentMetrics",
+            "DescentConfig", "DescentData", "DescentKernels", "DescentModel",
             .product(name: "Yams", package: "Yams"),  // reads the Kubernetes manifests
         ]),
     ]
