@@ -69,10 +69,10 @@ struct CoordinatorCommand: AsyncParsableCommand {
         try FlagRange.seconds("--progress-deadline", progressDeadline)
         try FlagRange.seconds("--min-workers-timeout", minWorkersTimeout)
         try FlagRange.seconds("--registration-timeout", registrationTimeout)
-        if let maxWorkers, !(workers...64).contains(maxWorkers) {
-            throw ValidationError("--max-workers must be between --workers (\(workers)) and 64 (got \(maxWorkers))")
+        if let maxWorkers, !(workers...RunLimits.workers).contains(maxWorkers) {
+            throw ValidationError("--max-workers must be between --workers (\(workers)) and \(RunLimits.workers) (got \(maxWorkers))")
         }
-        guard workers <= 64 else { throw ValidationError("--workers must be at most 64 (got \(workers))") }
+        guard workers <= RunLimits.workers else { throw ValidationError("--workers must be at most \(RunLimits.workers) (got \(workers))") }
         guard (1...workers).contains(minWorkers) else { throw ValidationError("--min-workers must be between 1 and --workers (\(workers)) (got \(minWorkers))") }
         if let problem = EndpointCheck.problem(with: bind, use: .bind) {
             throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock")

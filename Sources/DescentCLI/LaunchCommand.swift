@@ -58,7 +58,7 @@ struct Launch: AsyncParsableCommand {
     var maxRestarts: Int = 0
 
     func validate() throws {
-        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256 (got \(workers))") }
+        guard (1...RunLimits.workers).contains(workers) else { throw ValidationError("--workers must be between 1 and \(RunLimits.workers) (got \(workers))") }
         if run.trace != nil { throw ValidationError("use --trace-dir with launch (it writes the coordinator's and every worker's trace)") }
         if let bind, let problem = EndpointCheck.problem(with: bind, use: .bind) {
             throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://127.0.0.1:5555")

@@ -3,10 +3,12 @@
 /// a run's own arithmetic (samples per epoch, steps in all, the parameter count) could overflow,
 /// or its buffers could not be allocated, and the process would trap instead of saying why.
 ///
-/// With every value within these limits and at most 256 workers, the largest products a run
+/// With every value within these limits, the largest products a run
 /// forms stay below 2^63: 60,000 images x 10^6 repeats = 6 x 10^10 samples an epoch, times
 /// 10^6 epochs = 6 x 10^16 samples (and at most that many steps).
 public enum RunLimits {
+    /// Workers (ranks) in one run: each is a bit of the u64 that names a step's participants.
+    public static let workers = 64
     public static let epochs = 1_000_000
     /// A global batch, or one worker's share of it.
     public static let batch = 1 << 20

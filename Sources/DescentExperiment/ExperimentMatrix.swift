@@ -95,7 +95,7 @@ public struct ExperimentMatrix: Equatable {
     }
 
     /// The largest worker count `launch` accepts.
-    public static let maximumWorkers = 256
+    public static let maximumWorkers = RunLimits.workers
     /// The most runs one file may ask for (a typo like `seeds: [1..1000]` should not start a week of runs).
     public static let maximumRuns = 1_000
 

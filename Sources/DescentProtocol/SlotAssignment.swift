@@ -11,7 +11,7 @@ import DescentCore
 /// those of an uninterrupted run.
 public enum SlotAssignment {
     /// The most slots (ranks) a run may have: one bit each in a u64.
-    public static let maxSlots = 64
+    public static let maxSlots = RunLimits.workers
 
     /// The slots rank `rank` computes, in ascending order; empty when it does not take part.
     public static func slots(of rank: Int, participants: UInt64, slotCount: Int) -> [Int] {

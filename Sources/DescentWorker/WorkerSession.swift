@@ -24,7 +24,8 @@ final class WorkerSession {
     init(settings: RunSettings, train: LabeledImages, shared: SharedBuffers?) throws {
         // Every number is the coordinator's: within the limits a config may give before any
         // arithmetic on it (a foreign coordinator must not make this worker trap).
-        guard settings.workers >= 1, (0..<settings.workers).contains(settings.rank), (1...RunLimits.batch << 8).contains(settings.globalBatch),
+        guard (1...RunLimits.workers).contains(settings.workers), (0..<settings.workers).contains(settings.rank),
+              (1...RunLimits.batch * RunLimits.workers).contains(settings.globalBatch),
               settings.sampleCount >= 1, (1...RunLimits.trainRepeat).contains(settings.trainRepeat), (1...RunLimits.threads).contains(settings.threads),
               settings.hidden.count <= RunLimits.hiddenLayers, settings.hidden.allSatisfy({ (1...RunLimits.layerWidth).contains($0) }),
               RunLimits.parameterCount(inputs: train.featureCount, hidden: settings.hidden, classes: 10) != nil,

@@ -131,7 +131,7 @@ private func value(_ yaml: String, _ path: String) throws -> Node? {
         ("schedules: [{name: a}]\nsync: [sync]\nseeds: [1]", "workers", "is required"),
         ("schedules: [{name: a}]\nworkers: 2\nsync: [sync]\nseeds: [1]", "workers", "must be a list"),
         ("schedules: [{name: a}]\nworkers: []\nsync: [sync]\nseeds: [1]", "workers", "is empty"),
-        ("schedules: [{name: a}]\nworkers: [1, 0]\nsync: [sync]\nseeds: [1]", "workers[1]", "from 1 to 256 (got 0)"),
+        ("schedules: [{name: a}]\nworkers: [1, 0]\nsync: [sync]\nseeds: [1]", "workers[1]", "from 1 to 64 (got 0)"),
         ("schedules: [{name: a}]\nworkers: [2, 2]\nsync: [sync]\nseeds: [1]", "workers", "twice"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: [bounded]\nseeds: [1]", "sync[0]", "needs its staleness bound"),
         ("schedules: [{name: a}]\nworkers: [1]\nsync: ['bounded:x']\nseeds: [1]", "sync[0].staleness", "expected an integer, got 'x'"),

@@ -32,7 +32,7 @@ func childrenOf(_ pid: Int32) -> [Int32] {
 extension SystemTests {
     @Test(arguments: [
         (["coordinator", "--workers", "-1"], "--workers must be 1 or more (got -1)"),
-        (["launch", "--workers", "-3"], "--workers must be between 1 and 256 (got -3)"),
+        (["launch", "--workers", "-3"], "--workers must be between 1 and 64 (got -3)"),
         (["train", "--threads", "5000000000"], "--threads must be between 1 and 1024 (got 5000000000)"),
         (["train", "--max-steps", "-5"], "--max-steps must be 1 or more (got -5)"),
         (["worker", "--connect", "ipc:///x", "--join-timeout", "inf"], "--join-timeout must be a number of seconds above 0"),
