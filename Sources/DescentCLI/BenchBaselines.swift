@@ -2,7 +2,9 @@ import ArgumentParser
 import DescentCore
 import DescentLaunch
 import DescentModel
+import DescentTransport
 import Foundation
+import Synchronization
 
 /// The single-process figures that `descent bench distributed` sets N workers on one host
 /// against, at the same global batch and in the same run: the trainer on one core as `bench
@@ -18,6 +20,9 @@ struct OneHostBaselines {
     var trainTwoThreads = 0.0
     /// Samples/s of PyTorch with 2 threads (best epoch), nil when the peer is not available.
     var torchTwoThreads: Double?
+    /// The machine's ceiling for the workers: as many trainers as workers at the per-worker batch,
+    /// at once, exchanging nothing (`concurrentTrainersSamplesPerSecond`); nil when not measured.
+    var concurrentTrainers: Double?
 
     /// Rounds of the in-process trainer, and CPU seconds each.
     static let rounds = 5
@@ -39,6 +44,53 @@ struct OneHostBaselines {
                 elapsed = threadCPUSeconds() - start
             } while elapsed < roundSeconds
             best = max(best, Double(steps * globalBatch) / elapsed)
+        }
+        return best
+    }
+
+    /// This machine's own ceiling for `count` workers on `count` cores: as many copies of the
+    /// `bench compute` trainer at the per-worker batch, each on a thread of its own pinned to a
+    /// CPU of its own, started together and exchanging nothing; their samples together per
+    /// wall-clock second (best of a few rounds). Workers that share one model do all of that and
+    /// more (the coordinator's update, the hand-offs), so no design of them beats this figure on
+    /// this machine: it says how much of a scaling goal the hardware allows. Nil when there are
+    /// fewer CPUs than trainers or a thread cannot be pinned.
+    static func concurrentTrainersSamplesPerSecond(count: Int, batch: Int) -> Double? {
+        guard count >= 1, count <= ProcessInfo.processInfo.activeProcessorCount else { return nil }
+        BLASThreads.set(1)
+        let shape = MLPShape(inputs: 784, hidden: [128], classes: 10)
+        let trainers = (0..<count).map { _ in TrainingStepBench(shape: shape, batch: batch, backend: .default) }
+        let chunk = max(1, 2048 / batch)
+        var best = 0.0
+        for _ in 0..<rounds {
+            let start = DispatchSemaphore(value: 0), done = DispatchGroup()
+            let steps = Mutex([Int](repeating: 0, count: count)), pinned = Mutex(true)
+            let deadline = Mutex(0.0)
+            for (cpu, trainer) in trainers.enumerated() {
+                done.enter()
+                let thread = Thread {
+                    if (try? CPUPinning.pin(toCPU: cpu)) == nil { pinned.withLock { $0 = false } }
+                    for _ in 0..<chunk { trainer.step() }  // warm: pages touched, code paged in
+                    start.wait()
+                    let end = deadline.withLock { $0 }
+                    var taken = 0
+                    while monotonicSeconds() < end {
+                        for _ in 0..<chunk { trainer.step() }
+                        taken += chunk
+                    }
+                    steps.withLock { $0[cpu] = taken }
+                    done.leave()
+                }
+                thread.start()
+            }
+            usleep(50_000)  // every thread pinned and warm
+            let began = monotonicSeconds()
+            deadline.withLock { $0 = began + roundSeconds }
+            for _ in 0..<count { start.signal() }
+            done.wait()
+            let elapsed = monotonicSeconds() - began
+            guard pinned.withLock({ $0 }) else { return nil }
+            best = max(best, Double(steps.withLock { $0.reduce(0, +) } * batch) / elapsed)
         }
         return best
     }

@@ -175,8 +175,9 @@ struct BatchSizes: Sendable {
 
 /// One whole training step of the real trainer's kind on synthetic bytes: gather a batch from a
 /// `LabeledImages`, forward and backward through `GradientEngine`, and an SGD update.
-/// Every buffer is allocated here, so `step` allocates nothing.
-final class TrainingStepBench {
+/// Every buffer is allocated here, so `step` allocates nothing. Sendable so that a thread of its
+/// own can run it (`OneHostBaselines.concurrentTrainersSamplesPerSecond`); one thread at a time.
+final class TrainingStepBench: @unchecked Sendable {
     let batch: Int
     private let images: LabeledImages
     private let engine: GradientEngine

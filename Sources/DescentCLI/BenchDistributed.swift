@@ -154,7 +154,7 @@ struct BenchDistributed: ParsableCommand {
                     }
                 }
                 if count >= 2 && !noBaselines && !noSharedMemory {
-                    baselines["\(count)x\(size)"] = try measureBaselines(globalBatch: count * size, data: dataDirectory, executable: executable, torch: peer)
+                    baselines["\(count)x\(size)"] = try measureBaselines(workers: count, batch: size, data: dataDirectory, executable: executable, torch: peer)
                 }
                 if let plain = mean("\(count)x\(size)"), let encrypted = mean("\(count)x\(size)+curve") {
                     machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
@@ -213,13 +213,16 @@ struct BenchDistributed: ParsableCommand {
         for line in machineLines { print(line) }
     }
 
-    /// The single-process baselines at `globalBatch`, right after the distributed run at it.
-    private func measureBaselines(globalBatch: Int, data: String, executable: String, torch: Bool) throws -> OneHostBaselines {
+    /// The single-process baselines at the global batch of `workers` x `batch`, right after the
+    /// distributed run at it, and the machine's ceiling for those workers.
+    private func measureBaselines(workers: Int, batch: Int, data: String, executable: String, torch: Bool) throws -> OneHostBaselines {
+        let globalBatch = workers * batch
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-one-\(globalBatch)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var baseline = OneHostBaselines(globalBatch: globalBatch)
         baseline.oneCore = OneHostBaselines.oneCoreSamplesPerSecond(globalBatch: globalBatch)
+        baseline.concurrentTrainers = OneHostBaselines.concurrentTrainersSamplesPerSecond(count: workers, batch: batch)
         for threads in [1, 2] {
             let trace = try OneHostBaselines.trainProcess(executable: executable, data: data, directory: directory, globalBatch: globalBatch,
                                                           threads: threads, epochs: runEpochs(globalBatch: globalBatch), repeat: `repeat`,
@@ -239,20 +242,22 @@ struct BenchDistributed: ParsableCommand {
     private func printBaselines(_ baselines: [String: OneHostBaselines], results: [String: Double]) -> [String] {
         guard !baselines.isEmpty else { return [] }
         var rows = [["workers x batch", "global", "descent workers", "one core (bench compute)", "train 1 thread", "train 2 threads",
-                     "torch 2 threads", "workers/one core", "workers/train 1", "workers/train 2", "workers/torch 2"]]
+                     "torch 2 threads", "ceiling", "workers/one core", "ceiling/one core", "workers/train 1", "workers/train 2", "workers/torch 2"]]
         var lines: [String] = []
         for size in batch.values {
             for count in workers.values {
                 guard let baseline = baselines["\(count)x\(size)"], let rate = results["\(count)x\(size)"] else { continue }
-                let torch = baseline.torchTwoThreads
+                let torch = baseline.torchTwoThreads, ceiling = baseline.concurrentTrainers
                 rows.append(["\(count) x \(size)", "\(baseline.globalBatch)", fmt(rate, 0), fmt(baseline.oneCore, 0), fmt(baseline.trainOneThread, 0),
-                             fmt(baseline.trainTwoThreads, 0), torch.map { fmt($0, 0) } ?? "-", fmt(rate / baseline.oneCore, 2) + "x",
+                             fmt(baseline.trainTwoThreads, 0), torch.map { fmt($0, 0) } ?? "-", ceiling.map { fmt($0, 0) } ?? "-",
+                             fmt(rate / baseline.oneCore, 2) + "x", ceiling.map { fmt($0 / baseline.oneCore, 2) + "x" } ?? "-",
                              fmt(rate / baseline.trainOneThread, 2) + "x", fmt(rate / baseline.trainTwoThreads, 2) + "x",
                              torch.map { fmt(rate / $0, 2) + "x" } ?? "-"])
                 lines.append("bench=distributed_one_host workers=\(count) batch_per_worker=\(size) global_batch=\(baseline.globalBatch) "
                              + "workers_samples_per_s=\(fmt(rate, 0)) one_core_samples_per_cpu_s=\(fmt(baseline.oneCore, 0)) "
                              + "train_1_thread_samples_per_s=\(fmt(baseline.trainOneThread, 0)) train_2_threads_samples_per_s=\(fmt(baseline.trainTwoThreads, 0)) "
                              + "torch_2_threads_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") "
+                             + "ceiling_samples_per_s=\(ceiling.map { fmt($0, 0) } ?? "na") ceiling_over_one_core=\(ceiling.map { fmt($0 / baseline.oneCore, 3) } ?? "na") "
                              + "over_one_core=\(fmt(rate / baseline.oneCore, 3)) over_train_1_thread=\(fmt(rate / baseline.trainOneThread, 3)) "
                              + "over_train_2_threads=\(fmt(rate / baseline.trainTwoThreads, 3)) over_torch_2_threads=\(torch.map { fmt(rate / $0, 3) } ?? "na")")
             }
@@ -260,6 +265,8 @@ struct BenchDistributed: ParsableCommand {
         print("")
         print("one host: N workers against one process at the same global batch (one core: the bench compute trainer in process, "
               + "samples per CPU second; train: descent train processes, wall clock from their traces, as the workers are measured; "
+              + "ceiling: as many bench compute trainers as workers, at the per-worker batch, pinned, at once, exchanging nothing, "
+              + "samples per wall second: what this machine allows any design of workers; "
               + "goals at 2 workers: >= 1.6x one core at 2 x 128, >= 1.3x at 2 x 32, >= 1.5x PyTorch with 2 threads)")
         printTable(rows)
         return lines
