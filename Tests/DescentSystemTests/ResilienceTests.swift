@@ -97,8 +97,8 @@ extension SystemTests {
             #expect(Float(record["rate"] as! Double) == Self.referenceRate(step), "step \(step)")
         }
         // Exactly the model those steps make, each computed by the ranks the trace names. (Not
-        // "the model of a run without kills": on this config a share computed by the other rank
-        // tips a ReLU at step 674 and the models end 0.0065 apart.)
+        // "the model of a run without kills": a share computed by the other rank rounds
+        // differently, on this config that tips a ReLU at step 674, and the models end 0.0065 apart.)
         let replay = SyncReplay(config: try RunConfig.load(path: config), slots: 2)
         let (expected, firstLossMismatch) = try replay.run(train: MNIST.load(directory: sample).train,
                                                            steps: SyncReplay.steps(fromTrace: trace))
