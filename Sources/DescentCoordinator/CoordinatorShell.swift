@@ -142,7 +142,7 @@ final class CoordinatorShell {
             // One sweep reads the floats: the finiteness check, and the weighted sum the machine's
             // `.accumulate` then commits.
             // (Async and bounded modes check it here and add it into its update buffer when accepted.)
-            let finite = result.lossSum.isFinite && (updateBuffers.isEmpty ? averager.stage(floats, samples: result.samples)
+            let finite = result.lossSum.isFinite && (updateBuffers.isEmpty ? averager.stage(floats, samples: result.samples, rank: Int(exactly: result.rank))
                 : floats.withBytes { WirePayload.firstNonFiniteIndex(bytes: $0, encoding: floats.encoding) == nil })
             guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
@@ -165,6 +165,7 @@ final class CoordinatorShell {
                 transport.removed(rank: rank)
                 watch.forget(peer)
             case let .sendStep(order, recipients):
+                averager.expect(participants: order.participants)
                 guard injectFault(step: order.step) else { continue }
                 transport.sendStep(order, to: recipients)
             case .discardPartialStep:

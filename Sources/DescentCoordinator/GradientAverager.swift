@@ -12,6 +12,13 @@ import DescentProtocol
 /// as it was and nothing is copied or cleared. The payload may lie at any alignment (libzmq's
 /// zero-copy receive) or in another process's shared memory: each float is loaded once, so the
 /// check and the sum see the same value. Two buffers, allocated once.
+///
+/// The sum is the same whichever order the gradients arrive in (`expect(ranks:)`): it is folded
+/// in ascending rank order, ((g_0 + g_1) + g_2) + ... So a run of 3 or more workers gives the same
+/// bits every time, as one of 2 always did (a + b is b + a in floating point; (a + b) + c is not
+/// (a + c) + b). A gradient that arrives before its turn is copied out (checked on the copy:
+/// still one read of a shared buffer) and folded in when its turn comes; with 2 workers, or in
+/// rank order, none waits.
 final class GradientAverager {
     let count: Int
     private var current: UnsafeMutablePointer<Float>
@@ -23,6 +30,22 @@ final class GradientAverager {
     private(set) var samples = 0
     private(set) var lossSum = 0.0
     private(set) var correct = 0
+
+    /// The ranks whose gradients make up this step's sum, bit r for rank r (0: fold in arrival order).
+    private var participants: UInt64 = 0
+    /// How many of `order` are in the sum: a prefix once two or more are.
+    private var folded = 0
+    /// Gradients that arrived before their turn, by rank: their bytes, copied out and checked.
+    private var early: [Int: Early] = [:]
+    /// The rank of the gradient staged last, when it waits in `early` rather than in `staged`.
+    private var stagedEarly: Int?
+
+    private struct Early {
+        var bytes: [UInt8]
+        var encoding: WireEncoding
+        /// Set once the machine accepted it.
+        var accepted: (samples: Int, lossSum: Double, correct: Int)?
+    }
 
     init(count: Int) {
         self.count = count
@@ -38,16 +61,67 @@ final class GradientAverager {
     /// The sum so far (the mean after `average()`).
     var sum: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: current, count: count) }
 
+    /// The ranks whose gradients this step's sum is made of (bit r for rank r); the sum is folded
+    /// in their ascending order. Set when a step is dealt (again: the same ranks, or after `reset`).
+    func expect(participants: UInt64) {
+        self.participants = participants
+    }
+
+    /// `expect(participants:)` from a list of ranks (each below 64).
+    func expect(ranks: [Int]) {
+        expect(participants: SlotAssignment.mask(ranks))
+    }
+
+    /// Where `rank` comes in the ascending order of the participants (nil: it does not take part).
+    private func position(of rank: Int) -> Int? {
+        guard (0..<64).contains(rank), participants & (1 << UInt64(rank)) != 0 else { return nil }
+        return (participants & ((1 << UInt64(rank)) - 1)).nonzeroBitCount
+    }
+
+    /// The participant at `position` of the ascending order (nil: there are not that many).
+    private func rank(at position: Int) -> Int? {
+        var rest = participants
+        for _ in 0..<position where rest != 0 { rest &= rest - 1 }
+        return rest == 0 ? nil : rest.trailingZeroBitCount
+    }
+
     /// Reads a gradient (its payload's raw float bytes) once: returns false when one of its floats
     /// is NaN or infinite; otherwise `sum + samples * gradient` waits for `commit`.
-    func stage(floatBytes bytes: UnsafeRawBufferPointer, samples: UInt64) -> Bool {
-        stage(bytes, encoding: .float32, weight: Float(samples))
+    func stage(floatBytes bytes: UnsafeRawBufferPointer, samples: UInt64, rank: Int? = nil) -> Bool {
+        stage(bytes, encoding: .float32, weight: Float(samples), rank: rank)
     }
 
     /// `stage` for a gradient of either wire encoding (a bfloat16 one is checked, then decoded
     /// and added in float32).
-    func stage(_ floats: GradientFloats, samples: UInt64) -> Bool {
-        floats.withBytes { stage($0, encoding: floats.encoding, weight: Float(samples)) }
+    func stage(_ floats: GradientFloats, samples: UInt64, rank: Int? = nil) -> Bool {
+        floats.withBytes { stage($0, encoding: floats.encoding, weight: Float(samples), rank: rank) }
+    }
+
+    /// Stages the gradient of `rank` into the sum when it is its turn, else copies it out.
+    private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, weight: Float, rank: Int?) -> Bool {
+        stagedEarly = nil
+        guard let rank, let position = position(of: rank), !isTurn(position) else {
+            return stage(bytes, encoding: encoding, weight: weight)
+        }
+        // A second gradient of a rank whose first was accepted: the machine refuses it as a
+        // duplicate; the first stays as it is.
+        if early[rank]?.accepted != nil { return true }
+        // Copied first, then checked on the copy: the bytes are read once.
+        var copy = early.removeValue(forKey: rank)?.bytes ?? []
+        copy.removeAll(keepingCapacity: true)
+        copy.append(contentsOf: bytes)
+        let finite = copy.withUnsafeBytes { WirePayload.firstNonFiniteIndex(bytes: $0, encoding: encoding) == nil }
+        guard finite else { return false }
+        early[rank] = Early(bytes: copy, encoding: encoding)
+        stagedEarly = rank
+        stagedWeight = weight
+        return true
+    }
+
+    /// Whether the gradient at `position` of `order` can join the sum now: the first two join in
+    /// either order, each later one after all before it.
+    private func isTurn(_ position: Int) -> Bool {
+        folded < 2 ? position < 2 : position == folded
     }
 
     /// Adds an accepted gradient at once (the async and bounded modes' update buffers; its
@@ -77,10 +151,26 @@ final class GradientAverager {
         return finite
     }
 
-    /// The staged gradient was accepted for `samples` samples: it joins the sum.
+    /// The staged gradient was accepted for `samples` samples: it joins the sum (an early one when
+    /// its turn comes).
     func commit(samples: Int, lossSum: Double, correct: Int) {
         precondition(stagedWeight == Float(samples), "the machine accepts a gradient for the samples it claims, as staged")
+        if let rank = stagedEarly {
+            stagedEarly = nil
+            stagedWeight = nil
+            early[rank]?.accepted = (samples, lossSum, correct)
+            return
+        }
         join(samples: samples, lossSum: lossSum, correct: correct)
+        if participants == 0 { return }
+        folded += 1
+        // Each early gradient whose turn has come, in order.
+        while folded >= 2, let rank = rank(at: folded), let next = early[rank], let accepted = next.accepted {
+            let finite = next.bytes.withUnsafeBytes { stage($0, encoding: next.encoding, weight: Float(accepted.samples)) }
+            precondition(finite, "an early gradient was checked when it was copied")
+            join(samples: accepted.samples, lossSum: accepted.lossSum, correct: accepted.correct)
+            folded += 1
+        }
     }
 
     private func join(samples: Int, lossSum: Double, correct: Int) {
@@ -104,10 +194,14 @@ final class GradientAverager {
         return Double(Float(descent_scale_norm(current, count, 1 / Float(samples))))
     }
 
-    /// Clears the sums for the next step (the next gradient overwrites the buffer).
+    /// Clears the sums for the next step (the next gradient overwrites the buffer). Early
+    /// gradients' copies keep their memory for the next.
     func reset() {
         started = false
         stagedWeight = nil
+        stagedEarly = nil
+        folded = 0
+        for rank in early.keys { early[rank]?.accepted = nil }
         samples = 0
         lossSum = 0
         correct = 0

@@ -1,3 +1,4 @@
+import DescentCore
 import Testing
 @testable import DescentCoordinator
 
@@ -12,9 +13,9 @@ import Testing
         }
     }
 
-    func stage(_ averager: GradientAverager, _ values: [Float], samples: UInt64, offset: Int = 0) -> Bool {
+    func stage(_ averager: GradientAverager, _ values: [Float], samples: UInt64, offset: Int = 0, rank: Int? = nil) -> Bool {
         let raw = Self.bytes(values, offset: offset)
-        return raw.withUnsafeBytes { averager.stage(floatBytes: UnsafeRawBufferPointer(rebasing: $0[offset...]), samples: samples) }
+        return raw.withUnsafeBytes { averager.stage(floatBytes: UnsafeRawBufferPointer(rebasing: $0[offset...]), samples: samples, rank: rank) }
     }
 
     @Test func weightedMeanOfTwoGradientsByHand() {
@@ -98,5 +99,68 @@ import Testing
         // A step in which no gradient joined has a zero mean.
         #expect(averager.average() == 0)
         #expect(Array(averager.sum) == [0, 0])
+    }
+
+    /// All 24 arrival orders of 4 ranks' gradients give the same bits: those of the sum folded in
+    /// ascending rank order, ((0 + w0 g0 + w1 g1) + w2 g2) + w3 g3, written out here in Float.
+    /// Summed in arrival order instead, the orders disagree (checked below, so the test can fail).
+    @Test func everyArrivalOrderGivesTheSumInRankOrder() {
+        let count = 4096
+        var generator = SeededGenerator(seed: 7)
+        let gradients = (0..<4).map { _ in (0..<count).map { _ in Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1) } }
+        let weights: [Float] = [3, 7, 11, 5]
+        var expected = [Float](repeating: 0, count: count)
+        for rank in 0..<4 {
+            for i in 0..<count { expected[i] = expected[i] + weights[rank] * gradients[rank][i] }
+        }
+        for i in 0..<count { expected[i] = expected[i] * (1 / Float(26)) }
+
+        func permutations(_ items: [Int]) -> [[Int]] {
+            items.count <= 1 ? [items] : items.indices.flatMap { i in
+                permutations(Array(items[..<i] + items[(i + 1)...])).map { [items[i]] + $0 }
+            }
+        }
+        var arrivalOrderSums = Set<[UInt32]>()
+        for arrival in permutations([0, 1, 2, 3]) {
+            let averager = GradientAverager(count: count)
+            averager.expect(ranks: [2, 0, 3, 1])
+            for rank in arrival {
+                let raw = Self.bytes(gradients[rank])
+                #expect(raw.withUnsafeBytes { averager.stage(floatBytes: $0, samples: UInt64(weights[rank]), rank: rank) })
+                averager.commit(samples: Int(weights[rank]), lossSum: Double(rank), correct: rank)
+            }
+            _ = averager.average()
+            let differing = zip(averager.sum, expected).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "arrival order \(arrival): \(differing) of \(count) floats differ from the sum in rank order")
+            #expect(averager.samples == 26 && averager.correct == 6 && averager.lossSum == 6)
+
+            let unordered = GradientAverager(count: count)  // no expected ranks: arrival order
+            for rank in arrival {
+                _ = Self.bytes(gradients[rank]).withUnsafeBytes { unordered.stage(floatBytes: $0, samples: UInt64(weights[rank])) }
+                unordered.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
+            }
+            _ = unordered.average()
+            arrivalOrderSums.insert(unordered.sum.map(\.bitPattern))
+        }
+        #expect(arrivalOrderSums.count > 1, "these gradients round alike in every order; the test would not see a wrong order")
+    }
+
+    /// A gradient that arrived before its turn and was accepted stays as it was when a second one
+    /// of its rank comes (which the machine refuses); a non-finite early one is refused.
+    @Test func anEarlyGradientIsKeptOnceAndANonFiniteOneRefused() {
+        let averager = GradientAverager(count: 2)
+        averager.expect(ranks: [0, 1, 2])
+        #expect(!stage(averager, [1, .nan], samples: 1, rank: 2))
+        #expect(stage(averager, [8, 8], samples: 1, rank: 2))
+        averager.commit(samples: 1, lossSum: 0, correct: 0)
+        #expect(stage(averager, [1000, 1000], samples: 1, rank: 2))  // a duplicate: never committed
+        #expect(stage(averager, [1, 2], samples: 1, rank: 1))
+        averager.commit(samples: 1, lossSum: 0, correct: 0)
+        #expect(stage(averager, [3, 4], samples: 2, rank: 0))
+        averager.commit(samples: 2, lossSum: 0, correct: 0)
+        _ = averager.average()
+        // (2 * [3, 4] + [1, 2] + [8, 8]) / 4
+        #expect(Array(averager.sum) == [15.0 / 4, 18.0 / 4])
+        #expect(averager.samples == 4)
     }
 }
