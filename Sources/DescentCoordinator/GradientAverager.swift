@@ -13,7 +13,7 @@ import DescentProtocol
 /// zero-copy receive) or in another process's shared memory: each float is loaded once, so the
 /// check and the sum see the same value. Two buffers, allocated once.
 ///
-/// The sum is the same whichever order the gradients arrive in (`expect(ranks:)`): it is folded
+/// The sum is the same whichever order the gradients arrive in (`expect(participants:)`): it is folded
 /// in ascending rank order, ((g_0 + g_1) + g_2) + ... So a run of 3 or more workers gives the same
 /// bits every time, as one of 2 always did (a + b is b + a in floating point; (a + b) + c is not
 /// (a + c) + b). A gradient that arrives before its turn is copied out (checked on the copy:
@@ -33,7 +33,7 @@ final class GradientAverager {
 
     /// The ranks whose gradients make up this step's sum, bit r for rank r (0: fold in arrival order).
     private var participants: UInt64 = 0
-    /// How many of `order` are in the sum: a prefix once two or more are.
+    /// How many participants are in the sum: a prefix of their ascending order once two or more are.
     private var folded = 0
     /// Gradients that arrived before their turn, by rank: their bytes, copied out and checked.
     private var early: [Int: Early] = [:]
@@ -118,8 +118,8 @@ final class GradientAverager {
         return true
     }
 
-    /// Whether the gradient at `position` of `order` can join the sum now: the first two join in
-    /// either order, each later one after all before it.
+    /// Whether the gradient at `position` of the participants' order can join the sum now: the
+    /// first two join in either order, each later one after all before it.
     private func isTurn(_ position: Int) -> Bool {
         folded < 2 ? position < 2 : position == folded
     }
@@ -185,6 +185,7 @@ final class GradientAverager {
     /// Divides the sum by the samples, leaving the mean gradient in `sum`; returns its L2 norm
     /// (rounded to float32, as the parameters are).
     func average() -> Double {
+        assert(participants == 0 || !started || folded == participants.nonzeroBitCount, "every participant's gradient is folded in before the mean")
         guard started else {
             // No gradient joined the sum: the mean is zero.
             current.update(repeating: 0, count: count)
