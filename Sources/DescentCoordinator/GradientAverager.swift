@@ -67,11 +67,6 @@ final class GradientAverager {
         self.participants = participants
     }
 
-    /// `expect(participants:)` from a list of ranks (each below 64).
-    func expect(ranks: [Int]) {
-        expect(participants: SlotAssignment.mask(ranks))
-    }
-
     /// Where `rank` comes in the ascending order of the participants (nil: it does not take part).
     private func position(of rank: Int) -> Int? {
         guard (0..<64).contains(rank), participants & (1 << UInt64(rank)) != 0 else { return nil }

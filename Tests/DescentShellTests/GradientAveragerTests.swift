@@ -123,7 +123,7 @@ import Testing
         var arrivalOrderSums = Set<[UInt32]>()
         for arrival in permutations([0, 1, 2, 3]) {
             let averager = GradientAverager(count: count)
-            averager.expect(ranks: [2, 0, 3, 1])
+            averager.expect(participants: 0b1111)  // ranks 0...3
             for rank in arrival {
                 let raw = Self.bytes(gradients[rank])
                 #expect(raw.withUnsafeBytes { averager.stage(floatBytes: $0, samples: UInt64(weights[rank]), rank: rank) })
@@ -149,7 +149,7 @@ import Testing
     /// of its rank comes (which the machine refuses); a non-finite early one is refused.
     @Test func anEarlyGradientIsKeptOnceAndANonFiniteOneRefused() {
         let averager = GradientAverager(count: 2)
-        averager.expect(ranks: [0, 1, 2])
+        averager.expect(participants: 0b111)  // ranks 0...2
         #expect(!stage(averager, [1, .nan], samples: 1, rank: 2))
         #expect(stage(averager, [8, 8], samples: 1, rank: 2))
         averager.commit(samples: 1, lossSum: 0, correct: 0)
