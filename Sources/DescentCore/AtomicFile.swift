@@ -94,6 +94,13 @@ public enum AtomicFile {
                 guard access(directory, W_OK | X_OK) == 0 else {
                     return "cannot write in \(directory): \(String(cString: strerror(errno)))"
                 }
+                // access() says yes to root almost everywhere, /proc and /sys included: create
+                // (and remove) a file there to be sure.
+                var probe = Array("\(directory)/.descent-probe-XXXXXX".utf8CString)
+                let fd = mkstemp(&probe)
+                guard fd >= 0 else { return "cannot write in \(directory): \(String(cString: strerror(errno)))" }
+                close(fd)
+                unlink(probe)
                 return nil
             }
             let parent = parentDirectory(of: directory)

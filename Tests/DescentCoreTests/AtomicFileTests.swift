@@ -55,5 +55,8 @@ struct AtomicFileTests {
         #expect(AtomicFile.problemWriting("\(dir)/plain/x.bin") == "\(dir)/plain is not a directory")
         #expect(AtomicFile.problemWriting("\(dir)/new/deeper/x.bin") == nil)
         #expect(AtomicFile.problemWriting(dir) == "\(dir) is a directory")
+        // Where no file can be made, whoever asks (root's access() says yes to /proc).
+        #expect(AtomicFile.problemWriting("/proc/descent-nowhere/x.bin")?.hasPrefix("cannot write in /proc: ") == true)
+        #expect((try FileManager.default.contentsOfDirectory(atPath: dir)).allSatisfy { !$0.hasPrefix(".descent-probe-") })
     }
 }
