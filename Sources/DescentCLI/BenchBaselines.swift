@@ -23,6 +23,9 @@ struct OneHostBaselines {
     /// The machine's ceiling for the workers: as many trainers as workers at the per-worker batch,
     /// at once, exchanging nothing (`concurrentTrainersSamplesPerSecond`); nil when not measured.
     var concurrentTrainers: Double?
+    /// The one-core trainer (base) and the workers (candidate), round after round
+    /// (`--baseline-rounds`); round 0 is the main measurement and `oneCore`.
+    var rounds: PairedRounds?
 
     /// Rounds of the in-process trainer, and CPU seconds each.
     static let rounds = 5

@@ -73,7 +73,7 @@ struct BenchDistributed: ParsableCommand {
     @Option(help: "The PyTorch DDP peer script.")
     var peerScript: String = "../shared/bench/peers/torch_ddp.py"
 
-    @Option(parsing: .unconditional, help: "Measure each pair with every observer on and off, alternately (off-on, then on-off), this many times each (0: observers off only; at most 1000).")
+    @Option(parsing: .unconditional, help: "Measure each pair with every observer on and off, alternately (on-off, then off-on), this many times each (0: observers off only; at most 1000).")
     var observerRounds: Int = 0
 
     @Option(help: "The PyTorch one-process peer, run with 2 intra-op threads at each global batch of 2 or more workers.")
@@ -81,6 +81,9 @@ struct BenchDistributed: ParsableCommand {
 
     @Option(help: "Pass --spin-microseconds to the coordinator (default: the coordinator's).")
     var spinMicroseconds: Int?
+
+    @Option(help: "Rounds of the one-host comparison (1-100): each round runs the N workers and the one-core trainer back to back, alternating which goes first, and takes their ratio; with 2 or more, workers/one core is the median of the rounds' ratios, beside their range.")
+    var baselineRounds: Int = 1
 
     @Flag(help: "Skip the one-process baselines (the trainer on one core, descent train with 1 and 2 threads, PyTorch with 2 threads).")
     var noBaselines = false
@@ -92,6 +95,7 @@ struct BenchDistributed: ParsableCommand {
         guard ["off", "on", "both"].contains(curve) else { throw ValidationError("--curve must be off, on or both (got \(curve))") }
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
         try FlagRange.check("--observer-rounds", observerRounds, 0...1000)
+        try FlagRange.check("--baseline-rounds", baselineRounds, 1...100)
     }
 
     func run() throws {
@@ -153,8 +157,11 @@ struct BenchDistributed: ParsableCommand {
                         }
                     }
                 }
-                if count >= 2 && !noBaselines && !noSharedMemory {
-                    baselines["\(count)x\(size)"] = try measureBaselines(workers: count, batch: size, data: dataDirectory, executable: executable, torch: peer)
+                if count >= 2 && !noBaselines && !noSharedMemory, let workersRate = results["\(count)x\(size)"] {
+                    var baseline = try measureBaselines(workers: count, batch: size, data: dataDirectory, executable: executable, torch: peer)
+                    baseline.rounds = try measureRounds(workers: count, batch: size, data: dataDirectory, executable: executable,
+                                                        first: (workersRate, baseline.oneCore))
+                    baselines["\(count)x\(size)"] = baseline
                 }
                 if let plain = mean("\(count)x\(size)"), let encrypted = mean("\(count)x\(size)+curve") {
                     machineLines.append("bench=distributed_curve workers=\(count) batch_per_worker=\(size) encrypted_over_plaintext=\(fmt(encrypted / plain, 3))")
@@ -238,19 +245,42 @@ struct BenchDistributed: ParsableCommand {
         return baseline
     }
 
+    /// `--baseline-rounds`: the workers and the one-core trainer measured back to back, round after
+    /// round, alternating which goes first; `first` is round 0 (the workers' run of the main table,
+    /// then the baselines measured right after it).
+    private func measureRounds(workers count: Int, batch size: Int, data: String, executable: String,
+                               first: (workers: Double, oneCore: Double)) throws -> PairedRounds {
+        var oneCore = [first.oneCore], workers = [first.workers]
+        for round in 1..<max(baselineRounds, 1) {
+            for measuresWorkers in PairedRounds.candidateFirst(round: round) ? [true, false] : [false, true] {
+                if measuresWorkers {
+                    workers.append(try measure(workers: count, batch: size, data: data, executable: executable).samplesPerSecond)
+                } else {
+                    oneCore.append(OneHostBaselines.oneCoreSamplesPerSecond(globalBatch: count * size))
+                }
+            }
+        }
+        return PairedRounds(base: oneCore, candidate: workers)
+    }
+
     /// The one-host table: N workers against one process at the same global batch, and the ratios.
     private func printBaselines(_ baselines: [String: OneHostBaselines], results: [String: Double]) -> [String] {
         guard !baselines.isEmpty else { return [] }
         var rows = [["workers x batch", "global", "descent workers", "one core (bench compute)", "train 1 thread", "train 2 threads",
-                     "torch 2 threads", "ceiling", "workers/one core", "ceiling/one core", "workers/train 1", "workers/train 2", "workers/torch 2"]]
+                     "torch 2 threads", "ceiling", "workers/one core", "rounds: range", "ceiling/one core", "workers/train 1", "workers/train 2",
+                     "workers/torch 2"]]
         var lines: [String] = []
         for size in batch.values {
             for count in workers.values {
                 guard let baseline = baselines["\(count)x\(size)"], let rate = results["\(count)x\(size)"] else { continue }
                 let torch = baseline.torchTwoThreads, ceiling = baseline.concurrentTrainers
+                // With rounds, the median of the rounds' ratios; else the one pair's.
+                let ratios = baseline.rounds?.ratios ?? []
+                let overOneCore = ratios.count >= 2 ? baseline.rounds?.medianRatio ?? 0 : rate / baseline.oneCore
+                let range = ratios.count >= 2 ? "\(ratios.count): \(fmt(ratios.min() ?? 0, 2))..\(fmt(ratios.max() ?? 0, 2))" : "-"
                 rows.append(["\(count) x \(size)", "\(baseline.globalBatch)", fmt(rate, 0), fmt(baseline.oneCore, 0), fmt(baseline.trainOneThread, 0),
                              fmt(baseline.trainTwoThreads, 0), torch.map { fmt($0, 0) } ?? "-", ceiling.map { fmt($0, 0) } ?? "-",
-                             fmt(rate / baseline.oneCore, 2) + "x", ceiling.map { fmt($0 / baseline.oneCore, 2) + "x" } ?? "-",
+                             fmt(overOneCore, 2) + "x", range, ceiling.map { fmt($0 / baseline.oneCore, 2) + "x" } ?? "-",
                              fmt(rate / baseline.trainOneThread, 2) + "x", fmt(rate / baseline.trainTwoThreads, 2) + "x",
                              torch.map { fmt(rate / $0, 2) + "x" } ?? "-"])
                 lines.append("bench=distributed_one_host workers=\(count) batch_per_worker=\(size) global_batch=\(baseline.globalBatch) "
@@ -258,7 +288,8 @@ struct BenchDistributed: ParsableCommand {
                              + "train_1_thread_samples_per_s=\(fmt(baseline.trainOneThread, 0)) train_2_threads_samples_per_s=\(fmt(baseline.trainTwoThreads, 0)) "
                              + "torch_2_threads_samples_per_s=\(torch.map { fmt($0, 0) } ?? "na") "
                              + "ceiling_samples_per_s=\(ceiling.map { fmt($0, 0) } ?? "na") ceiling_over_one_core=\(ceiling.map { fmt($0 / baseline.oneCore, 3) } ?? "na") "
-                             + "over_one_core=\(fmt(rate / baseline.oneCore, 3)) over_train_1_thread=\(fmt(rate / baseline.trainOneThread, 3)) "
+                             + "over_one_core=\(fmt(overOneCore, 3)) rounds=\(max(ratios.count, 1)) "
+                             + "round_ratios=\(ratios.isEmpty ? "na" : ratios.map { fmt($0, 3) }.joined(separator: ",")) over_train_1_thread=\(fmt(rate / baseline.trainOneThread, 3)) "
                              + "over_train_2_threads=\(fmt(rate / baseline.trainTwoThreads, 3)) over_torch_2_threads=\(torch.map { fmt(rate / $0, 3) } ?? "na")")
             }
         }
@@ -267,6 +298,7 @@ struct BenchDistributed: ParsableCommand {
               + "samples per CPU second; train: descent train processes, wall clock from their traces, as the workers are measured; "
               + "ceiling: as many bench compute trainers as workers, at the per-worker batch, pinned, at once, exchanging nothing, "
               + "samples per wall second: what this machine allows any design of workers; "
+              + "workers/one core with --baseline-rounds 2 or more: the median of the rounds' ratios, each round the two measured back to back; "
               + "goals at 2 workers: >= 1.6x one core at 2 x 128, >= 1.3x at 2 x 32, >= 1.5x PyTorch with 2 threads)")
         printTable(rows)
         return lines
@@ -315,25 +347,23 @@ struct BenchDistributed: ParsableCommand {
         for size in batch.values {
             for count in workers.values {
                 var off: [Measurement] = [], on: [Measurement] = []
-                // Rounds alternate the order (off-on, on-off, ...) so that a drift of the machine
-                // during the run (another process starting, the page cache warming) favours neither.
                 for round in 0..<observerRounds {
-                    for observers in round % 2 == 0 ? [false, true] : [true, false] {
+                    for observers in PairedRounds.candidateFirst(round: round) ? [true, false] : [false, true] {
                         let m = try measure(workers: count, batch: size, data: data, executable: executable, observers: observers)
                         if observers { on.append(m) } else { off.append(m) }
                     }
                 }
-                let comparison = ObserverComparison(off: off.map(\.medianSamplesPerSecond), on: on.map(\.medianSamplesPerSecond))
+                let comparison = PairedRounds(base: off.map(\.medianSamplesPerSecond), candidate: on.map(\.medianSamplesPerSecond))
                 let meanRatio = mean(on.map(\.samplesPerSecond)) / mean(off.map(\.samplesPerSecond))
-                offStepMicroseconds["\(count)x\(size)"] = Double(count * size) / comparison.off.sorted()[comparison.off.count / 2] * 1e6
-                rows.append(["\(count)", "\(size)", "\(observerRounds)", fmt(mean(comparison.off), 0), fmt(mean(comparison.on), 0),
+                offStepMicroseconds["\(count)x\(size)"] = Double(count * size) / comparison.base.sorted()[comparison.base.count / 2] * 1e6
+                rows.append(["\(count)", "\(size)", "\(observerRounds)", fmt(mean(comparison.base), 0), fmt(mean(comparison.candidate), 0),
                              fmt(comparison.medianRatio, 3), "\(fmt(comparison.ratios.min() ?? 0, 3))..\(fmt(comparison.ratios.max() ?? 0, 3))",
                              fmt(meanRatio, 3)])
                 print("bench=observers workers=\(count) batch_per_worker=\(size) rounds=\(observerRounds) "
                       + "off_samples_per_s=\(off.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) "
                       + "on_samples_per_s=\(on.map { fmt($0.samplesPerSecond, 0) }.joined(separator: ",")) ratio_of_means=\(fmt(meanRatio, 3)) "
-                      + "off_median_step_samples_per_s=\(comparison.off.map { fmt($0, 0) }.joined(separator: ",")) "
-                      + "on_median_step_samples_per_s=\(comparison.on.map { fmt($0, 0) }.joined(separator: ",")) "
+                      + "off_median_step_samples_per_s=\(comparison.base.map { fmt($0, 0) }.joined(separator: ",")) "
+                      + "on_median_step_samples_per_s=\(comparison.candidate.map { fmt($0, 0) }.joined(separator: ",")) "
                       + "round_ratios=\(comparison.ratios.map { fmt($0, 3) }.joined(separator: ",")) "
                       + "median_round_ratio=\(fmt(comparison.medianRatio, 3))")
             }

@@ -17,6 +17,8 @@ extension SystemTests {
         (["bench", "compute", "--batch", "32,x"], "'x' is not a batch size"),
         (["bench", "distributed", "--observer-rounds", "-3"], "--observer-rounds must be between 0 and 1000 (got -3)"),
         (["bench", "distributed", "--observer-rounds", "9223372036854775807"], "--observer-rounds must be between 0 and 1000"),
+        (["bench", "distributed", "--baseline-rounds", "0"], "--baseline-rounds must be between 1 and 100 (got 0)"),
+        (["bench", "distributed", "--baseline-rounds", "101"], "--baseline-rounds must be between 1 and 100 (got 101)"),
         (["train", "--config", "/nonexistent/run.yaml"], "cannot read config file '/nonexistent/run.yaml'"),
     ])
     func badCommandLinesAreRefusedNamingTheOption(arguments: [String], message: String) throws {
