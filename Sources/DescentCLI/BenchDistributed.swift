@@ -96,6 +96,15 @@ struct BenchDistributed: ParsableCommand {
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
         try FlagRange.check("--observer-rounds", observerRounds, 0...1000)
         try FlagRange.check("--baseline-rounds", baselineRounds, 1...100)
+        if baselineRounds > 1 {
+            // Rounds compare the workers with the one-core baseline: refused where there is none.
+            let without = noBaselines ? "--no-baselines" : noSharedMemory ? "--no-shared-memory" : observerRounds > 0 ? "--observer-rounds"
+                : workers.values.allSatisfy({ $0 < 2 }) ? "--workers \(workers.values.map(String.init).joined(separator: ","))" : nil
+            if let without {
+                throw ValidationError("--baseline-rounds compares 2 or more workers on shared memory with one process; "
+                                      + "\(without) measures no such baseline (drop one of them)")
+            }
+        }
     }
 
     func run() throws {

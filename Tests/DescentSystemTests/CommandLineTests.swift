@@ -19,6 +19,8 @@ extension SystemTests {
         (["bench", "distributed", "--observer-rounds", "9223372036854775807"], "--observer-rounds must be between 0 and 1000"),
         (["bench", "distributed", "--baseline-rounds", "0"], "--baseline-rounds must be between 1 and 100 (got 0)"),
         (["bench", "distributed", "--baseline-rounds", "101"], "--baseline-rounds must be between 1 and 100 (got 101)"),
+        (["bench", "distributed", "--baseline-rounds", "3", "--no-baselines"], "--no-baselines measures no such baseline"),
+        (["bench", "distributed", "--baseline-rounds", "3", "--workers", "1"], "--workers 1 measures no such baseline"),
         (["train", "--config", "/nonexistent/run.yaml"], "cannot read config file '/nonexistent/run.yaml'"),
     ])
     func badCommandLinesAreRefusedNamingTheOption(arguments: [String], message: String) throws {
