@@ -1,4 +1,5 @@
 import ArgumentParser
+import DescentCore
 import DescentReport
 import Foundation
 
@@ -32,9 +33,9 @@ struct ReportCommand: ParsableCommand {
         }
         let html = RunReport(runs: runs, title: title).html()
         do {
-            try Data(html.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            try AtomicFile.write(html, to: output)
         } catch {
-            throw ValidationError("cannot write \(output): \(error.localizedDescription)")
+            throw ValidationError(error.description)
         }
         print("Wrote \(output) (\(runs.count) run(s), \(runs.reduce(0) { $0 + $1.steps.count }) steps)")
     }

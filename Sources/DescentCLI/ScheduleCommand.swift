@@ -131,9 +131,9 @@ struct ScheduleCommand: ParsableCommand {
         }
         let text: String
         do {
-            text = try String(contentsOfFile: lossesPath, encoding: .utf8)
+            text = try FileReading.text(of: lossesPath, maxBytes: 16 << 20)
         } catch {
-            throw ScheduleCommandError(message: "cannot read --losses file '\(lossesPath)': \(error.localizedDescription). Give a text file with one validation loss per line.")
+            throw ScheduleCommandError(message: "cannot read --losses file \(error); give a text file with one validation loss per line")
         }
         let replay: PlateauReplay
         do {

@@ -72,6 +72,10 @@ extension SystemTests {
         let output = "\(dir)/report.html"
         let report = try Child("report", ["report", "\(dir)/one-process", "\(dir)/two-workers", "\(dir)/worker-lost", "-o", output], directory: dir)
         #expect(report.wait() == 0, "\(report.stderr)")
+        // An output path that cannot be written says why in plain words.
+        let unwritable = try Child("report-unwritable", ["report", "\(dir)/one-process", "-o", "/proc/nope/report.html"], directory: dir)
+        #expect(unwritable.wait() != 0)
+        #expect(unwritable.stderr.contains("cannot write /proc/nope/report.html (create the directory /proc/nope failed"), "\(unwritable.stderr)")
         let html = try String(contentsOfFile: output, encoding: .utf8)
         for id in ["rate", "loss", "accuracy", "throughput", "latency"] { #expect(html.contains("<svg id=\"\(id)\""), "chart \(id)") }
         for name in ["one-process", "two-workers", "worker-lost"] { #expect(html.contains("<td class=\"name\">\(name)</td>")) }

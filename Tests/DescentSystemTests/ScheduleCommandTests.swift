@@ -96,6 +96,22 @@ extension SystemTests {
         #expect(child.stderr.contains(message), "\(child.stderr)")
     }
 
+    /// A losses file that cannot be read says why in plain words, and an endless one is refused
+    /// rather than read into memory.
+    @Test(arguments: [
+        ("/nonexistent/losses.txt", "cannot read --losses file /nonexistent/losses.txt: No such file or directory"),
+        ("/dev/zero", "cannot read --losses file /dev/zero: is larger than"),
+        ("/", "cannot read --losses file /: is a directory, not a file"),
+    ])
+    func anUnreadableLossesFileIsRefusedSayingWhy(path: String, message: String) throws {
+        let dir = try Paths.temporaryDirectory("schedule-unreadable")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try writeConfig("schedule: {type: reduce_on_plateau, initial_rate: 0.05}\n", in: dir)
+        let child = try Child("unreadable", ["schedule", "--config", config, "--losses", path], directory: dir)
+        #expect(child.wait(seconds: 30) != 0)
+        #expect(child.stderr.contains(message), "\(child.stderr)")
+    }
+
     @Test func lossesWithANonPlateauScheduleIsRefused() throws {
         let dir = try Paths.temporaryDirectory("schedule-notplateau")
         defer { try? FileManager.default.removeItem(atPath: dir) }
