@@ -1,4 +1,5 @@
 import DescentConfig
+import DescentCore
 import DescentSchedules
 import DescentTraining
 import Foundation
@@ -101,7 +102,7 @@ public struct RunDirectory: Sendable {
 
     private static func lines<T: Decodable>(_ type: T.Type, at path: String) throws -> [T] {
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw ReportError.badFile(path, "cannot be read") }
+        do { text = try FileReading.text(of: path, maxBytes: 1 << 32) } catch { throw ReportError.badFile(path, error.problem) }
         let decoder = JSONDecoder()
         var result: [T] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: true).enumerated() {

@@ -49,4 +49,16 @@ import Testing
         #expect(throws: ReportError.noTrace(path)) { try RunDirectory(path: path) }
         #expect(throws: ReportError.notADirectory(path + "/nope")) { try RunDirectory(path: path + "/nope") }
     }
+
+    /// A trace that is not text, or is a directory, is named with what is wrong with it.
+    @Test func unreadableTraceSaysWhy() throws {
+        let path = NSTemporaryDirectory() + "descent-report-binary-\(getpid())"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try Data([0x7B, 0xFF, 0xFE, 0x0A]).write(to: URL(fileURLWithPath: path + "/trace.jsonl"))
+        #expect(throws: ReportError.badFile(path + "/trace.jsonl", "is not UTF-8 text")) { try RunDirectory(path: path) }
+        try FileManager.default.removeItem(atPath: path + "/trace.jsonl")
+        try FileManager.default.createDirectory(atPath: path + "/trace.jsonl", withIntermediateDirectories: true)
+        #expect(throws: ReportError.badFile(path + "/trace.jsonl", "is a directory, not a file")) { try RunDirectory(path: path) }
+    }
 }
