@@ -73,11 +73,21 @@ public final class ProgressDriver {
     @discardableResult
     public func checkpoint(parameters: UnsafeBufferPointer<Float>) throws -> String? {
         guard let checkpoints else { return nil }
-        // The trace on disk covers at least the steps the checkpoint holds.
-        try writeDeferredRecord()
-        try trace?.flush()
+        // The trace on disk covers at least the steps the checkpoint holds, where it can be
+        // written. A trace that cannot be (its disk is full) does not keep the training state
+        // from being saved: the trace then misses its last steps, and says so.
+        var traceFailure: Error?
+        do {
+            try writeDeferredRecord()
+            try trace?.flush()
+        } catch {
+            traceFailure = error
+        }
         let path = try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
         observer?.event(RunEvent(.checkpoint, step: progress.step, detail: path))
+        if let traceFailure {
+            Console.error("the checkpoint of step \(progress.step) is saved, but the trace misses its last steps: \(traceFailure)")
+        }
         return path
     }
 

@@ -73,7 +73,8 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
 /// Appends JSON lines to a file, buffered; `close()` flushes.
 public final class JSONLinesWriter {
-    private let handle: FileHandle
+    private let path: String
+    private var fd: Int32
     private var pending = Data()
     private let encoder: JSONEncoder
 
@@ -84,7 +85,8 @@ public final class JSONLinesWriter {
         try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
         let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
         guard fd >= 0 else { throw FileWriteError(path: path, action: "open", code: errno) }
-        handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+        self.path = path
+        self.fd = fd
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }
@@ -124,15 +126,33 @@ public final class JSONLinesWriter {
         if pending.count > 1 << 16 { try flush() }
     }
 
+    /// Writes what is buffered. A failure (a full disk, a closed file) names the file and the
+    /// system's reason (`FileWriteError`); what was buffered is kept for a later try.
     public func flush() throws {
         guard !pending.isEmpty else { return }
-        try handle.write(contentsOf: pending)
-        pending.removeAll(keepingCapacity: true)
+        guard fd >= 0 else { throw FileWriteError(path: path, action: "write", code: EBADF) }
+        var written = 0
+        let failure: Int32? = pending.withUnsafeBytes { bytes in
+            while written < bytes.count {
+                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
+                if n > 0 { written += n } else if n < 0 && errno == EINTR { continue } else { return n < 0 ? errno : EIO }
+            }
+            return nil
+        }
+        pending.removeFirst(written)
+        if let failure { throw FileWriteError(path: path, action: "write", code: failure) }
     }
 
     public func close() throws {
+        defer {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
         try flush()
-        try handle.close()
+    }
+
+    deinit {
+        if fd >= 0 { Glibc.close(fd) }
     }
 }
 

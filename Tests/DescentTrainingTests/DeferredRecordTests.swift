@@ -18,7 +18,7 @@ import Testing
     }
 
     /// 2x2 images, 4 of them: with a global batch of 2, two steps an epoch.
-    func driver(trace: String, recorder: Recorder) throws -> (ProgressDriver, MLPShape) {
+    func driver(trace: String, recorder: Recorder, checkpoints: String? = nil) throws -> (ProgressDriver, MLPShape) {
         let shape = MLPShape(inputs: 4, hidden: [3], classes: 10)
         let images = LabeledImages(pixels: (0..<16).map { UInt8($0 * 10) }, labels: [1, 2, 3, 4], rows: 2, columns: 2)
         let plan = EpochPlan(sampleCount: 4, globalBatch: 2, seed: 1)
@@ -29,6 +29,7 @@ import Testing
             optimizer: SGD(parameterCount: shape.parameterCount, momentum: 0), now: 0)
         var options = RunOptions(tracePath: trace)
         options.observer = recorder
+        options.checkpointDirectory = checkpoints
         let driver = try ProgressDriver(progress: progress, shape: shape, test: images, epochs: 3, options: options, now: 0)
         return (driver, shape)
     }
@@ -50,6 +51,22 @@ import Testing
         try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
             try JSONDecoder().decode(StepRecord.self, from: Data($0.utf8)).step
         }
+    }
+
+    /// A trace that cannot be written (its disk is full) does not keep a failing run's checkpoint
+    /// from being saved: the training state outranks its record.
+    @Test func aCheckpointIsSavedWhenTheTraceCannotBeWritten() throws {
+        let checkpoints = NSTemporaryDirectory() + "descent-full-trace-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: checkpoints) }
+        let (driver, shape) = try driver(trace: "/dev/full", recorder: Recorder(), checkpoints: checkpoints)
+        var parameters = shape.initialParameters(seed: 1)
+        try apply(driver, &parameters)
+        // The step's record waits in the trace's buffer; writing it to /dev/full fails (ENOSPC).
+        let path = try #require(try parameters.withUnsafeBufferPointer { try driver.checkpoint(parameters: $0) })
+        #expect(FileManager.default.fileExists(atPath: path))
+        let saved = try CheckpointStore(directory: checkpoints).latest(warn: { Issue.record("\($0)") }, accept: { _, _ in })
+        #expect(saved.header.progress.step == 1)
+        #expect(saved.parameters.map(\.bitPattern) == parameters.map(\.bitPattern))
     }
 
     @Test func recordsWaitForTheCallYetAllArriveOnceInOrder() throws {

@@ -102,6 +102,19 @@ final class TraceOpenErrorTests: XCTestCase {
         }
     }
 
+    /// A full disk (`/dev/full` answers every write with ENOSPC) is named with the path and the
+    /// system's reason when the buffered lines are written.
+    func testAFullDiskIsNamedInWords() throws {
+        let writer = try JSONLinesWriter(path: "/dev/full")
+        try writer.append(StepRecord(step: 0, epoch: 0, rate: 0.1, ranks: [0], samples: 1, loss: 1, gradientNorm: 1))
+        XCTAssertThrowsError(try writer.flush()) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("cannot write /dev/full (write failed: No space left on device)"), text)
+            XCTAssertFalse(text.contains("Error Domain"), text)
+        }
+        XCTAssertThrowsError(try writer.close())  // what could not be written is still pending
+    }
+
     func testAPathThatIsADirectoryIsNamedInWords() throws {
         let directory = NSTemporaryDirectory() + "descent-trace-dir-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
