@@ -143,7 +143,7 @@ public final class Coordinator {
         if let directory = options.run.autoResumeDirectory ?? options.run.resumeDirectory {
             let checkpoint = try Checkpoint.resume(from: directory, expecting: fresh, parameterCount: shape.parameterCount,
                                                    configDigest: options.configHash)
-            progress = checkpoint.header.progress
+            progress = try Checkpoint.progress(resuming: checkpoint, from: directory, fresh: fresh, maxSteps: options.run.maxSteps)
             initialParameters = checkpoint.parameters
             runID = checkpoint.header.runID
             generation = checkpoint.header.generation &+ 1

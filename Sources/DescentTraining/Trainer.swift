@@ -122,7 +122,7 @@ public final class Trainer {
         if let directory = options.autoResumeDirectory ?? options.resumeDirectory {
             let checkpoint = try Checkpoint.resume(from: directory, expecting: fresh, parameterCount: shape.parameterCount,
                                                    configDigest: options.configDigest)
-            progress = checkpoint.header.progress
+            progress = try Checkpoint.progress(resuming: checkpoint, from: directory, fresh: fresh, maxSteps: options.maxSteps)
             parameters = checkpoint.parameters
             Console.out("Resuming at step \(progress.step) of \(progress.totalSteps) from \(directory) (rate \(progress.rate))")
         }
@@ -198,6 +198,23 @@ public struct TrainingInterrupted: Error, CustomStringConvertible {
 }
 
 extension Checkpoint {
+    /// Where a resumed run goes on from: the checkpoint's progress, ending where the checkpoint's
+    /// run was to end, unless this command names `--max-steps` (`fresh` was made with it): then
+    /// there, which ends the run earlier or carries it further (within the config's epochs). The
+    /// steps it trains are the ones an uninterrupted run of that length trains. Refused when the
+    /// checkpoint is already past that step.
+    public static func progress(resuming checkpoint: Checkpoint, from directory: String, fresh: TrainingProgress,
+                                maxSteps: Int?) throws -> TrainingProgress {
+        let saved = checkpoint.header.progress
+        guard maxSteps != nil, fresh.totalSteps != saved.totalSteps else { return saved }
+        guard let ending = saved.ending(after: fresh.totalSteps) else {
+            throw CheckpointError(path: directory, problem: "its newest checkpoint holds step \(saved.step), past --max-steps \(fresh.totalSteps); "
+                                  + "give a larger --max-steps, or none to end where that run was to end (step \(saved.totalSteps))")
+        }
+        Console.out("--max-steps: the resumed run ends at step \(ending.totalSteps) (the checkpoint's run was to end at step \(saved.totalSteps))")
+        return ending
+    }
+
     /// The newest good checkpoint in `directory` that continues a run of this geometry and config;
     /// anything else is refused with a message that names the problem.
     public static func resume(from directory: String, expecting fresh: TrainingProgress, parameterCount: Int,

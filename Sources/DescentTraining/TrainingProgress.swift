@@ -13,7 +13,7 @@ public struct TrainingProgress: Sendable, Equatable {
     /// Which samples make up each global batch (seeded shuffles per epoch).
     public let plan: EpochPlan
     /// Updates the run applies in all.
-    public let totalSteps: Int
+    public private(set) var totalSteps: Int
     /// Updates applied so far: the global step in flight.
     public private(set) var step: Int
     /// The learning rate of the step in flight.
@@ -58,6 +58,15 @@ public struct TrainingProgress: Sendable, Equatable {
         rate = policy.rate(at: step)
         let closes = isFinished || position.epoch != epoch
         return Advance(closedEpoch: closes ? epoch : nil)
+    }
+
+    /// The same progress, ending after `totalSteps` updates instead (a resumed run given another
+    /// `--max-steps`); nil when this progress is already past that step.
+    public func ending(after totalSteps: Int) -> TrainingProgress? {
+        guard totalSteps >= step else { return nil }
+        var copy = self
+        copy.totalSteps = totalSteps
+        return copy
     }
 
     /// Feeds the epoch's validation loss to the policy (reduce-on-plateau) and starts a new tally.

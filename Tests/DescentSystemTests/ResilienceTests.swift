@@ -132,3 +132,43 @@ extension SystemTests {
         }
     }
 }
+
+extension SystemTests {
+    /// `--max-steps` given with `--resume` says where the resumed run ends: further than the
+    /// checkpoint's run (the result is an uninterrupted run of that length, bit for bit), or
+    /// refused when the checkpoint is already past it. Without it the run ends where it was to.
+    @Test(.enabled(if: Paths.mnistSample != nil, "needs ../shared/data/mnist-sample"))
+    func maxStepsOnResumeSetsWhereTheResumedRunEnds() throws {
+        let sample = try #require(Paths.mnistSample)
+        let dir = try Paths.temporaryDirectory("resume-max-steps")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: 3), in: dir)
+        func run(_ name: String, _ arguments: [String]) throws -> (exitCode: Int32, stdout: String, stderr: String) {
+            let child = try Child(name, arguments + ["--config", config, "--progress", "never"], directory: dir)
+            let status = child.wait(seconds: 300)
+            return (status, child.stdout, child.stderr)
+        }
+        let first = try run("first", ["train", "--max-steps", "200", "--checkpoint-dir", "\(dir)/ckpt", "--checkpoint-every", "100",
+                                      "--save", "\(dir)/whole-200.bin"])
+        #expect(first.exitCode == 0, "\(first.stderr)")
+        let whole = try run("whole", ["train", "--max-steps", "300", "--save", "\(dir)/whole-300.bin"])
+        #expect(whole.exitCode == 0, "\(whole.stderr)")
+        let expected300 = try readParameters("\(dir)/whole-300.bin").map(\.bitPattern)
+        for (name, command) in [("train", ["train"]), ("launch", ["launch", "--workers", "2"])] {
+            let longer = try run("\(name)-longer", command + ["--max-steps", "300", "--resume", "\(dir)/ckpt", "--save", "\(dir)/\(name)-300.bin"])
+            #expect(longer.exitCode == 0, "\(longer.stderr)")
+            #expect(longer.stdout.contains("--max-steps: the resumed run ends at step 300 (the checkpoint's run was to end at step 200)"), "\(longer.stdout)")
+            #expect(longer.stdout.contains("Trained 300 steps"), "\(longer.stdout)")
+            if name == "train" {  // one process: the same bits as the uninterrupted 300 steps
+                #expect(try readParameters("\(dir)/train-300.bin").map(\.bitPattern) == expected300)
+            }
+        }
+        let unchanged = try run("unchanged", ["train", "--resume", "\(dir)/ckpt", "--save", "\(dir)/resumed-200.bin"])
+        #expect(unchanged.exitCode == 0, "\(unchanged.stderr)")
+        #expect(try readParameters("\(dir)/resumed-200.bin").map(\.bitPattern) == readParameters("\(dir)/whole-200.bin").map(\.bitPattern))
+        let past = try run("past", ["train", "--max-steps", "50", "--resume", "\(dir)/ckpt"])
+        #expect(past.exitCode != 0)
+        #expect(past.stderr.contains("holds step 100, past --max-steps 50; give a larger --max-steps, or none to end where that run was to end (step 200)"),
+                "\(past.stderr)")
+    }
+}
