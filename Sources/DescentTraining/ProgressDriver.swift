@@ -178,9 +178,17 @@ public final class ProgressDriver {
     }
 
     /// The closing lines and what the run measured.
+    /// The trained parameters are saved before anything else can fail; a `--save` that fails (a
+    /// full disk) leaves them in a checkpoint when the run keeps checkpoints, and says how to
+    /// write them out from there. A trace that cannot be closed fails the run after the save.
     public func finish(parameters: UnsafeBufferPointer<Float>, savePath: String?) throws -> RunSummary {
-        try writeDeferredRecord()
-        try trace?.close()
+        var traceFailure: Error?
+        do {
+            try writeDeferredRecord()
+            try trace?.close()
+        } catch {
+            traceFailure = error
+        }
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
         let seconds = monotonicSeconds() - started
         reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, seconds: seconds)
@@ -188,7 +196,18 @@ public final class ProgressDriver {
             Console.out(String(format: "Staleness: mean %.3f, max %d over %d gradients", staleness.mean, staleness.max, staleness.gradients))
         }
         let final = Array(parameters)
-        if let savePath { try ParameterFile.write(final, to: savePath) }
+        if let savePath {
+            do {
+                try ParameterFile.write(final, to: savePath)
+            } catch {
+                if let path = try? checkpoint(parameters: parameters) {
+                    Console.error("the trained parameters are kept in the checkpoint \(path); once \(savePath) can be written, "
+                                  + "run the same command with --resume \(checkpoints?.store.directory ?? "") to write them (nothing is trained again)")
+                }
+                throw error
+            }
+        }
+        if let traceFailure { throw traceFailure }
         let summary = RunSummary(steps: progress.step, testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate,
                                  parameters: final, seconds: seconds, staleness: staleness)
         observer?.runFinished(summary)

@@ -69,6 +69,27 @@ import Testing
         #expect(saved.parameters.map(\.bitPattern) == parameters.map(\.bitPattern))
     }
 
+    /// A final `--save` that fails leaves the trained parameters in a checkpoint (when the run
+    /// keeps checkpoints), and the run still fails.
+    @Test func aFailedSaveKeepsTheTrainedParametersInACheckpoint() throws {
+        let checkpoints = NSTemporaryDirectory() + "descent-failed-save-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let trace = Self.tracePath()
+        defer {
+            try? FileManager.default.removeItem(atPath: checkpoints)
+            try? FileManager.default.removeItem(atPath: trace)
+        }
+        let (driver, shape) = try driver(trace: trace, recorder: Recorder(), checkpoints: checkpoints)
+        var parameters = shape.initialParameters(seed: 1)
+        for _ in 0..<6 { try apply(driver, &parameters) }
+        #expect(throws: FileWriteError.self) {
+            try parameters.withUnsafeBufferPointer { _ = try driver.finish(parameters: $0, savePath: "/proc/descent-nope/model.bin") }
+        }
+        let saved = try CheckpointStore(directory: checkpoints).latest(warn: { Issue.record("\($0)") }, accept: { _, _ in })
+        #expect(saved.header.progress.step == 6 && saved.header.progress.isFinished)
+        #expect(saved.parameters.map(\.bitPattern) == parameters.map(\.bitPattern))
+        #expect(try traceSteps(trace) == Array(0..<6))  // the trace was closed whole before the save
+    }
+
     @Test func recordsWaitForTheCallYetAllArriveOnceInOrder() throws {
         let trace = Self.tracePath()
         defer { try? FileManager.default.removeItem(atPath: trace) }
