@@ -87,7 +87,7 @@ struct ObserverArguments: ParsableArguments {
             do {
                 observers.append(try RunRecorder(directory: runDir, configPath: configPath))
             } catch {
-                throw ValidationError("cannot keep the run in --run-dir \(runDir): \(error); pick a directory you can write")
+                throw ValidationError("cannot keep the run in --run-dir \(runDir): \(error)")  // our errors say what to check
             }
         }
         return ActiveObservers(observers: observers.isEmpty ? nil : RunObservers(observers), server: server)

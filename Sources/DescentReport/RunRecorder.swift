@@ -16,8 +16,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         try AtomicFile.createDirectories(directory)
         let copy = "\(directory)/\(RunDirectory.configName)"
         if URL(fileURLWithPath: configPath).standardizedFileURL != URL(fileURLWithPath: copy).standardizedFileURL {
-            let text = try Data(contentsOf: URL(fileURLWithPath: configPath))
-            try text.write(to: URL(fileURLWithPath: copy), options: .atomic)
+            try AtomicFile.write(try FileReading.bytes(of: configPath, maxBytes: 1 << 24), to: copy)
         }
         events = try JSONLinesWriter(path: "\(directory)/\(RunDirectory.eventsName)")
     }

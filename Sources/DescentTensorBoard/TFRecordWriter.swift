@@ -1,20 +1,21 @@
+import DescentCore
 import Foundation
 
 /// Writes TFRecord framing into a file, buffered: each record is its length (UInt64, little
 /// endian), the masked CRC-32C of those 8 bytes, the data, and the masked CRC-32C of the data.
 /// Records are written out when the buffer passes 64 KB and on `flush`.
 public final class TFRecordWriter {
-    public let path: String
-    private let handle: FileHandle
+    public var path: String { file.path }
+    private let file: AppendOnlyFile
     private var buffer: [UInt8] = []
 
     /// Creates (or empties) the file; throws with the path when it cannot.
     public init(path: String) throws {
-        self.path = path
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw TensorBoardError.cannotCreate(path: path, reason: String(cString: strerror(errno)))
+        do {
+            file = try AppendOnlyFile(path: path)
+        } catch {
+            throw TensorBoardError.cannotCreate(path: path, reason: String(cString: strerror(error.code)))
         }
-        handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         buffer.reserveCapacity(1 << 17)
     }
 
@@ -29,15 +30,22 @@ public final class TFRecordWriter {
         if buffer.count >= 1 << 16 { try flush() }
     }
 
+    /// Writes what is buffered; a failure names the file and the system's reason
+    /// (`FileWriteError`), and what was not written is kept.
     public func flush() throws {
         guard !buffer.isEmpty else { return }
-        try handle.write(contentsOf: buffer)
-        buffer.removeAll(keepingCapacity: true)
+        do {
+            try buffer.withUnsafeBytes { try file.write($0) }
+            buffer.removeAll(keepingCapacity: true)
+        } catch let partial as AppendOnlyFile.PartialWrite {
+            buffer.removeFirst(partial.written)
+            throw partial.error
+        }
     }
 
     public func close() throws {
+        defer { file.close() }
         try flush()
-        try handle.close()
     }
 
     private func appendLittleEndian(_ value: UInt32) {

@@ -1,4 +1,5 @@
 import DescentTraining
+import DescentCore
 import Foundation
 import SwiftProtobuf
 
@@ -22,9 +23,9 @@ public final class TensorBoardObserver: RunObserver, @unchecked Sendable {
     /// Creates `directory` when needed and the event file in it, with its version record.
     public init(directory: String) throws {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try AtomicFile.createDirectories(directory)
         } catch {
-            throw TensorBoardError.cannotCreate(path: directory, reason: "\(error.localizedDescription)")
+            throw TensorBoardError.cannotCreate(path: directory, reason: "\(String(cString: strerror(error.code))) (\(error.action))")
         }
         let now = Date().timeIntervalSince1970
         path = "\(directory)/events.out.tfevents.\(Int(now)).\(ProcessInfo.processInfo.hostName).\(getpid())"

@@ -73,8 +73,7 @@ public struct StepRecord: Codable, Sendable, Equatable {
 
 /// Appends JSON lines to a file, buffered; `close()` flushes.
 public final class JSONLinesWriter {
-    private let path: String
-    private var fd: Int32
+    private let file: AppendOnlyFile
     private var pending = Data()
     private let encoder: JSONEncoder
 
@@ -82,11 +81,7 @@ public final class JSONLinesWriter {
     /// existing one.
     public init(path: String, append: Bool = false) throws {
         // Errors in the project's words (`FileWriteError`: the path, the step, the system's reason).
-        try AtomicFile.createDirectories(URL(fileURLWithPath: path).deletingLastPathComponent().path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0o644)
-        guard fd >= 0 else { throw FileWriteError(path: path, action: "open", code: errno) }
-        self.path = path
-        self.fd = fd
+        file = try AppendOnlyFile(path: path, append: append)
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
     }
@@ -127,32 +122,21 @@ public final class JSONLinesWriter {
     }
 
     /// Writes what is buffered. A failure (a full disk, a closed file) names the file and the
-    /// system's reason (`FileWriteError`); what was buffered is kept for a later try.
+    /// system's reason (`FileWriteError`); what was not written is kept for a later try.
     public func flush() throws {
         guard !pending.isEmpty else { return }
-        guard fd >= 0 else { throw FileWriteError(path: path, action: "write", code: EBADF) }
-        var written = 0
-        let failure: Int32? = pending.withUnsafeBytes { bytes in
-            while written < bytes.count {
-                let n = write(fd, bytes.baseAddress! + written, bytes.count - written)
-                if n > 0 { written += n } else if n < 0 && errno == EINTR { continue } else { return n < 0 ? errno : EIO }
-            }
-            return nil
+        do {
+            try pending.withUnsafeBytes { try file.write($0) }
+            pending.removeAll(keepingCapacity: true)
+        } catch let partial as AppendOnlyFile.PartialWrite {
+            pending.removeFirst(partial.written)
+            throw partial.error
         }
-        pending.removeFirst(written)
-        if let failure { throw FileWriteError(path: path, action: "write", code: failure) }
     }
 
     public func close() throws {
-        defer {
-            if fd >= 0 { Glibc.close(fd) }
-            fd = -1
-        }
+        defer { file.close() }
         try flush()
-    }
-
-    deinit {
-        if fd >= 0 { Glibc.close(fd) }
     }
 }
 

@@ -1,3 +1,4 @@
+import DescentCore
 import DescentTensorBoard
 import Foundation
 import Testing
@@ -37,5 +38,14 @@ import Testing
         #expect(Array(bytes[12..<15]) == Array("abc".utf8))
         // crc32c("abc") = 0x364B3FB7 (CRC catalogue tools; independent of the table above).
         #expect(u32(15) == CRC32C.masked(0x364B_3FB7))
+    }
+
+    /// A full disk (`/dev/full`: every write fails with ENOSPC) is named with the file and the
+    /// reason, and what could not be written stays buffered.
+    @Test func aFullDiskIsNamedInWords() throws {
+        let writer = try TFRecordWriter(path: "/dev/full")
+        try writer.write(Array("abc".utf8))
+        #expect(throws: FileWriteError(path: "/dev/full", action: "write", code: ENOSPC)) { try writer.flush() }
+        #expect(throws: FileWriteError(path: "/dev/full", action: "write", code: ENOSPC)) { try writer.close() }
     }
 }
