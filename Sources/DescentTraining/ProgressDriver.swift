@@ -177,10 +177,9 @@ public final class ProgressDriver {
         try? trace?.flush()
     }
 
-    /// The closing lines and what the run measured.
-    /// The trained parameters are saved before anything else can fail; a `--save` that fails (a
-    /// full disk) leaves them in a checkpoint when the run keeps checkpoints, and says how to
-    /// write them out from there. A trace that cannot be closed fails the run after the save.
+    /// The closing lines and what the run measured. A `--save` that fails (a full disk) leaves the
+    /// trained parameters in a checkpoint when the run keeps checkpoints, and says how to write
+    /// them out from there; a trace that could not be closed fails the run only after the save.
     public func finish(parameters: UnsafeBufferPointer<Float>, savePath: String?) throws -> RunSummary {
         var traceFailure: Error?
         do {
