@@ -4,12 +4,15 @@ import Glibc
 import Darwin
 #endif
 
-/// A file written from start to end in chunks (traces, event logs), with POSIX calls so that a
-/// failure names the file and the system's reason (`FileWriteError`: "No space left on device")
-/// rather than a Foundation error domain. Missing parent directories are made on opening.
+/// A file written from start to end through a buffer (traces, event logs), with POSIX calls, so
+/// that a failure names the file and the system's reason (`FileWriteError`: "No space left on
+/// device") rather than a Foundation error domain. Missing parent directories are made on
+/// opening. Bytes reach the file only on `flush`, so a writer that flushes at record boundaries
+/// leaves whole records on disk; bytes a failed write did not take stay buffered for a later try.
 public final class AppendOnlyFile {
     public let path: String
     private var fd: Int32
+    private var pending: [UInt8] = []
 
     /// Opens `path` for writing: emptied, or (with `append`) at its end.
     public init(path: String, append: Bool = false) throws(FileWriteError) {
@@ -18,36 +21,55 @@ public final class AppendOnlyFile {
         guard fd >= 0 else { throw FileWriteError(path: path, action: "open", code: errno) }
         self.path = path
         self.fd = fd
+        pending.reserveCapacity(1 << 17)
     }
 
-    /// Writes `bytes` whole; returns how many were written before a failure, which it throws
-    /// together with that count, so a caller can keep the rest for a later try.
-    public func write(_ bytes: UnsafeRawBufferPointer) throws(PartialWrite) {
-        guard fd >= 0 else { throw PartialWrite(written: 0, error: FileWriteError(path: path, action: "write", code: EBADF)) }
+    /// Bytes appended and not yet written.
+    public var pendingCount: Int { pending.count }
+
+    /// Buffers `bytes` (nothing is written until `flush`).
+    public func append<Bytes: Sequence<UInt8>>(contentsOf bytes: Bytes) {
+        pending.append(contentsOf: bytes)
+    }
+
+    /// Buffers the bytes of a value (a length, a checksum), as they lie in memory.
+    public func append<T>(bytesOf value: T) {
+        withUnsafeBytes(of: value) { pending.append(contentsOf: $0) }
+    }
+
+    /// Writes what is buffered.
+    public func flush() throws(FileWriteError) {
+        guard !pending.isEmpty else { return }
+        guard fd >= 0 else { throw FileWriteError(path: path, action: "write", code: EBADF) }
         var written = 0
-        while written < bytes.count {
-            let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
-            if n > 0 {
-                written += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                throw PartialWrite(written: written, error: FileWriteError(path: path, action: "write", code: n < 0 ? errno : EIO))
+        let failure: Int32? = pending.withUnsafeBytes { bytes in
+            while written < bytes.count {
+                let n = Glibc.write(fd, bytes.baseAddress! + written, bytes.count - written)
+                if n > 0 {
+                    written += n
+                } else if n < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return n < 0 ? errno : EIO
+                }
             }
+            return nil
         }
+        pending.removeFirst(written)
+        if let failure { throw FileWriteError(path: path, action: "write", code: failure) }
     }
 
-    /// A write that stopped after `written` bytes, and why.
-    public struct PartialWrite: Error {
-        public let written: Int
-        public let error: FileWriteError
+    /// Writes what is buffered and closes the file (whether or not that write failed); closing
+    /// again does nothing but report bytes still unwritten.
+    public func close() throws(FileWriteError) {
+        defer {
+            if fd >= 0 { Glibc.close(fd) }
+            fd = -1
+        }
+        try flush()
     }
 
-    /// Closes the file (later writes fail with EBADF); closing twice does nothing.
-    public func close() {
+    deinit {
         if fd >= 0 { Glibc.close(fd) }
-        fd = -1
     }
-
-    deinit { close() }
 }

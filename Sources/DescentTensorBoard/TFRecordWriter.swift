@@ -7,7 +7,6 @@ import Foundation
 public final class TFRecordWriter {
     public var path: String { file.path }
     private let file: AppendOnlyFile
-    private var buffer: [UInt8] = []
 
     /// Creates (or empties) the file; throws with the path when it cannot.
     public init(path: String) throws {
@@ -16,42 +15,22 @@ public final class TFRecordWriter {
         } catch {
             throw TensorBoardError.cannotCreate(path: path, reason: String(cString: strerror(error.code)))
         }
-        buffer.reserveCapacity(1 << 17)
     }
 
     public func write(_ record: [UInt8]) throws {
-        var length = UInt64(record.count).littleEndian
-        withUnsafeBytes(of: &length) { lengthBytes in
-            buffer.append(contentsOf: lengthBytes)
-            appendLittleEndian(CRC32C.masked(CRC32C.checksum(lengthBytes)))
-        }
-        buffer.append(contentsOf: record)
-        appendLittleEndian(CRC32C.masked(CRC32C.checksum(record)))
-        if buffer.count >= 1 << 16 { try flush() }
+        let length = UInt64(record.count).littleEndian
+        file.append(bytesOf: length)
+        withUnsafeBytes(of: length) { file.append(bytesOf: CRC32C.masked(CRC32C.checksum($0)).littleEndian) }
+        file.append(contentsOf: record)
+        file.append(bytesOf: CRC32C.masked(CRC32C.checksum(record)).littleEndian)
+        if file.pendingCount >= 1 << 16 { try flush() }
     }
 
     /// Writes what is buffered; a failure names the file and the system's reason
     /// (`FileWriteError`), and what was not written is kept.
-    public func flush() throws {
-        guard !buffer.isEmpty else { return }
-        do {
-            try buffer.withUnsafeBytes { try file.write($0) }
-            buffer.removeAll(keepingCapacity: true)
-        } catch let partial as AppendOnlyFile.PartialWrite {
-            buffer.removeFirst(partial.written)
-            throw partial.error
-        }
-    }
+    public func flush() throws { try file.flush() }
 
-    public func close() throws {
-        defer { file.close() }
-        try flush()
-    }
-
-    private func appendLittleEndian(_ value: UInt32) {
-        var little = value.littleEndian
-        withUnsafeBytes(of: &little) { buffer.append(contentsOf: $0) }
-    }
+    public func close() throws { try file.close() }
 }
 
 /// An event file that cannot be written.

@@ -74,7 +74,6 @@ public struct StepRecord: Codable, Sendable, Equatable {
 /// Appends JSON lines to a file, buffered; `close()` flushes.
 public final class JSONLinesWriter {
     private let file: AppendOnlyFile
-    private var pending = Data()
     private let encoder: JSONEncoder
 
     /// Opens `path` for writing: a new file, or (with `append`, for a resumed run) the end of the
@@ -102,42 +101,31 @@ public final class JSONLinesWriter {
     }
 
     public func append<T: Encodable>(_ record: T) throws {
-        pending.append(try encoder.encode(record))
+        file.append(contentsOf: try encoder.encode(record))
         try endLine()
     }
 
     /// A per-step record, written by itself (see `JSONLineRecord`).
     public func append<T: JSONLineRecord>(_ record: T) throws {
         if let line = record.jsonLine() {
-            pending.append(contentsOf: line.utf8)
+            file.append(contentsOf: line.utf8)
         } else {
-            pending.append(try encoder.encode(record))  // refuses the NaN or infinity, as it always did
+            file.append(contentsOf: try encoder.encode(record))  // refuses the NaN or infinity, as it always did
         }
         try endLine()
     }
 
+    /// Ends the line; written out at the end of a line once 64 KB wait, so the file holds whole lines.
     private func endLine() throws {
-        pending.append(0x0A)
-        if pending.count > 1 << 16 { try flush() }
+        file.append(contentsOf: CollectionOfOne(0x0A))
+        if file.pendingCount > 1 << 16 { try flush() }
     }
 
     /// Writes what is buffered. A failure (a full disk, a closed file) names the file and the
     /// system's reason (`FileWriteError`); what was not written is kept for a later try.
-    public func flush() throws {
-        guard !pending.isEmpty else { return }
-        do {
-            try pending.withUnsafeBytes { try file.write($0) }
-            pending.removeAll(keepingCapacity: true)
-        } catch let partial as AppendOnlyFile.PartialWrite {
-            pending.removeFirst(partial.written)
-            throw partial.error
-        }
-    }
+    public func flush() throws { try file.flush() }
 
-    public func close() throws {
-        defer { file.close() }
-        try flush()
-    }
+    public func close() throws { try file.close() }
 }
 
 /// The resident memory of this process in MB (Linux: /proc/self/statm), nil where unknown.
