@@ -144,12 +144,13 @@ public struct CheckpointStore: Sendable {
     /// Checks before training that checkpoints can be written here (creates the directory).
     public func prepare() throws {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try AtomicFile.createDirectories(directory)
         } catch {
-            throw CheckpointError(path: directory, problem: "cannot create the checkpoint directory")
+            throw CheckpointError(path: directory, problem: "cannot create the checkpoint directory (\(error.action): \(String(cString: strerror(error.code))))")
         }
-        guard access(directory, W_OK | X_OK) == 0 else {
-            throw CheckpointError(path: directory, problem: "the checkpoint directory is not writable")
+        // The check that writes (and removes) a file there: access() says yes to root even where it cannot.
+        if let problem = AtomicFile.problemWriting("\(directory)/checkpoint") {
+            throw CheckpointError(path: directory, problem: "the checkpoint directory is not writable (\(problem))")
         }
     }
 

@@ -117,6 +117,17 @@ import Testing
             "\($0)".contains("holds no checkpoint")
         }
     }
+
+    /// A checkpoint directory that cannot be made is refused before training, with the reason.
+    @Test func anUncreatableDirectoryIsRefusedWithTheReason() throws {
+        #expect { try CheckpointStore(directory: "/proc/descent-nope/ckpt").prepare() } throws: {
+            "\($0)".contains("cannot create the checkpoint directory (create the directory /proc/descent-nope: ")
+        }
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CheckpointStore(directory: dir + "/a/b").prepare()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir + "/a/b").isEmpty)  // the probe is removed
+    }
 }
 
 /// SHA-256 through the project's implementation (the checksum a checkpoint carries).
