@@ -12,7 +12,9 @@ import Darwin
 public final class AppendOnlyFile {
     public let path: String
     private var fd: Int32
-    private var pending: [UInt8] = []
+    /// Bytes appended and not yet written (visible to the inlined appends, so that a trace line
+    /// is copied in with one memcpy at the caller rather than through a generic witness).
+    @usableFromInline var pending: [UInt8] = []
 
     /// Opens `path` for writing: emptied, or (with `append`) at its end.
     public init(path: String, append: Bool = false) throws(FileWriteError) {
@@ -28,11 +30,13 @@ public final class AppendOnlyFile {
     public var pendingCount: Int { pending.count }
 
     /// Buffers `bytes` (nothing is written until `flush`).
+    @inlinable
     public func append<Bytes: Sequence<UInt8>>(contentsOf bytes: Bytes) {
         pending.append(contentsOf: bytes)
     }
 
     /// Buffers the bytes of a value (a length, a checksum), as they lie in memory.
+    @inlinable
     public func append<T>(bytesOf value: T) {
         withUnsafeBytes(of: value) { pending.append(contentsOf: $0) }
     }

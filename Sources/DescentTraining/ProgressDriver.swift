@@ -76,13 +76,7 @@ public final class ProgressDriver {
         // The trace on disk covers at least the steps the checkpoint holds, where it can be
         // written. A trace that cannot be (its disk is full) does not keep the training state
         // from being saved: the trace then misses its last steps, and says so.
-        var traceFailure: Error?
-        do {
-            try writeDeferredRecord()
-            try trace?.flush()
-        } catch {
-            traceFailure = error
-        }
+        let traceFailure = writeOutTrace(closing: false)
         let path = try checkpoints.save(progress: progress, parameters: parameters, now: monotonicSeconds())
         observer?.event(RunEvent(.checkpoint, step: progress.step, detail: path))
         if let traceFailure {
@@ -171,23 +165,30 @@ public final class ProgressDriver {
         progress.observeEpochEnd(validationLoss: testLoss, now: monotonicSeconds())
     }
 
+    /// Writes the waiting record and the trace's buffer (and closes the trace at the end of a
+    /// run); returns the failure, for the caller to report once what matters more is saved.
+    /// The buffer is written even when the waiting record could not be.
+    private func writeOutTrace(closing: Bool) -> Error? {
+        var failure: Error?
+        do { try writeDeferredRecord() } catch { failure = error }
+        do {
+            if closing { try trace?.close() } else { try trace?.flush() }
+        } catch {
+            failure = failure ?? error
+        }
+        return failure
+    }
+
     /// Flushes the trace (the run stops early; what was applied stays recorded).
     public func flush() {
-        try? writeDeferredRecord()
-        try? trace?.flush()
+        _ = writeOutTrace(closing: false)
     }
 
     /// The closing lines and what the run measured. A `--save` that fails (a full disk) leaves the
     /// trained parameters in a checkpoint when the run keeps checkpoints, and says how to write
     /// them out from there; a trace that could not be closed fails the run only after the save.
     public func finish(parameters: UnsafeBufferPointer<Float>, savePath: String?) throws -> RunSummary {
-        var traceFailure: Error?
-        do {
-            try writeDeferredRecord()
-            try trace?.close()
-        } catch {
-            traceFailure = error
-        }
+        let traceFailure = writeOutTrace(closing: true)
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
         let seconds = monotonicSeconds() - started
         reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, seconds: seconds)
