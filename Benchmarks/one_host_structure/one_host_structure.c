@@ -1,0 +1,179 @@
+/* How the structure of one synchronous step decides what 2 workers on 2 cores gain over one core,
+ * with the compute held fixed: the same C training step (gather, the five GEMMs through oneDNN's
+ * sgemm, bias, ReLU, softmax) in threads of one program, so that only the structure differs.
+ * Each round runs, back to back (order alternating), at global batch 2B:
+ *   one core          one thread pinned to CPU 0 training at batch 2B (gradient, then SGD);
+ *   split update      two threads pinned to CPUs 0 and 1, batch B each, meeting at spin barriers;
+ *                     each sums the two gradients over half of the parameters and applies SGD there;
+ *   serial update     the same, but thread 0 sums and applies all of it while thread 1 waits;
+ *   coordinator       Descent's shape: a third, unpinned thread sleeps on a futex for the first
+ *                     gradient, spins for the second, sums and applies in one sweep, publishes the
+ *                     step and wakes the workers, who sleep on a futex between steps;
+ *   coordinator, Descent's sweeps: the same with the coordinator's arithmetic as Descent's
+ *                     kernels do it: the first gradient staged while the second is computed, then
+ *                     stage the second, mean and norm (16 double lanes), SGD: three sweeps of
+ *                     400 KB after the last gradient instead of one.
+ * Ratios are wall-clock samples per second over the one-core thread's, medians over the rounds.
+ *   cc -O3 -march=native one_host_structure.c -o one_host_structure -ldnnl -lpthread -lm
+ *   OMP_NUM_THREADS=1 ./one_host_structure [B] [ROUNDS]        (defaults 32 and 7)
+ * Needs 2 CPUs. It trains on fixed pseudo-random bytes, not MNIST: only the speed is of interest. */
+#define _GNU_SOURCE
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+#include <immintrin.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+enum { IN = 784, HID = 128, OUT = 10, NP = IN * HID + HID + HID * OUT + OUT, IMAGES = 5000 };
+static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
+static void gemm(char ta, char tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != dnnl_success) { fprintf(stderr, "dnnl_sgemm failed\n"); exit(1); }
+}
+static void *aligned(size_t n) { void *p; if (posix_memalign(&p, 64, n)) exit(1); memset(p, 0, n); return p; }
+static unsigned char *pixels; static unsigned char *labels;
+static float *P; static float *G[2];
+
+typedef struct { int batch; float *X, *H, *Z, *DA; unsigned seed; int *rows; } Work;
+static Work work_new(int batch, unsigned seed) {
+    Work w = { batch, aligned(sizeof(float) * batch * IN), aligned(sizeof(float) * batch * HID), aligned(sizeof(float) * batch * OUT), aligned(sizeof(float) * batch * HID), seed, aligned(sizeof(int) * batch) };
+    return w;
+}
+/* gradient of the mean loss over `scale_batch` samples, this worker's `batch` of them, into g */
+static void gradient(Work *w, const float *p, float *g, int scale_batch) {
+    int B = w->batch;
+    const float *W1 = p, *b1 = p + IN * HID, *W2 = b1 + HID, *b2 = W2 + HID * OUT;
+    float *gW1 = g, *gb1 = g + IN * HID, *gW2 = gb1 + HID, *gb2 = gW2 + HID * OUT;
+    for (int i = 0; i < B; i++) { w->seed = w->seed * 1664525u + 1013904223u; w->rows[i] = (w->seed >> 8) % IMAGES; }
+    for (int i = 0; i < B; i++) { const unsigned char *src = pixels + (size_t)w->rows[i] * IN; float *dst = w->X + (size_t)i * IN; for (int j = 0; j < IN; j++) dst[j] = src[j] * (1.0f / 255); }
+    gemm('N', 'N', B, HID, IN, 1, w->X, IN, W1, HID, 0, w->H, HID);
+    for (int i = 0; i < B; i++) for (int j = 0; j < HID; j++) { float v = w->H[i * HID + j] + b1[j]; w->H[i * HID + j] = v > 0 ? v : 0; }
+    gemm('N', 'N', B, OUT, HID, 1, w->H, HID, W2, OUT, 0, w->Z, OUT);
+    float inv = 1.0f / scale_batch;
+    for (int i = 0; i < B; i++) {
+        float *z = w->Z + i * OUT, m = -INFINITY, s = 0;
+        for (int j = 0; j < OUT; j++) { z[j] += b2[j]; if (z[j] > m) m = z[j]; }
+        for (int j = 0; j < OUT; j++) { z[j] = expf(z[j] - m); s += z[j]; }
+        for (int j = 0; j < OUT; j++) z[j] = (z[j] / s - (j == labels[w->rows[i]])) * inv;
+    }
+    gemm('T', 'N', HID, OUT, B, 1, w->H, HID, w->Z, OUT, 0, gW2, OUT);
+    for (int j = 0; j < OUT; j++) { float s = 0; for (int i = 0; i < B; i++) s += w->Z[i * OUT + j]; gb2[j] = s; }
+    gemm('N', 'T', B, HID, OUT, 1, w->Z, OUT, W2, OUT, 0, w->DA, HID);
+    for (int j = 0; j < HID; j++) gb1[j] = 0;
+    for (int i = 0; i < B; i++) for (int j = 0; j < HID; j++) { float d = w->H[i * HID + j] > 0 ? w->DA[i * HID + j] : 0; w->DA[i * HID + j] = d; gb1[j] += d; }
+    gemm('T', 'N', IN, HID, B, 1, w->X, IN, w->DA, HID, 0, gW1, HID);
+}
+static void pin(int cpu) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); pthread_setaffinity_np(pthread_self(), sizeof s, &s); }
+
+/* sense-reversing spin barrier for 2 */
+static _Atomic int arrived; static _Atomic int sense;
+static void barrier(int *local) { *local = !*local; if (atomic_fetch_add(&arrived, 1) == 1) { atomic_store(&arrived, 0); atomic_store(&sense, *local); } else while (atomic_load_explicit(&sense, memory_order_acquire) != *local) _mm_pause(); }
+
+static int mode; /* 0: split update, 1: serial update by thread 0 */
+static long steps; static int B; static float lr = 0.1f;
+static void *split_worker(void *arg) {
+    int r = (int)(long)arg; pin(r); int local = 0;
+    Work w = work_new(B, 12345 + r);
+    long lo = r == 0 ? 0 : NP / 2 / 16 * 16, hi = r == 0 ? NP / 2 / 16 * 16 : NP;
+    barrier(&local);
+    for (long s = 0; s < steps; s++) {
+        gradient(&w, P, G[r], 2 * B);
+        barrier(&local);
+        if (mode == 0) { for (long i = lo; i < hi; i++) P[i] -= lr * (G[0][i] + G[1][i]); }
+        else if (r == 0) { for (long i = 0; i < NP; i++) P[i] -= lr * (G[0][i] + G[1][i]); }
+        barrier(&local);
+    }
+    return NULL;
+}
+static double run_split(int m) {
+    mode = m; atomic_store(&arrived, 0); atomic_store(&sense, 0); pthread_t t[2]; double t0 = now();
+    for (long r = 0; r < 2; r++) pthread_create(&t[r], NULL, split_worker, (void *)r);
+    for (int r = 0; r < 2; r++) pthread_join(t[r], NULL);
+    return steps * 2.0 * B / (now() - t0);
+}
+static void *single(void *arg) {
+    (void)arg; pin(0); Work w = work_new(2 * B, 999);
+    for (long s = 0; s < steps; s++) { gradient(&w, P, G[0], 2 * B); for (long i = 0; i < NP; i++) P[i] -= lr * G[0][i]; }
+    return NULL;
+}
+static double run_single(void) {
+    pthread_t t; double t0 = now();
+    pthread_create(&t, NULL, single, NULL); pthread_join(t, NULL);
+    return steps * 2.0 * B / (now() - t0);
+}
+/* Descent's structure: a coordinator thread (not pinned) sums and applies; workers sleep on a futex
+ * for the next step (or spin when `worker_spin`), the coordinator sleeps for the first gradient and
+ * spins for the last. */
+static _Atomic unsigned step_seq, completions; static int worker_spin, descent_sweeps; static float *S, *S2; static volatile float norm_sink;
+static void fwait(_Atomic unsigned *w, unsigned v) { syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0); }
+static void fwake(_Atomic unsigned *w) { syscall(SYS_futex, w, FUTEX_WAKE, 1 << 30, NULL, NULL, 0); }
+static void *coord_worker(void *arg) {
+    int r = (int)(long)arg; pin(r); Work w = work_new(B, 12345 + r); unsigned seen = 0;
+    for (long s = 0; s < steps; s++) {
+        unsigned v;
+        if (worker_spin) { int n = 0; while ((v = atomic_load(&step_seq)) == seen) { _mm_pause(); if (++n % 64 == 0) sched_yield(); } }
+        else while ((v = atomic_load(&step_seq)) == seen) fwait(&step_seq, seen);
+        seen = v;
+        gradient(&w, P, G[r], 2 * B);
+        atomic_fetch_add(&completions, 1); fwake(&completions);
+    }
+    return NULL;
+}
+static double run_coordinated(int spin) {
+    worker_spin = spin; atomic_store(&step_seq, 0); atomic_store(&completions, 0);
+    pthread_t t[2]; double t0 = now();
+    for (long r = 0; r < 2; r++) pthread_create(&t[r], NULL, coord_worker, (void *)r);
+    unsigned seen = 0;
+    for (long s = 0; s < steps; s++) {
+        atomic_fetch_add(&step_seq, 1); fwake(&step_seq);
+        unsigned v;
+        while ((v = atomic_load(&completions)) == seen) fwait(&completions, seen);
+        if (descent_sweeps && v - seen < 2) { for (long i = 0; i < NP; i++) S[i] = 0.0f + 32.0f * G[0][i]; }
+        if (v - seen < 2) { int n = 0; while ((v = atomic_load(&completions)) - seen < 2) { _mm_pause(); if (++n % 64 == 0) sched_yield(); } }
+        seen = v;
+        if (descent_sweeps) {
+            for (long i = 0; i < NP; i++) S2[i] = S[i] + 32.0f * G[1][i];
+            double lanes[16] = {0}; long whole = NP - NP % 16;
+            for (long i = 0; i < whole; i += 16) for (int j = 0; j < 16; j++) { float m = S2[i + j] * (1.0f / 64); S2[i + j] = m; lanes[j] += (double)m * m; }
+            for (long i = whole; i < NP; i++) { float m = S2[i] * (1.0f / 64); S2[i] = m; lanes[i - whole] += (double)m * m; }
+            double q = 0; for (int j = 0; j < 16; j++) q += lanes[j]; norm_sink += q;
+            for (long i = 0; i < NP; i++) P[i] -= lr * S2[i];
+        } else for (long i = 0; i < NP; i++) P[i] -= lr * (G[0][i] + G[1][i]);
+    }
+    for (int r = 0; r < 2; r++) pthread_join(t[r], NULL);
+    return steps * 2.0 * B / (now() - t0);
+}
+static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return x < y ? -1 : x > y; }
+int main(int argc, char **argv) {
+    int rounds = argc > 2 ? atoi(argv[2]) : 7; B = argc > 1 ? atoi(argv[1]) : 32;
+    pixels = malloc((size_t)IMAGES * IN); labels = malloc(IMAGES);
+    for (size_t i = 0; i < (size_t)IMAGES * IN; i++) pixels[i] = (i * 2654435761u) >> 24;
+    for (int i = 0; i < IMAGES; i++) labels[i] = i % 10;
+    P = aligned(sizeof(float) * NP); S = aligned(sizeof(float) * NP); S2 = aligned(sizeof(float) * NP); G[0] = aligned(sizeof(float) * NP); G[1] = aligned(sizeof(float) * NP);
+    for (long i = 0; i < NP; i++) P[i] = ((i * 2654435761u) >> 16 & 0xffff) / 65536.0f * 0.1f - 0.05f;
+    if (B <= 0 || rounds <= 0 || rounds > 64) { fprintf(stderr, "usage: one_host_structure [B > 0] [ROUNDS 1-64]\n"); return 2; }
+    steps = 200000 / B; if (steps < 50) steps = 50;
+    double ratios[4][64];
+    static const char *names[4] = { "split update", "serial update", "coordinator, one sweep", "coordinator, Descent's sweeps" };
+    for (int k = 0; k < rounds; k++) {
+        double one, split, serial, coordinated, sweeps;
+        descent_sweeps = 0;
+        if (k % 2) { one = run_single(); split = run_split(0); serial = run_split(1); coordinated = run_coordinated(0); descent_sweeps = 1; sweeps = run_coordinated(0); }
+        else { descent_sweeps = 1; sweeps = run_coordinated(0); descent_sweeps = 0; coordinated = run_coordinated(0); serial = run_split(1); split = run_split(0); one = run_single(); }
+        double each[4] = { split, serial, coordinated, sweeps };
+        printf("B=%d round %d: one core %.0f samples/s", B, k, one);
+        for (int m = 0; m < 4; m++) { ratios[m][k] = each[m] / one; printf("  %s %.0f (%.2fx)", names[m], each[m], ratios[m][k]); }
+        printf("\n");
+        fflush(stdout);
+    }
+    printf("B=%d global batch %d, medians of %d rounds over one core:", B, 2 * B, rounds);
+    for (int m = 0; m < 4; m++) { qsort(ratios[m], rounds, sizeof(double), cmp); printf("  %s %.2fx", names[m], ratios[m][rounds / 2]); }
+    printf("\n");
+}
