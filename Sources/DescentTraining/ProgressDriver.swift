@@ -37,6 +37,8 @@ public final class ProgressDriver {
     private let observer: (any RunObserver)?
     private let epochs: Int
     public let started: Double
+    /// The step this process started at (above 0: it resumed from a checkpoint).
+    private let resumedAt: Int
     /// Async and bounded modes: the staleness of every applied gradient so far.
     public private(set) var staleness: StalenessTally?
     /// Whether a step's record (its trace line and what the observers are told) waits for
@@ -66,6 +68,7 @@ public final class ProgressDriver {
                                       everySteps: options.checkpointEverySteps, everySeconds: options.checkpointEverySeconds, now: now)
         }
         started = now
+        resumedAt = progress.step
     }
 
     /// Saves a checkpoint of the last applied step now (stopped, failing, or finished), if the
@@ -191,7 +194,7 @@ public final class ProgressDriver {
         let traceFailure = writeOutTrace(closing: true)
         let (testLoss, testAccuracy) = evaluator.evaluate(parameters: parameters, on: test)
         let seconds = monotonicSeconds() - started
-        reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, seconds: seconds)
+        reporter.finished(testLoss: testLoss, testAccuracy: testAccuracy, finalRate: progress.rate, steps: progress.step, resumedAt: resumedAt, seconds: seconds)
         if let staleness {
             Console.out(String(format: "Staleness: mean %.3f, max %d over %d gradients", staleness.mean, staleness.max, staleness.gradients))
         }

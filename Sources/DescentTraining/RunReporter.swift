@@ -35,13 +35,27 @@ public struct RunReporter {
             pad(epoch + 1), pad(epochs), steps, seconds, loss, accuracy, testLoss, testAccuracy))
     }
 
-    /// The end summary: test loss and accuracy, and the rate the schedule gives after the last step.
-    public mutating func finished(testLoss: Double, testAccuracy: Double, finalRate: Float, steps: Int, seconds: Double) {
+    /// The end summary: test loss and accuracy, the rate the schedule gives after the last step,
+    /// and how many steps this process trained (`steps` is where the run is now; a resumed run
+    /// started at `resumedAt`).
+    public mutating func finished(testLoss: Double, testAccuracy: Double, finalRate: Float, steps: Int, resumedAt: Int = 0, seconds: Double) {
         progress.clear()
         emit(String(format: "Test loss: %.4f - test accuracy: %.4f", testLoss, testAccuracy))
         emit("Current learning rate: \(Double(finalRate))")
-        emit(String(format: "Trained %d steps in %.1fs", steps, seconds))
+        emit(Self.trainedLine(steps: steps, resumedAt: resumedAt, seconds: seconds))
         if let peak = peakResidentMemoryMB() { emit(String(format: "Peak memory: %.1f MB", peak)) }
+    }
+
+    /// "Trained N steps in S s", saying for a resumed run where it resumed, and that a run resumed
+    /// at its last step had nothing left to train.
+    static func trainedLine(steps: Int, resumedAt: Int, seconds: Double) -> String {
+        let trained = max(0, steps - resumedAt)
+        let line = String(format: "Trained %d step%@ in %.1fs", trained, trained == 1 ? "" : "s", seconds)
+        guard resumedAt > 0 else { return line }
+        guard trained > 0 else {
+            return line + " (the checkpoint's step \(resumedAt) is where the run ends; give a larger --max-steps or more epochs to train on)"
+        }
+        return line + " (resumed at step \(resumedAt); the run is at step \(steps))"
     }
 
     private func pad(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }

@@ -158,13 +158,18 @@ extension SystemTests {
             let longer = try run("\(name)-longer", command + ["--max-steps", "300", "--resume", "\(dir)/ckpt", "--save", "\(dir)/\(name)-300.bin"])
             #expect(longer.exitCode == 0, "\(longer.stderr)")
             #expect(longer.stdout.contains("--max-steps: the resumed run ends at step 300 (the checkpoint's run was to end at step 200)"), "\(longer.stdout)")
-            #expect(longer.stdout.contains("Trained 300 steps"), "\(longer.stdout)")
+            // The last checkpoint is of step 100 (none is written at a run's end): this process
+            // trained the run's steps 100 to 300, and says so.
+            #expect(longer.stdout.contains("Trained 200 steps in"), "\(longer.stdout)")
+            #expect(longer.stdout.contains("(resumed at step 100; the run is at step 300)"), "\(longer.stdout)")
             if name == "train" {  // one process: the same bits as the uninterrupted 300 steps
                 #expect(try readParameters("\(dir)/train-300.bin").map(\.bitPattern) == expected300)
             }
         }
         let unchanged = try run("unchanged", ["train", "--resume", "\(dir)/ckpt", "--save", "\(dir)/resumed-200.bin"])
         #expect(unchanged.exitCode == 0, "\(unchanged.stderr)")
+        #expect(unchanged.stdout.contains("Trained 100 steps in"), "\(unchanged.stdout)")
+        #expect(unchanged.stdout.contains("(resumed at step 100; the run is at step 200)"), "\(unchanged.stdout)")
         #expect(try readParameters("\(dir)/resumed-200.bin").map(\.bitPattern) == readParameters("\(dir)/whole-200.bin").map(\.bitPattern))
         let past = try run("past", ["train", "--max-steps", "50", "--resume", "\(dir)/ckpt"])
         #expect(past.exitCode != 0)
