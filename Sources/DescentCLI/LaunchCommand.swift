@@ -1,4 +1,5 @@
 import ArgumentParser
+import DescentCoordinator
 import DescentCore
 import DescentLaunch
 import DescentTraining
@@ -149,6 +150,11 @@ struct Launch: AsyncParsableCommand {
             }
         }
         if endpoint.hasPrefix("ipc://") { unlink(String(endpoint.dropFirst("ipc://".count))) }
+        // A coordinator that was killed could not unlink its shared memory; every process of the
+        // run has ended now, so remove it (and any other dead coordinator's of this user).
+        for name in SharedMemoryTransport.reclaimSegmentsOfDeadCoordinators() {
+            Console.error("[launch] removed /dev/shm/\(name), the shared memory of a coordinator that did not end cleanly")
+        }
         if result.exitCode != 0 { throw ExitCode(result.exitCode) }
     }
 

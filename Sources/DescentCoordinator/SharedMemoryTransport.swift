@@ -66,6 +66,14 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         socketBacklog ? 0 : min(timeout, local.all ? 0.005 : 0.0005)
     }
 
+    /// Unlinks the segments of coordinators of this user that died without removing theirs (a
+    /// SIGKILL, a crash); returns their names. `launch` calls it when its processes have ended, so a
+    /// killed coordinator's 400 KB-per-worker segment does not wait for the next run to go.
+    @discardableResult
+    public static func reclaimSegmentsOfDeadCoordinators() -> [String] {
+        SharedMemorySegment.reclaimStale(prefix: LocalWorkers.segmentPrefix)
+    }
+
     /// The most the coordinator spins for a gradient before sleeping on the futex.
     private let spinSeconds: Double
     /// CPUs this process may run on.

@@ -189,6 +189,31 @@ extension SystemTests {
 }
 
 extension SystemTests {
+    /// Regression: a coordinator killed with SIGKILL under `launch` left its shared-memory segment
+    /// in /dev/shm until the next run started; launch now removes it once its processes have ended.
+    @Test func aKilledCoordinatorsSegmentIsRemovedByLaunch() throws {
+        let dir = try Paths.temporaryDirectory("coordinator-kill")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try SyntheticMNIST.write(to: dir, train: 64, test: 16)
+        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 100000\n  batch_size: 16\n", in: dir)
+        let launch = try Child("launch", ["launch", "--config", config, "--workers", "2"], directory: dir)
+        defer { launch.stop() }
+        #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)\(launch.stderr)")
+        let children = childrenOf(launch.process.processIdentifier)
+        let coordinator = try #require(children.first { pid in
+            ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0").dropFirst().first == "coordinator"
+        }, "no coordinator among \(children)")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: "/dev/shm").filter { $0.hasPrefix("descent-shm-\(coordinator)-") }
+        #expect(segments.count == 1, "the coordinator's segment: \(segments)")
+
+        kill(coordinator, SIGKILL)
+        #expect(launch.wait(seconds: 60) != 0, "a run whose coordinator was killed fails")
+        for segment in segments {
+            #expect(!FileManager.default.fileExists(atPath: "/dev/shm/\(segment)"), "\(segment) left behind")
+            #expect(launch.stderr.contains("removed /dev/shm/\(segment)"), "\(launch.stderr)")
+        }
+    }
+
     /// Every fuzz target's seed corpus, and every input a fuzzer ever crashed on (added to the
     /// same folders), runs through the plain build's replayer without a crash.
     @Test(arguments: ["FuzzWire", "FuzzConfig", "FuzzIDX", "FuzzCheckpoint"])
