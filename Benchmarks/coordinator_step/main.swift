@@ -1,4 +1,4 @@
-// The coordinator's per-step arithmetic with 2 workers, before and after: run one of them
+// The coordinator's per-step arithmetic with 2 workers, before, after and fused: run one of them
 // STEPS times over 101,770 floats (the 784-128-10 MLP).
 import Glibc
 
@@ -40,6 +40,15 @@ for _ in 0..<steps {
         checksum += Double(cblas_snrm2(Int32(n), sum, 1))
         descent_sgd_step(parameters, nil, sum, n, 1e-9, 0, 0, 0)
         sum.update(repeating: 0, count: n)                   // reset
+    } else if mode == "fused" {
+        // The last gradient staged, averaged and its norm taken in one sweep.
+        if descent_stage_weighted(spare, current, slots[0], n, 32, 1) == 0 { fatalError() }
+        swap(&current, &spare)
+        var norm = 0.0
+        if descent_stage_weighted_mean(spare, current, slots[1], n, 32, 0, 1 / 64, &norm) == 0 { fatalError() }
+        swap(&current, &spare)
+        checksum += Double(Float(norm))
+        descent_sgd_step(parameters, nil, current, n, 1e-9, 0, 0, 0)
     } else {
         var first: Int32 = 1
         for slot in slots {

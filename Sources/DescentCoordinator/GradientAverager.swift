@@ -19,6 +19,10 @@ import DescentProtocol
 /// (a + c) + b). A gradient that arrives before its turn is copied out (checked on the copy:
 /// still one read of a shared buffer) and folded in when its turn comes; with 2 workers, or in
 /// rank order, none waits.
+///
+/// The gradient that completes a step's sum is staged, divided by the samples and its norm taken
+/// in the same sweep (`descent_stage_weighted_mean`, the same bits as the two sweeps): one pass
+/// over 400 KB fewer on the step's critical path, where the coordinator waits for its last gradient.
 final class GradientAverager {
     let count: Int
     private var current: UnsafeMutablePointer<Float>
@@ -39,6 +43,10 @@ final class GradientAverager {
     private var early: [Int: Early] = [:]
     /// The rank of the gradient staged last, when it waits in `early` rather than in `staged`.
     private var stagedEarly: Int?
+    /// The norm of `staged` when it holds the step's mean already (staged by the gradient that completes the sum).
+    private var stagedMeanNorm: Double?
+    /// The norm of `current` once it holds the step's mean (nil: `average()` divides it).
+    private var meanNorm: Double?
 
     private struct Early {
         var bytes: [UInt8]
@@ -83,20 +91,23 @@ final class GradientAverager {
     /// Reads a gradient (its payload's raw float bytes) once: returns false when one of its floats
     /// is NaN or infinite; otherwise `sum + samples * gradient` waits for `commit`.
     func stage(floatBytes bytes: UnsafeRawBufferPointer, samples: UInt64, rank: Int? = nil) -> Bool {
-        stage(bytes, encoding: .float32, weight: Float(samples), rank: rank)
+        stage(bytes, encoding: .float32, samples: samples, rank: rank)
     }
 
     /// `stage` for a gradient of either wire encoding (a bfloat16 one is checked, then decoded
     /// and added in float32).
     func stage(_ floats: GradientFloats, samples: UInt64, rank: Int? = nil) -> Bool {
-        floats.withBytes { stage($0, encoding: floats.encoding, weight: Float(samples), rank: rank) }
+        floats.withBytes { stage($0, encoding: floats.encoding, samples: samples, rank: rank) }
     }
 
     /// Stages the gradient of `rank` into the sum when it is its turn, else copies it out.
-    private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, weight: Float, rank: Int?) -> Bool {
+    private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, samples: UInt64, rank: Int?) -> Bool {
         stagedEarly = nil
+        let weight = Float(samples)
         guard let rank, let position = position(of: rank), !isTurn(position) else {
-            return stage(bytes, encoding: encoding, weight: weight)
+            // Its turn (or no order): it completes the sum when every other participant is in.
+            let completes = participants != 0 && rank.flatMap(position(of:)) != nil && folded + 1 == participants.nonzeroBitCount
+            return stage(bytes, encoding: encoding, weight: weight, meanOver: completes ? samples : nil)
         }
         // A second gradient of a rank whose first was accepted: the machine refuses it as a
         // duplicate; the first stays as it is.
@@ -127,13 +138,23 @@ final class GradientAverager {
         join(samples: samples, lossSum: lossSum, correct: correct)
     }
 
-    private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, weight: Float) -> Bool {
+    /// Stages `sum + weight * gradient`; with `meanOver` (this gradient's samples, when it
+    /// completes the sum) it is divided by all the step's samples and its norm taken in the same sweep.
+    private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, weight: Float, meanOver last: UInt64? = nil) -> Bool {
         stagedWeight = nil
+        stagedMeanNorm = nil
         let finite: Bool
         switch encoding {
         case .float32:
             precondition(bytes.count == count * 4, "payload size was checked before")
             guard let base = bytes.baseAddress else { return true }
+            if let last, samples + Int(last) > 0 {
+                var norm = 0.0
+                finite = descent_stage_weighted_mean(staged, started ? current : nil, base, count, weight, started ? 0 : 1,
+                                                     1 / Float(samples + Int(last)), &norm) != 0
+                if finite { stagedMeanNorm = Double(Float(norm)) }
+                break
+            }
             finite = descent_stage_weighted(staged, started ? current : nil, base, count, weight, started ? 0 : 1) != 0
         case .bf16:
             // Remote workers only (the socket's private frame): check, then sum in a second sweep.
@@ -161,7 +182,10 @@ final class GradientAverager {
         folded += 1
         // Each early gradient whose turn has come, in order.
         while folded >= 2, let rank = rank(at: folded), let next = early[rank], let accepted = next.accepted {
-            let finite = next.bytes.withUnsafeBytes { stage($0, encoding: next.encoding, weight: Float(accepted.samples)) }
+            let completes = folded + 1 == participants.nonzeroBitCount
+            let finite = next.bytes.withUnsafeBytes {
+                stage($0, encoding: next.encoding, weight: Float(accepted.samples), meanOver: completes ? UInt64(accepted.samples) : nil)
+            }
             precondition(finite, "an early gradient was checked when it was copied")
             join(samples: accepted.samples, lossSum: accepted.lossSum, correct: accepted.correct)
             folded += 1
@@ -170,6 +194,8 @@ final class GradientAverager {
 
     private func join(samples: Int, lossSum: Double, correct: Int) {
         stagedWeight = nil
+        meanNorm = stagedMeanNorm
+        stagedMeanNorm = nil
         self.samples += samples
         self.lossSum += lossSum
         self.correct += correct
@@ -186,6 +212,7 @@ final class GradientAverager {
             current.update(repeating: 0, count: count)
             return 0
         }
+        if let meanNorm { return meanNorm }
         guard samples > 0 else { return 0 }
         return Double(Float(descent_scale_norm(current, count, 1 / Float(samples))))
     }
@@ -195,6 +222,8 @@ final class GradientAverager {
     func reset() {
         started = false
         stagedWeight = nil
+        stagedMeanNorm = nil
+        meanNorm = nil
         stagedEarly = nil
         folded = 0
         for rank in early.keys { early[rank]?.accepted = nil }

@@ -63,3 +63,58 @@ double descent_scale_norm(float *sum, size_t n, float scale) {
     for (size_t j = 0; j < DESCENT_NORM_LANES; j++) squares += lanes[j];
     return sqrt(squares);
 }
+
+/* Sixteen lanes as one value (lowered to whatever vector width the version has), so the lanes of
+ * the norm stay in registers across the sweep. */
+typedef float descent_f16 __attribute__((vector_size(64)));
+typedef double descent_d16 __attribute__((vector_size(128)));
+typedef uint32_t descent_u16 __attribute__((vector_size(64)));
+typedef int32_t descent_i16 __attribute__((vector_size(64)));
+
+/* descent_stage_weighted, then descent_scale_norm on what it staged, in one sweep, for the gradient
+ * that completes a step's sum: staged[i] = (sum[i] + weight * g[i]) * scale, the product, the sum
+ * and the scaling each rounded to float as the two kernels round them, and the squares added in
+ * the same 16 lanes; so the mean and its norm are the same bits as the two sweeps give. */
+DESCENT_MULTIVERSION
+int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
+                                int first, float scale, double *norm) {
+    const unsigned char *bytes = gradient;
+    const int fresh = first || !sum;
+    descent_d16 lanes = {0};
+    descent_i16 nonFinite = {0};
+    size_t whole = n - n % DESCENT_NORM_LANES;
+    for (size_t i = 0; i < whole; i += DESCENT_NORM_LANES) {
+        descent_u16 bits;
+        memcpy(&bits, bytes + 4 * i, sizeof bits);
+        /* The magnitudes are below 2^31, so a signed comparison (one instruction) does. */
+        nonFinite |= (descent_i16)(bits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
+        descent_f16 g = (descent_f16)bits, base = {0};
+        if (!fresh) memcpy(&base, sum + i, sizeof base);
+        descent_f16 m = (base + weight * g) * scale;
+        memcpy(staged + i, &m, sizeof m);
+        descent_d16 wide = __builtin_convertvector(m, descent_d16);
+        lanes += wide * wide;
+    }
+    double tail[DESCENT_NORM_LANES] = {0};
+    uint32_t largest = 0;
+    for (size_t i = whole; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, bytes + 4 * i, 4);
+        uint32_t magnitude = bits & 0x7FFFFFFFu;
+        largest = magnitude > largest ? magnitude : largest;
+        float g;
+        memcpy(&g, &bits, 4);
+        float total = (fresh ? 0.0f : sum[i]) + weight * g;
+        float m = total * scale;
+        staged[i] = m;
+        tail[i - whole] = (double)m * (double)m;
+    }
+    double squares = 0;
+    int finite = largest < DESCENT_EXPONENT_ALL_ONES;
+    for (size_t j = 0; j < DESCENT_NORM_LANES; j++) {
+        squares += lanes[j] + tail[j];
+        finite &= nonFinite[j] == 0;
+    }
+    *norm = sqrt(squares);
+    return finite;
+}

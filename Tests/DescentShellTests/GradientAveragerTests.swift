@@ -1,4 +1,5 @@
 import DescentCore
+import DescentKernels
 import Testing
 @testable import DescentCoordinator
 
@@ -114,6 +115,11 @@ import Testing
             for i in 0..<count { expected[i] = expected[i] + weights[rank] * gradients[rank][i] }
         }
         for i in 0..<count { expected[i] = expected[i] * (1 / Float(26)) }
+        // The mean's norm as descent_scale_norm adds it: squares in Double, element i into lane
+        // i % 16, the lanes added in order, rounded to Float.
+        var lanes = [Double](repeating: 0, count: 16)
+        for i in 0..<count { lanes[i % 16] += Double(expected[i]) * Double(expected[i]) }
+        let expectedNorm = Double(Float(lanes.reduce(0, +).squareRoot()))
 
         func permutations(_ items: [Int]) -> [[Int]] {
             items.count <= 1 ? [items] : items.indices.flatMap { i in
@@ -129,7 +135,7 @@ import Testing
                 #expect(raw.withUnsafeBytes { averager.stage(floatBytes: $0, samples: UInt64(weights[rank]), rank: rank) })
                 averager.commit(samples: Int(weights[rank]), lossSum: Double(rank), correct: rank)
             }
-            _ = averager.average()
+            #expect(averager.average() == expectedNorm, "arrival order \(arrival)")
             let differing = zip(averager.sum, expected).filter { $0.bitPattern != $1.bitPattern }.count
             #expect(differing == 0, "arrival order \(arrival): \(differing) of \(count) floats differ from the sum in rank order")
             #expect(averager.samples == 26 && averager.correct == 6 && averager.lossSum == 6)
@@ -143,6 +149,56 @@ import Testing
             arrivalOrderSums.insert(unordered.sum.map(\.bitPattern))
         }
         #expect(arrivalOrderSums.count > 1, "these gradients round alike in every order; the test would not see a wrong order")
+    }
+
+    /// The sweep for the gradient that completes a step (stage, divide, norm in one) gives the bits
+    /// of the two sweeps it replaces, for a length with a tail past the 16 lanes, for the step's
+    /// first gradient and a later one, with signed zeros, subnormals and large values; and it
+    /// finds a NaN or infinity in the body and in the tail.
+    @Test(arguments: [false, true])
+    func theCompletingSweepGivesTheBitsOfStageThenMean(first: Bool) {
+        let count = 1000 + 7
+        var generator = SeededGenerator(seed: 11)
+        func value() -> Float {
+            switch generator.next() % 8 {
+            case 0: return -0.0
+            case 1: return Float(bitPattern: UInt32(generator.next() % 0x7FFFFF) | (generator.next() % 2 == 0 ? 0 : 0x8000_0000))  // subnormal
+            case 2: return Float(Double(generator.next() % 2_000_001) - 1_000_000) * 1e30
+            default: return Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1)
+            }
+        }
+        let sum = (0..<count).map { _ in value() }, gradient = (0..<count).map { _ in value() }
+        let weight: Float = 7, scale = 1 / Float(23)
+        var twoSweeps = [Float](repeating: .nan, count: count)
+        let raw = Self.bytes(gradient)
+        let staged = twoSweeps.withUnsafeMutableBufferPointer { out in
+            sum.withUnsafeBufferPointer { s in
+                raw.withUnsafeBytes { descent_stage_weighted(out.baseAddress, first ? nil : s.baseAddress, $0.baseAddress, count, weight, first ? 1 : 0) }
+            }
+        }
+        #expect(staged == 1)
+        let twoSweepNorm = twoSweeps.withUnsafeMutableBufferPointer { descent_scale_norm($0.baseAddress, count, scale) }
+        var oneSweep = [Float](repeating: .nan, count: count)
+        var norm = -1.0
+        let fused = oneSweep.withUnsafeMutableBufferPointer { out in
+            sum.withUnsafeBufferPointer { s in
+                raw.withUnsafeBytes {
+                    descent_stage_weighted_mean(out.baseAddress, first ? nil : s.baseAddress, $0.baseAddress, count, weight, first ? 1 : 0, scale, &norm)
+                }
+            }
+        }
+        #expect(fused == 1)
+        #expect(oneSweep.map(\.bitPattern) == twoSweeps.map(\.bitPattern))
+        #expect(norm.bitPattern == twoSweepNorm.bitPattern, "\(norm) against \(twoSweepNorm)")
+        #expect(twoSweeps.contains { $0 == 0 && $0.sign == .minus } || first, "a -0 survives somewhere when a sum is given")
+        for (index, bad) in [(3, Float.nan), (500, .infinity), (count - 2, -.infinity), (count - 1, -.nan)] {
+            var poisoned = gradient
+            poisoned[index] = bad
+            let result = oneSweep.withUnsafeMutableBufferPointer { out in
+                Self.bytes(poisoned).withUnsafeBytes { descent_stage_weighted_mean(out.baseAddress, nil, $0.baseAddress, count, weight, 1, scale, &norm) }
+            }
+            #expect(result == 0, "\(bad) at \(index) of \(count)")
+        }
     }
 
     /// A gradient that arrived before its turn and was accepted stays as it was when a second one

@@ -15,4 +15,10 @@ int descent_stage_weighted(float *staged, const float *sum, const void *gradient
 
 /* sum[i] *= scale; returns the L2 norm of the result (squares added in double, in a fixed order). */
 double descent_scale_norm(float *sum, size_t n, float scale);
+
+/* descent_stage_weighted and then descent_scale_norm(staged, n, scale) in one sweep, with the same
+ * results bit for bit: for the gradient that completes a step's sum. Returns 1 when every g[i] was
+ * finite; the mean's L2 norm goes to *norm (meaningless, like staged, when one was not). */
+int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
+                                int first, float scale, double *norm);
 #endif
