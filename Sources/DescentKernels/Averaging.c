@@ -7,6 +7,18 @@
 /* Exponent bits all ones: infinity or NaN, whatever the sign and the mantissa. */
 #define DESCENT_EXPONENT_ALL_ONES 0x7F800000u
 
+/* The float at bytes + 4 * i (little-endian, any alignment), read once; its magnitude's bits go
+ * into *largest, so one comparison at the end tells whether any float was NaN or infinite. */
+static inline __attribute__((always_inline)) float descent_load_checked(const unsigned char *bytes, size_t i, uint32_t *largest) {
+    uint32_t bits;
+    memcpy(&bits, bytes + 4 * i, 4);
+    uint32_t magnitude = bits & 0x7FFFFFFFu;
+    *largest = magnitude > *largest ? magnitude : *largest;
+    float g;
+    memcpy(&g, &bits, 4);
+    return g;
+}
+
 DESCENT_MULTIVERSION
 int descent_stage_weighted(float *staged, const float *sum, const void *gradient, size_t n, float weight,
                            int first) {
@@ -15,23 +27,13 @@ int descent_stage_weighted(float *staged, const float *sum, const void *gradient
     uint32_t largest = 0;
     if (first || !sum) {
         for (size_t i = 0; i < n; i++) {
-            uint32_t bits;
-            memcpy(&bits, bytes + 4 * i, 4);
-            uint32_t magnitude = bits & 0x7FFFFFFFu;
-            largest = magnitude > largest ? magnitude : largest;
-            float g;
-            memcpy(&g, &bits, 4);
+            float g = descent_load_checked(bytes, i, &largest);
             out[i] = 0.0f + weight * g;
         }
     } else {
         const float *restrict s = sum;
         for (size_t i = 0; i < n; i++) {
-            uint32_t bits;
-            memcpy(&bits, bytes + 4 * i, 4);
-            uint32_t magnitude = bits & 0x7FFFFFFFu;
-            largest = magnitude > largest ? magnitude : largest;
-            float g;
-            memcpy(&g, &bits, 4);
+            float g = descent_load_checked(bytes, i, &largest);
             out[i] = s[i] + weight * g;
         }
     }
@@ -98,12 +100,7 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
     double tail[DESCENT_NORM_LANES] = {0};
     uint32_t largest = 0;
     for (size_t i = whole; i < n; i++) {
-        uint32_t bits;
-        memcpy(&bits, bytes + 4 * i, 4);
-        uint32_t magnitude = bits & 0x7FFFFFFFu;
-        largest = magnitude > largest ? magnitude : largest;
-        float g;
-        memcpy(&g, &bits, 4);
+        float g = descent_load_checked(bytes, i, &largest);
         float total = (fresh ? 0.0f : sum[i]) + weight * g;
         float m = total * scale;
         staged[i] = m;

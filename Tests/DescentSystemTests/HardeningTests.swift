@@ -24,6 +24,17 @@ func parentOf(_ pid: Int32) -> Int32? {
 }
 
 /// Processes whose parent is `pid`.
+/// `launch --workers 2` of an endless run on a small synthetic set, in a new directory, once it
+/// has started training; the caller stops it and removes the directory.
+func startEndlessLaunch(_ name: String) throws -> (dir: String, config: String, launch: Child) {
+    let dir = try Paths.temporaryDirectory(name)
+    try SyntheticMNIST.write(to: dir, train: 64, test: 16)
+    let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 100000\n  batch_size: 16\n", in: dir)
+    let launch = try Child("launch", ["launch", "--config", config, "--workers", "2"], directory: dir)
+    #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)\(launch.stderr)")
+    return (dir, config, launch)
+}
+
 func childrenOf(_ pid: Int32) -> [Int32] {
     let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
     return entries.compactMap(Int32.init).filter { parentOf($0) == pid }
@@ -148,13 +159,11 @@ extension SystemTests {
 
     /// Regression: after SIGKILL of `launch` its children ran on and its socket file stayed.
     @Test func launchChildrenDieWithItAndTheNextLaunchRemovesWhatItLeft() throws {
-        let dir = try Paths.temporaryDirectory("launch-kill")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticMNIST.write(to: dir, train: 64, test: 16)
-        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 100000\n  batch_size: 16\n", in: dir)
-        let launch = try Child("launch", ["launch", "--config", config, "--workers", "2"], directory: dir)
-        defer { launch.stop() }
-        #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)\(launch.stderr)")
+        let (dir, config, launch) = try startEndlessLaunch("launch-kill")
+        defer {
+            launch.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
         let children = childrenOf(launch.process.processIdentifier)
         #expect(children.count == 3, "\(children)")
         let runDirectories = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
@@ -192,13 +201,11 @@ extension SystemTests {
     /// Regression: a coordinator killed with SIGKILL under `launch` left its shared-memory segment
     /// in /dev/shm until the next run started; launch now removes it once its processes have ended.
     @Test func aKilledCoordinatorsSegmentIsRemovedByLaunch() throws {
-        let dir = try Paths.temporaryDirectory("coordinator-kill")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try SyntheticMNIST.write(to: dir, train: 64, test: 16)
-        let config = try writeConfig("data:\n  dir: \(dir)\ntraining:\n  epochs: 100000\n  batch_size: 16\n", in: dir)
-        let launch = try Child("launch", ["launch", "--config", config, "--workers", "2"], directory: dir)
-        defer { launch.stop() }
-        #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)\(launch.stderr)")
+        let (dir, _, launch) = try startEndlessLaunch("coordinator-kill")
+        defer {
+            launch.stop()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
         let children = childrenOf(launch.process.processIdentifier)
         let coordinator = try #require(children.first { pid in
             ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0").dropFirst().first == "coordinator"
