@@ -105,8 +105,8 @@ final class GradientAverager {
         stagedEarly = nil
         let weight = Float(samples)
         guard let rank, let position = position(of: rank), !isTurn(position) else {
-            // Its turn (or no order): it completes the sum when every other participant is in.
-            let completes = participants != 0 && rank.flatMap(position(of:)) != nil && folded + 1 == participants.nonzeroBitCount
+            // Its turn (or no order, or not a participant, which the machine refuses).
+            let completes = rank.flatMap(position(of:)) != nil && foldsLast
             return stage(bytes, encoding: encoding, weight: weight, meanOver: completes ? samples : nil)
         }
         // A second gradient of a rank whose first was accepted: the machine refuses it as a
@@ -123,6 +123,9 @@ final class GradientAverager {
         stagedWeight = weight
         return true
     }
+
+    /// Whether the next participant to join the sum is the last one (every other one is in).
+    private var foldsLast: Bool { participants != 0 && folded + 1 == participants.nonzeroBitCount }
 
     /// Whether the gradient at `position` of the participants' order can join the sum now: the
     /// first two join in either order, each later one after all before it.
@@ -182,9 +185,8 @@ final class GradientAverager {
         folded += 1
         // Each early gradient whose turn has come, in order.
         while folded >= 2, let rank = rank(at: folded), let next = early[rank], let accepted = next.accepted {
-            let completes = folded + 1 == participants.nonzeroBitCount
             let finite = next.bytes.withUnsafeBytes {
-                stage($0, encoding: next.encoding, weight: Float(accepted.samples), meanOver: completes ? UInt64(accepted.samples) : nil)
+                stage($0, encoding: next.encoding, weight: Float(accepted.samples), meanOver: foldsLast ? UInt64(accepted.samples) : nil)
             }
             precondition(finite, "an early gradient was checked when it was copied")
             join(samples: accepted.samples, lossSum: accepted.lossSum, correct: accepted.correct)
