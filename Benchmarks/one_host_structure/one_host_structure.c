@@ -14,8 +14,18 @@
  *                     stage the second, mean and norm (16 double lanes), SGD: three sweeps of
  *                     400 KB after the last gradient instead of one.
  * Ratios are wall-clock samples per second over the one-core thread's, medians over the rounds.
+ * With a third argument `processes` the workers (and the spare thread of the split variants) are
+ * forked processes instead of threads, the buffers and words they share in a MAP_SHARED mapping,
+ * as Descent's workers share its segment.
+ *
+ * `probe` measures instead what one worker's gradient costs when the parameters it reads were
+ * last written on the other CPU (as the coordinator or the other worker writes them between steps)
+ * against written on its own CPU, and with the other CPU writing but the worker computing on
+ * private copies (copied in before, the gradient copied out after, the copies timed with it);
+ * each in its own round, alternating, medians over the round's steps.
  *   cc -O3 -march=native one_host_structure.c -o one_host_structure -ldnnl -lpthread -lm
- *   OMP_NUM_THREADS=1 ./one_host_structure [B] [ROUNDS]        (defaults 32 and 7)
+ *   OMP_NUM_THREADS=1 ./one_host_structure [B] [ROUNDS] [processes]   (defaults 32, 7, threads)
+ *   OMP_NUM_THREADS=1 ./one_host_structure probe [B] [ROUNDS]
  * Needs 2 CPUs. It trains on fixed pseudo-random bytes, not MNIST: only the speed is of interest. */
 #define _GNU_SOURCE
 #include <oneapi/dnnl/dnnl.h>
@@ -31,6 +41,8 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 enum { IN = 784, HID = 128, OUT = 10, NP = IN * HID + HID + HID * OUT + OUT, IMAGES = 5000 };
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
@@ -38,6 +50,12 @@ static void gemm(char ta, char tb, int M, int N, int K, float alpha, const float
     if (dnnl_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) != dnnl_success) { fprintf(stderr, "dnnl_sgemm failed\n"); exit(1); }
 }
 static void *aligned(size_t n) { void *p; if (posix_memalign(&p, 64, n)) exit(1); memset(p, 0, n); return p; }
+/* Memory that forked workers share with the parent (page-aligned, zeroed). */
+static void *shared(size_t n) {
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) { perror("mmap"); exit(1); }
+    return p;
+}
 static unsigned char *pixels; static unsigned char *labels;
 static float *P; static float *G[2];
 
@@ -73,8 +91,29 @@ static void gradient(Work *w, const float *p, float *g, int scale_batch) {
 static void pin(int cpu) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); pthread_setaffinity_np(pthread_self(), sizeof s, &s); }
 
 /* sense-reversing spin barrier for 2 */
-static _Atomic int arrived; static _Atomic int sense;
-static void barrier(int *local) { *local = !*local; if (atomic_fetch_add(&arrived, 1) == 1) { atomic_store(&arrived, 0); atomic_store(&sense, *local); } else while (atomic_load_explicit(&sense, memory_order_acquire) != *local) _mm_pause(); }
+static _Atomic int *arrived, *sense;
+static void barrier(int *local) { *local = !*local; if (atomic_fetch_add(arrived, 1) == 1) { atomic_store(arrived, 0); atomic_store(sense, *local); } else while (atomic_load_explicit(sense, memory_order_acquire) != *local) _mm_pause(); }
+
+/* Starts body(0) and body(1), as threads or (`processes`) forked processes; join_pair waits for them. */
+static int processes;
+typedef struct { pthread_t thread[2]; pid_t pid[2]; } Pair;
+static Pair start_pair(void *(*body)(void *)) {
+    Pair pair;
+    for (long r = 0; r < 2; r++) {
+        if (!processes) { pthread_create(&pair.thread[r], NULL, body, (void *)r); continue; }
+        pair.pid[r] = fork();
+        if (pair.pid[r] < 0) { perror("fork"); exit(1); }
+        if (pair.pid[r] == 0) { body((void *)r); _exit(0); }
+    }
+    return pair;
+}
+static void join_pair(Pair pair) {
+    for (int r = 0; r < 2; r++) {
+        if (!processes) { pthread_join(pair.thread[r], NULL); continue; }
+        int status;
+        if (waitpid(pair.pid[r], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "a worker process failed\n"); exit(1); }
+    }
+}
 
 static int mode; /* 0: split update, 1: serial update by thread 0 */
 static long steps; static int B; static float lr = 0.1f;
@@ -93,9 +132,8 @@ static void *split_worker(void *arg) {
     return NULL;
 }
 static double run_split(int m) {
-    mode = m; atomic_store(&arrived, 0); atomic_store(&sense, 0); pthread_t t[2]; double t0 = now();
-    for (long r = 0; r < 2; r++) pthread_create(&t[r], NULL, split_worker, (void *)r);
-    for (int r = 0; r < 2; r++) pthread_join(t[r], NULL);
+    mode = m; atomic_store(arrived, 0); atomic_store(sense, 0); double t0 = now();
+    join_pair(start_pair(split_worker));
     return steps * 2.0 * B / (now() - t0);
 }
 static void *single(void *arg) {
@@ -111,7 +149,10 @@ static double run_single(void) {
 /* Descent's structure: a coordinator thread (not pinned) sums and applies; workers sleep on a futex
  * for the next step (or spin when `worker_spin`), the coordinator sleeps for the first gradient and
  * spins for the last. */
-static _Atomic unsigned step_seq, completions; static int worker_spin, descent_sweeps; static float *S, *S2; static volatile float norm_sink;
+static _Atomic unsigned *step_seq_word, *completions_word;
+#define step_seq (*step_seq_word)
+#define completions (*completions_word)
+static int worker_spin, descent_sweeps; static float *S, *S2; static volatile float norm_sink;
 static void fwait(_Atomic unsigned *w, unsigned v) { syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0); }
 static void fwake(_Atomic unsigned *w) { syscall(SYS_futex, w, FUTEX_WAKE, 1 << 30, NULL, NULL, 0); }
 static void *coord_worker(void *arg) {
@@ -128,8 +169,8 @@ static void *coord_worker(void *arg) {
 }
 static double run_coordinated(int spin) {
     worker_spin = spin; atomic_store(&step_seq, 0); atomic_store(&completions, 0);
-    pthread_t t[2]; double t0 = now();
-    for (long r = 0; r < 2; r++) pthread_create(&t[r], NULL, coord_worker, (void *)r);
+    double t0 = now();
+    Pair pair = start_pair(coord_worker);
     unsigned seen = 0;
     for (long s = 0; s < steps; s++) {
         atomic_fetch_add(&step_seq, 1); fwake(&step_seq);
@@ -147,18 +188,68 @@ static double run_coordinated(int spin) {
             for (long i = 0; i < NP; i++) P[i] -= lr * S2[i];
         } else for (long i = 0; i < NP; i++) P[i] -= lr * (G[0][i] + G[1][i]);
     }
-    for (int r = 0; r < 2; r++) pthread_join(t[r], NULL);
+    join_pair(pair);
     return steps * 2.0 * B / (now() - t0);
 }
 static int cmp(const void *a, const void *b) { double x = *(double *)a, y = *(double *)b; return x < y ? -1 : x > y; }
+/* probe: a helper thread on CPU 0 applies the update when `turn` is odd; the measuring thread on
+ * CPU 1 computes the gradients. */
+static _Atomic int turn, stop_helper;
+static void sgd(void) { for (long i = 0; i < NP; i++) P[i] -= 1e-6f * G[0][i]; }
+static void *helper(void *arg) {
+    (void)arg; pin(0);
+    while (!atomic_load(&stop_helper)) {
+        int t = atomic_load(&turn);
+        if (t & 1) { sgd(); atomic_store(&turn, t + 1); } else _mm_pause();
+    }
+    return NULL;
+}
+static int probe(int rounds) {
+    static const char *names[3] = { "update on this CPU", "update on the other CPU", "other CPU, private copies" };
+    float *own_p = aligned(sizeof(float) * NP), *own_g = aligned(sizeof(float) * NP);
+    long n = 100000 / B < 200 ? 200 : 100000 / B;
+    double *took = malloc(sizeof(double) * n);
+    pthread_t h; pthread_create(&h, NULL, helper, NULL);
+    pin(1); Work w = work_new(B, 7);
+    printf("B=%d, median microseconds of a worker's gradient over %ld steps a round:\n", B, n);
+    for (int k = 0; k < 3 * rounds; k++) {
+        int variant = k % 3;
+        for (long s = 0; s < n; s++) {
+            double t0 = now();
+            if (variant == 2) {
+                memcpy(own_p, P, sizeof(float) * NP);
+                gradient(&w, own_p, own_g, B);
+                memcpy(G[0], own_g, sizeof(float) * NP);
+            } else gradient(&w, P, G[0], B);
+            took[s] = (now() - t0) * 1e6;
+            if (variant == 0) { sgd(); continue; }
+            int t = atomic_load(&turn);
+            atomic_store(&turn, t + 1);
+            while (atomic_load(&turn) == t + 1) _mm_pause();
+        }
+        qsort(took, n, sizeof(double), cmp);
+        printf("round %d  %-27s %6.1f us (p10 %.1f, p90 %.1f)\n", k / 3, names[variant], took[n / 2], took[n / 10], took[9 * n / 10]);
+        fflush(stdout);
+    }
+    atomic_store(&stop_helper, 1); pthread_join(h, NULL);
+    return 0;
+}
 int main(int argc, char **argv) {
-    int rounds = argc > 2 ? atoi(argv[2]) : 7; B = argc > 1 ? atoi(argv[1]) : 32;
+    int probing = argc > 1 && strcmp(argv[1], "probe") == 0;
+    char **args = argv + probing; int count = argc - probing;
+    int rounds = count > 2 ? atoi(args[2]) : probing ? 3 : 7; B = count > 1 ? atoi(args[1]) : 32;
+    processes = count > 3 && strcmp(args[3], "processes") == 0;
+    if (B <= 0 || rounds <= 0 || rounds > 64 || (count > 3 && !processes)) {
+        fprintf(stderr, "usage: one_host_structure [B > 0] [ROUNDS 1-64] [processes]\n       one_host_structure probe [B > 0] [ROUNDS 1-64]\n");
+        return 2;
+    }
     pixels = malloc((size_t)IMAGES * IN); labels = malloc(IMAGES);
     for (size_t i = 0; i < (size_t)IMAGES * IN; i++) pixels[i] = (i * 2654435761u) >> 24;
     for (int i = 0; i < IMAGES; i++) labels[i] = i % 10;
-    P = aligned(sizeof(float) * NP); S = aligned(sizeof(float) * NP); S2 = aligned(sizeof(float) * NP); G[0] = aligned(sizeof(float) * NP); G[1] = aligned(sizeof(float) * NP);
+    P = shared(sizeof(float) * NP); S = shared(sizeof(float) * NP); S2 = shared(sizeof(float) * NP); G[0] = shared(sizeof(float) * NP); G[1] = shared(sizeof(float) * NP);
+    arrived = shared(64); sense = arrived + 1; step_seq_word = shared(64); completions_word = step_seq_word + 1;
     for (long i = 0; i < NP; i++) P[i] = ((i * 2654435761u) >> 16 & 0xffff) / 65536.0f * 0.1f - 0.05f;
-    if (B <= 0 || rounds <= 0 || rounds > 64) { fprintf(stderr, "usage: one_host_structure [B > 0] [ROUNDS 1-64]\n"); return 2; }
+    if (probing) return probe(rounds);
     steps = 200000 / B; if (steps < 50) steps = 50;
     double ratios[4][64];
     static const char *names[4] = { "split update", "serial update", "coordinator, one sweep", "coordinator, Descent's sweeps" };
@@ -173,7 +264,7 @@ int main(int argc, char **argv) {
         printf("\n");
         fflush(stdout);
     }
-    printf("B=%d global batch %d, medians of %d rounds over one core:", B, 2 * B, rounds);
+    printf("B=%d global batch %d, %s, medians of %d rounds over one core:", B, 2 * B, processes ? "worker processes" : "worker threads", rounds);
     for (int m = 0; m < 4; m++) { qsort(ratios[m], rounds, sizeof(double), cmp); printf("  %s %.2fx", names[m], ratios[m][rounds / 2]); }
     printf("\n");
 }

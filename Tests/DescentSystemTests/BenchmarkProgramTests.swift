@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+
+/// The C programs under Benchmarks/ are what README's performance figures were measured with:
+/// they must build warning-free with the toolchain's clang and the system oneDNN, and run.
+struct BenchmarkProgramTests {
+    static let twoCPUs = ProcessInfo.processInfo.activeProcessorCount >= 2
+
+    /// Builds `source` (relative to the package root) into a temporary directory; returns the program.
+    static func build(_ source: String) throws -> String {
+        let directory = try Paths.temporaryDirectory("bench-program")
+        let program = directory + "/" + URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        let built = try Command.run(["clang", "-O3", "-march=native", "-Wall", "-Wextra", "-Werror",
+                                     Paths.packageRoot.appendingPathComponent(source).path, "-o", program, "-ldnnl", "-lpthread", "-lm"])
+        #expect(built.status == 0, "\(built.output)")
+        return program
+    }
+
+    static func run(_ program: String, _ arguments: [String]) throws -> Command.Result {
+        var environment = ProcessInfo.processInfo.environment
+        environment["OMP_NUM_THREADS"] = "1"
+        return try Command.run([program] + arguments, environment: environment)
+    }
+
+    @Test func theInnerProductComparisonBuilds() throws {
+        _ = try Self.build("Benchmarks/inner_product_vs_sgemm.c")
+    }
+
+    @Test(.enabled(if: twoCPUs, "one_host_structure pins to CPUs 0 and 1"))
+    func theStructureProgramRunsWithThreadsAndProcessesAndProbes() throws {
+        let program = try Self.build("Benchmarks/one_host_structure/one_host_structure.c")
+
+        let refused = try Self.run(program, ["32", "1", "forks"])
+        #expect(refused.status == 2 && refused.output.contains("usage:"), "\(refused.output)")
+
+        // Processes: every variant's median ratio over one core is a positive number.
+        let structure = try Self.run(program, ["64", "1", "processes"])
+        #expect(structure.status == 0, "\(structure.output)")
+        let summary = try #require(structure.output.split(separator: "\n").last { $0.contains("medians of 1 rounds") })
+        #expect(summary.contains("worker processes"), "\(summary)")
+        let ratios = summary.split(separator: " ").filter { $0.hasSuffix("x") }.compactMap { Double($0.dropLast()) }
+        #expect(ratios.count == 4 && ratios.allSatisfy { $0.isFinite && $0 > 0 }, "\(summary)")
+
+        // The probe: one median per variant, each a positive number of microseconds.
+        let probe = try Self.run(program, ["probe", "16", "1"])
+        #expect(probe.status == 0, "\(probe.output)")
+        for variant in ["update on this CPU", "update on the other CPU", "other CPU, private copies"] {
+            let line = try #require(probe.output.split(separator: "\n").first { $0.contains(variant) }, "\(probe.output)")
+            let median = line.components(separatedBy: variant).last?.split(separator: " ").first.flatMap { Double($0) }
+            #expect(median.map { $0.isFinite && $0 > 0 } == true, "\(line)")
+        }
+    }
+}
