@@ -14,9 +14,9 @@
  *                     stage the second, mean and norm (16 double lanes), SGD: three sweeps of
  *                     400 KB after the last gradient instead of one.
  * Ratios are wall-clock samples per second over the one-core thread's, medians over the rounds.
- * With a third argument `processes` the workers (and the spare thread of the split variants) are
- * forked processes instead of threads, the buffers and words they share in a MAP_SHARED mapping,
- * as Descent's workers share its segment.
+ * With a third argument `processes` the two workers of every variant are forked processes instead
+ * of threads (the coordinator stays in the parent), sharing the buffers and words in a MAP_SHARED
+ * mapping, as Descent's workers share its segment.
  *
  * `probe` measures instead what one worker's gradient costs when the parameters it reads were
  * last written on the other CPU (as the coordinator or the other worker writes them between steps)
