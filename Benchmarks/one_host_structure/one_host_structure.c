@@ -239,8 +239,8 @@ int main(int argc, char **argv) {
     char **args = argv + probing; int count = argc - probing;
     int rounds = count > 2 ? atoi(args[2]) : probing ? 3 : 7; B = count > 1 ? atoi(args[1]) : 32;
     processes = count > 3 && strcmp(args[3], "processes") == 0;
-    if (B <= 0 || rounds <= 0 || rounds > 64 || (count > 3 && !processes)) {
-        fprintf(stderr, "usage: one_host_structure [B > 0] [ROUNDS 1-64] [processes]\n       one_host_structure probe [B > 0] [ROUNDS 1-64]\n");
+    if (B <= 0 || B > 4096 || rounds <= 0 || rounds > 64 || count > 4 || (count > 3 && (probing || !processes))) {
+        fprintf(stderr, "usage: one_host_structure [B 1-4096] [ROUNDS 1-64] [processes]\n       one_host_structure probe [B 1-4096] [ROUNDS 1-64]\n");
         return 2;
     }
     pixels = malloc((size_t)IMAGES * IN); labels = malloc(IMAGES);
