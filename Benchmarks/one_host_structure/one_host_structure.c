@@ -43,6 +43,8 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
+#include <signal.h>
 
 enum { IN = 784, HID = 128, OUT = 10, NP = IN * HID + HID + HID * OUT + OUT, IMAGES = 5000 };
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
@@ -94,16 +96,36 @@ static void pin(int cpu) { cpu_set_t s; CPU_ZERO(&s); CPU_SET(cpu, &s); pthread_
 static _Atomic int *arrived, *sense;
 static void barrier(int *local) { *local = !*local; if (atomic_fetch_add(arrived, 1) == 1) { atomic_store(arrived, 0); atomic_store(sense, *local); } else while (atomic_load_explicit(sense, memory_order_acquire) != *local) _mm_pause(); }
 
-/* Starts body(0) and body(1), as threads or (`processes`) forked processes; join_pair waits for them. */
+/* Starts body(0) and body(1), as threads or (`processes`) forked processes; join_pair waits for them.
+ * A worker process dies with this program (PR_SET_PDEATHSIG); when one dies, this program kills the
+ * other and exits 1 rather than wait for it at a barrier forever. */
 static int processes;
 typedef struct { pthread_t thread[2]; pid_t pid[2]; } Pair;
+static pid_t worker_pids[2];
+static void workers_failed(pid_t pid, const char *how, int code) {
+    fprintf(stderr, "worker process %d %s %d; stopping\n", (int)pid, how, code);
+    for (int r = 0; r < 2; r++) if (worker_pids[r] != pid) kill(worker_pids[r], SIGKILL);
+    exit(1);
+}
+/* Exits (see above) when a worker process has ended other than with status 0; leaves it unreaped. */
+static void check_workers(void) {
+    if (!processes) return;
+    siginfo_t info = { 0 };
+    if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid != 0 && (info.si_code != CLD_EXITED || info.si_status != 0))
+        workers_failed(info.si_pid, info.si_code == CLD_EXITED ? "exited with status" : "was killed by signal", info.si_status);
+}
 static Pair start_pair(void *(*body)(void *)) {
     Pair pair;
+    pid_t parent = getpid();
     for (long r = 0; r < 2; r++) {
         if (!processes) { pthread_create(&pair.thread[r], NULL, body, (void *)r); continue; }
-        pair.pid[r] = fork();
+        pair.pid[r] = worker_pids[r] = fork();
         if (pair.pid[r] < 0) { perror("fork"); exit(1); }
-        if (pair.pid[r] == 0) { body((void *)r); _exit(0); }
+        if (pair.pid[r] == 0) {
+            if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(1);
+            body((void *)r);
+            _exit(0);
+        }
     }
     return pair;
 }
@@ -111,8 +133,12 @@ static void join_pair(Pair pair) {
     for (int r = 0; r < 2; r++) {
         if (!processes) { pthread_join(pair.thread[r], NULL); continue; }
         int status;
-        if (waitpid(pair.pid[r], &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) { fprintf(stderr, "a worker process failed\n"); exit(1); }
+        pid_t pid = waitpid(-1, &status, 0);
+        if (pid < 0) { perror("waitpid"); exit(1); }
+        if (!WIFEXITED(status)) workers_failed(pid, "was killed by signal", WTERMSIG(status));
+        if (WEXITSTATUS(status) != 0) workers_failed(pid, "exited with status", WEXITSTATUS(status));
     }
+    worker_pids[0] = worker_pids[1] = 0;
 }
 
 static int mode; /* 0: split update, 1: serial update by thread 0 */
@@ -154,6 +180,12 @@ static _Atomic unsigned *step_seq_word, *completions_word;
 #define completions (*completions_word)
 static int worker_spin, descent_sweeps; static float *S, *S2; static volatile float norm_sink;
 static void fwait(_Atomic unsigned *w, unsigned v) { syscall(SYS_futex, w, FUTEX_WAIT, v, NULL, NULL, 0); }
+/* The coordinator's wait: wakes every 100 ms to see whether a worker process died. */
+static void fwait_watching(_Atomic unsigned *w, unsigned v) {
+    struct timespec limit = { 0, 100000000 };
+    syscall(SYS_futex, w, FUTEX_WAIT, v, &limit, NULL, 0);
+    check_workers();
+}
 static void fwake(_Atomic unsigned *w) { syscall(SYS_futex, w, FUTEX_WAKE, 1 << 30, NULL, NULL, 0); }
 static void *coord_worker(void *arg) {
     int r = (int)(long)arg; pin(r); Work w = work_new(B, 12345 + r); unsigned seen = 0;
@@ -175,9 +207,9 @@ static double run_coordinated(int spin) {
     for (long s = 0; s < steps; s++) {
         atomic_fetch_add(&step_seq, 1); fwake(&step_seq);
         unsigned v;
-        while ((v = atomic_load(&completions)) == seen) fwait(&completions, seen);
+        while ((v = atomic_load(&completions)) == seen) fwait_watching(&completions, seen);
         if (descent_sweeps && v - seen < 2) { for (long i = 0; i < NP; i++) S[i] = 0.0f + 32.0f * G[0][i]; }
-        if (v - seen < 2) { int n = 0; while ((v = atomic_load(&completions)) - seen < 2) { _mm_pause(); if (++n % 64 == 0) sched_yield(); } }
+        if (v - seen < 2) { int n = 0; while ((v = atomic_load(&completions)) - seen < 2) { _mm_pause(); if (++n % 64 == 0) sched_yield(); if (n % 65536 == 0) check_workers(); } }
         seen = v;
         if (descent_sweeps) {
             for (long i = 0; i < NP; i++) S2[i] = S[i] + 32.0f * G[1][i];
