@@ -52,4 +52,37 @@ struct BenchmarkProgramTests {
             #expect(median.map { $0.isFinite && $0 > 0 } == true, "\(line)")
         }
     }
+
+    @Test(.enabled(if: twoCPUs, "one_host_structure pins to CPUs 0 and 1"))
+    func aKilledWorkerProcessStopsTheProgramAndTheOtherWorker() throws {
+        let program = try Self.build("Benchmarks/one_host_structure/one_host_structure.c")
+        let errors = try Paths.temporaryDirectory("bench-program-kill") + "/stderr"
+        #expect(FileManager.default.createFile(atPath: errors, contents: nil))
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
+        process.arguments = ["-n", "19", program, "256", "3", "processes"]
+        process.environment = ProcessInfo.processInfo.environment.merging(["OMP_NUM_THREADS": "1"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
+        try process.run()
+        // Its first variant starts two worker processes at once: kill one of them.
+        var workers: [Int32] = []
+        for _ in 0..<1000 where workers.count < 2 && process.isRunning {
+            usleep(10_000)
+            workers = childrenOf(process.processIdentifier)
+        }
+        let victim = try #require(workers.first, "no worker processes appeared")
+        kill(victim, SIGKILL)
+        for _ in 0..<600 where process.isRunning { usleep(100_000) }
+        if process.isRunning {
+            // SIGKILL: a process spawned from a test thread inherits its blocked SIGTERM.
+            for pid in [process.processIdentifier] + workers { kill(pid, SIGKILL) }
+            Issue.record("still running 60 s after a worker process was killed")
+        }
+        process.waitUntilExit()
+        let said = (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
+        #expect(process.terminationStatus == 1, "\(said)")
+        #expect(said.contains("worker process \(victim) was killed by signal 9"), "\(said)")
+        #expect(workers.allSatisfy { parentOf($0) == nil }, "worker processes left: \(workers.filter { parentOf($0) != nil })")
+    }
 }
