@@ -236,7 +236,7 @@ static void *helper(void *arg) {
     }
     return NULL;
 }
-static int probe(int rounds) {
+static void probe(int rounds) {
     static const char *names[3] = { "update on this CPU", "update on the other CPU", "other CPU, private copies" };
     float *own_p = aligned(sizeof(float) * NP), *own_g = aligned(sizeof(float) * NP);
     long n = 100000 / B < 200 ? 200 : 100000 / B;
@@ -264,12 +264,27 @@ static int probe(int rounds) {
         fflush(stdout);
     }
     atomic_store(&stop_helper, 1); pthread_join(h, NULL);
-    return 0;
+}
+/* 0, or 1 with a message when what was printed could not all be written (a full disk, a closed pipe). */
+static int finish_output(void) {
+    if (fflush(stdout) == 0 && !ferror(stdout)) return 0;
+    perror("one_host_structure: writing the results");
+    return 1;
+}
+/* The decimal number `text` is, or -1 when it is not one (signs, other characters, past 10^9). */
+static int whole_number(const char *text) {
+    long value = 0;
+    if (!*text) return -1;
+    for (const char *c = text; *c; c++) {
+        if (*c < '0' || *c > '9' || value > 100000000) return -1;
+        value = value * 10 + (*c - '0');
+    }
+    return (int)value;
 }
 int main(int argc, char **argv) {
     int probing = argc > 1 && strcmp(argv[1], "probe") == 0;
     char **args = argv + probing; int count = argc - probing;
-    int rounds = count > 2 ? atoi(args[2]) : probing ? 3 : 7; B = count > 1 ? atoi(args[1]) : 32;
+    int rounds = count > 2 ? whole_number(args[2]) : probing ? 3 : 7; B = count > 1 ? whole_number(args[1]) : 32;
     processes = count > 3 && strcmp(args[3], "processes") == 0;
     if (B <= 0 || B > 4096 || rounds <= 0 || rounds > 64 || count > 4 || (count > 3 && (probing || !processes))) {
         fprintf(stderr, "usage: one_host_structure [B 1-4096] [ROUNDS 1-64] [processes]\n       one_host_structure probe [B 1-4096] [ROUNDS 1-64]\n");
@@ -281,7 +296,7 @@ int main(int argc, char **argv) {
     P = shared(sizeof(float) * NP); S = shared(sizeof(float) * NP); S2 = shared(sizeof(float) * NP); G[0] = shared(sizeof(float) * NP); G[1] = shared(sizeof(float) * NP);
     arrived = shared(64); sense = arrived + 1; step_seq_word = shared(64); completions_word = step_seq_word + 1;
     for (long i = 0; i < NP; i++) P[i] = ((i * 2654435761u) >> 16 & 0xffff) / 65536.0f * 0.1f - 0.05f;
-    if (probing) return probe(rounds);
+    if (probing) { probe(rounds); return finish_output(); }
     steps = 200000 / B; if (steps < 50) steps = 50;
     double ratios[4][64];
     static const char *names[4] = { "split update", "serial update", "coordinator, one sweep", "coordinator, Descent's sweeps" };
@@ -299,4 +314,5 @@ int main(int argc, char **argv) {
     printf("B=%d global batch %d, %s, medians of %d rounds over one core:", B, 2 * B, processes ? "worker processes" : "worker threads", rounds);
     for (int m = 0; m < 4; m++) { qsort(ratios[m], rounds, sizeof(double), cmp); printf("  %s %.2fx", names[m], ratios[m][rounds / 2]); }
     printf("\n");
+    return finish_output();
 }
