@@ -58,8 +58,19 @@ struct CoordinatorCommand: AsyncParsableCommand {
     @Option(help: "Inject a fault, for testing: exit:step=N, hang:step=N, drop:p=P[,seed=S], delay:ms=M[,step=N] (repeatable).")
     var fault: [String] = []
 
+    @Flag(help: "Also be a worker: compute one worker's share (it asks for rank 0) in this process, between sending a step and waiting for the other gradients. It counts toward --workers: start one worker process fewer.")
+    var localWorker = false
+
+    @Option(help: "Write the --local-worker's step trace (as 'descent worker --trace' does) to this file.")
+    var localWorkerTrace: String?
+
+    @Option(parsing: .unconditional, help: "Pin the coordinator to this CPU (with --local-worker, give the worker processes the other CPUs).")
+    var cpu: Int?
+
     func validate() throws {
         guard workers >= 1 else { throw ValidationError("--workers must be 1 or more (got \(workers))") }
+        try FlagRange.check("--cpu", cpu, 0...1023)
+        if localWorkerTrace != nil && !localWorker { throw ValidationError("--local-worker-trace needs --local-worker") }
         guard (0...1_000_000).contains(spinMicroseconds) else {
             throw ValidationError("--spin-microseconds must be between 0 and 1000000 (got \(spinMicroseconds))")
         }
@@ -78,7 +89,7 @@ struct CoordinatorCommand: AsyncParsableCommand {
             throw ValidationError("--bind '\(bind)' \(problem); use e.g. tcp://0.0.0.0:5555 or ipc:///tmp/descent.sock")
         }
         try security.validate(endpoint: bind)
-        try OutputPaths.check([("--endpoint-file", endpointFile)])
+        try OutputPaths.check([("--endpoint-file", endpointFile), ("--local-worker-trace", localWorkerTrace)])
     }
 
     func run() async throws {
@@ -106,7 +117,19 @@ struct CoordinatorCommand: AsyncParsableCommand {
         options.faults = try FaultPlan.parse(fault)
         try ParentDeathCheck.arm()
         let coordinator = Coordinator(config: config, train: TrainingSet(images: mnist.train, config: config), test: mnist.test, options: options)
-        _ = try coordinator.run()
+        var colocated: InProcessWorker?
+        if localWorker {
+            var worker = WorkerOptions(connect: "this coordinator (in process)", requestedRank: 0)
+            worker.configHash = options.configHash
+            worker.tracePath = localWorkerTrace
+            worker.sharedMemory = !noSharedMemory
+            colocated = try InProcessWorker(train: mnist.train, options: worker)
+        }
+        if let cpu {
+            // Before the transport's ZeroMQ context, so its I/O thread stays on the same CPU.
+            do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("coordinator: \(error); running unpinned") }
+        }
+        _ = try coordinator.run(colocated: colocated)
     }
 }
 
@@ -215,6 +238,8 @@ struct WorkerCommand: AsyncParsableCommand {
         try Worker(train: train, options: options).run()
     }
 }
+
+extension InProcessWorker: ColocatedWorker {}
 
 /// A digest of a parsed config: the same settings give the same digest whatever the comments.
 public enum ConfigDigest {

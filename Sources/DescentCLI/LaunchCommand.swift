@@ -22,8 +22,11 @@ struct Launch: AsyncParsableCommand {
     @OptionGroup var observe: ObserverArguments
     @OptionGroup var wire: WireArguments
 
-    @Option(parsing: .unconditional, help: "How many worker processes to start.")
+    @Option(parsing: .unconditional, help: "How many workers to start (with --local-worker, one of them is the coordinator).")
     var workers: Int
+
+    @Flag(help: "The coordinator computes rank 0's share itself ('descent coordinator --local-worker'): one worker process fewer, and on a host with as many CPUs as workers, no third process sharing them.")
+    var localWorker = false
 
     @Option(help: "The endpoint the coordinator binds (default: an ipc:// socket in the temporary directory).")
     var bind: String?
@@ -73,6 +76,9 @@ struct Launch: AsyncParsableCommand {
             let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
             guard parts.count == 2, let rank = Int(parts[0]), (0..<workers).contains(rank) else {
                 throw ValidationError("--worker-fault '\(spec)': expected RANK=SPEC with RANK below --workers, e.g. 1=delay:ms=20")
+            }
+            if localWorker && rank == 0 {
+                throw ValidationError("--worker-fault '\(spec)': rank 0 is the coordinator's own worker with --local-worker; use --coordinator-fault, or another rank")
             }
             do { _ = try FaultPlan.parse([parts[1]]) } catch { throw ValidationError("\(error)") }
         }
@@ -125,15 +131,21 @@ struct Launch: AsyncParsableCommand {
         for spec in coordinatorFault { coordinator += ["--fault", spec] }
         if let silenceLimit { coordinator += ["--silence-limit", "\(silenceLimit)"] }
         if let progressDeadline { coordinator += ["--progress-deadline", "\(progressDeadline)"] }
+        let pinned = !noPin && !noSharedMemory
+        if localWorker {
+            coordinator += ["--local-worker"]
+            if let traceDir { coordinator += ["--local-worker-trace", "\(traceDir)/worker-0.jsonl"] }
+            if pinned, let cpu = CPUPinning.cpu(forRank: 0, workers: workers) { coordinator += ["--cpu", "\(cpu)"] }
+        }
         let drawsProgress = observe.progress.output(stdoutIsTerminal: observe.isTerminal) != nil
         coordinator += observe.forwarded(progress: drawsProgress ? .lines : .never, runDir: observe.runDir ?? traceDir)
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
-        for rank in 0..<workers {
+        for rank in (localWorker ? 1 : 0)..<workers {
             var worker = ["worker", "--connect", endpoint, "--rank", "\(rank)"] + workerSecurity(rank) + shared
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
             if observe.logFormat == .json { worker += ["--log-format", "json"] }
             for spec in workerFault where spec.hasPrefix("\(rank)=") { worker += ["--fault", String(spec.dropFirst("\(rank)=".count))] }
-            if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
+            if pinned, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) { worker += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
         let sink = ProgressRelaySink(coordinatorLabel: drawsProgress ? "coordinator" : nil, errorLine: errorLineWriter())

@@ -60,6 +60,8 @@ public enum CoordinatorError: Error, CustomStringConvertible {
     case registrationTimedOut(missing: Int, seconds: Double)
     case cannotBind(endpoint: String, reason: String)
     case diverged(step: Int, rank: Int)
+    /// The worker of `--local-worker` could not go on.
+    case localWorker(String)
     case interrupted
 
     init(_ failure: CoordinatorMachine.Failure) {
@@ -80,6 +82,8 @@ public enum CoordinatorError: Error, CustomStringConvertible {
             return "cannot bind \(endpoint): \(reason). Pick another port or address with --bind."
         case let .diverged(step, rank):
             return "training diverged at step \(step): the gradient of rank \(rank) is NaN or infinite. Lower the learning rate or add warmup."
+        case .localWorker(let reason):
+            return "the coordinator's own worker (--local-worker) stopped: \(reason)"
         case .interrupted:
             return "interrupted"
         }
@@ -108,14 +112,15 @@ public final class Coordinator {
     /// Binds, waits for the workers, trains, and returns what the run measured. Throws when the
     /// run cannot go on (too few workers, divergence, interrupted), after telling the workers to
     /// stop and saving a checkpoint when the run keeps them.
-    public func run() throws -> RunSummary {
+    /// `colocated`: a worker this coordinator's thread runs too (`--local-worker`).
+    public func run(colocated: ColocatedWorker? = nil) throws -> RunSummary {
         // The shared segment holds one step's parameters for every local rank; async and bounded
         // modes send each worker the parameters of its own moment, so they go in frames.
         let sharedMemory = options.sharedMemory && config.training.sync == .sync
         if options.sharedMemory && !sharedMemory {
             Console.out("\(config.training.sync) mode: parameters and gradients go through the socket (shared memory serves sync mode only)")
         }
-        let shell = try makeShell { runID, generation, parameterCount, slots in
+        let shell = try makeShell(colocated: colocated) { runID, generation, parameterCount, slots in
             sharedMemory
                 ? try SharedMemoryTransport.make(bind: options.bind, runID: runID, generation: generation, parameterCount: parameterCount, slots: slots,
                                                  security: options.security, spinSeconds: options.gradientSpinSeconds,
@@ -127,7 +132,7 @@ public final class Coordinator {
     }
 
     /// Everything of a run but the loop, on the transport `makeTransport(runID, generation, parameterCount, slots)` gives.
-    func makeShell(_ makeTransport: (UInt64, UInt32, Int, Int) throws -> CoordinatorTransport) throws -> CoordinatorShell {
+    func makeShell(colocated: ColocatedWorker? = nil, _ makeTransport: (UInt64, UInt32, Int, Int) throws -> CoordinatorTransport) throws -> CoordinatorShell {
         try train.checkNotEmpty()
         guard options.slots <= SlotAssignment.maxSlots else {
             throw ValidationFailure("a run has at most \(SlotAssignment.maxSlots) workers (got \(options.slots))")
@@ -150,7 +155,8 @@ public final class Coordinator {
             Console.out("Resuming run \(runID) at step \(progress.step) of \(progress.totalSteps) from \(directory) "
                         + "(generation \(generation), rate \(progress.rate))")
         }
-        let transport = try makeTransport(runID, generation, shape.parameterCount, options.slots)
+        let transport = try colocated.map { ColocatedTransport(base: try makeTransport(runID, generation, shape.parameterCount, options.slots), network: $0.network) }
+            ?? makeTransport(runID, generation, shape.parameterCount, options.slots)
         _ = transport.parameters.update(fromContentsOf: initialParameters)
         if let file = options.endpointFile { try AtomicFile.write(Array(transport.endpoint.utf8), to: file) }
 
@@ -185,7 +191,7 @@ public final class Coordinator {
                         + (config.training.stalenessAwareRate ? ", staleness-aware rate (rate / (staleness + 1))" : ""))
         }
         return CoordinatorShell(machine: machine, transport: transport, driver: driver, settings: settings,
-                                options: options, stop: options.stop, stalenessAwareRate: config.training.stalenessAwareRate)
+                                options: options, stop: options.stop, stalenessAwareRate: config.training.stalenessAwareRate, colocated: colocated)
     }
 
     private static func newRunID() -> UInt64 {

@@ -21,6 +21,8 @@ final class CoordinatorShell {
     private let settingsTemplate: RunSettings
     private let options: CoordinatorOptions
     private let stop: StopRequest?
+    /// The worker this thread also runs (`--local-worker`), a turn after each look at the transport.
+    private let colocated: ColocatedWorker?
     private let watch = ProcessWatch()
     private var log = RateLimitedLog()
     private var finished = false
@@ -36,8 +38,9 @@ final class CoordinatorShell {
     private var partialStep = false
 
     init(machine: CoordinatorMachine, transport: CoordinatorTransport, driver: ProgressDriver, settings: RunSettings,
-         options: CoordinatorOptions, stop: StopRequest?, stalenessAwareRate: Bool = false) {
+         options: CoordinatorOptions, stop: StopRequest?, stalenessAwareRate: Bool = false, colocated: ColocatedWorker? = nil) {
         self.machine = machine
+        self.colocated = colocated
         self.transport = transport
         self.driver = driver
         self.settingsTemplate = settings
@@ -102,6 +105,9 @@ final class CoordinatorShell {
             guard !self.finished else { return }
             try self.handle(arrival)
         }
+        // A step published just now is computed here, at once, on this CPU (then the rest of the
+        // turn runs while the other workers still compute).
+        do { try colocated?.turn() } catch { throw CoordinatorError.localWorker("\(error)") }
         if partialStep {
             partialStep = false
             try driver.writeDeferredRecord()
@@ -228,8 +234,8 @@ final class CoordinatorShell {
     private func admit(rank: Int, peer: PeerID, introduction: WorkerIntroduction, rejoined: Bool) {
         let shared = transport.admitted(rank: rank, peer: peer, introduction: introduction)
         joinDetails[rank] = (transport.address(of: peer).map { ", address \(Console.sanitized($0))" } ?? "") + (shared != nil ? ", shared memory" : "")
-            + (peer.keyName.map { ", key \($0)" } ?? "")
-        watch.watch(peer, introduction: introduction)
+            + (peer == .inProcess ? ", in the coordinator's process" : peer.keyName.map { ", key \($0)" } ?? "")
+        if peer != .inProcess { watch.watch(peer, introduction: introduction) }
         var settings = settingsTemplate
         settings.rank = rank
         settings.sharedMemoryName = shared

@@ -22,8 +22,13 @@ public struct PeerID: Hashable, Sendable, CustomStringConvertible {
         keyName = name
     }
 
+    /// The worker that runs in the coordinator's own process and thread (`--local-worker`). No
+    /// socket peer can be it: a routing id has no key name, and an authenticated key is 40 characters.
+    public static let inProcess = PeerID(authenticatedKey: "", name: "in-process")
+
     /// The key's name and the first characters of the key, or the routing id in hex.
     public var description: String {
+        if self == .inProcess { return "the coordinator's own worker" }
         if let keyName { return "\(keyName) (key \(String(decoding: bytes.prefix(8), as: UTF8.self))...)" }
         return bytes.map { byte in
             let hex = String(byte, radix: 16)

@@ -130,22 +130,24 @@ public final class SocketWorkerTransport: WorkerTransport {
 
 /// Shared memory with a coordinator on the same host, on top of the socket: a step is announced
 /// in the segment (a futex wake), the parameters are read in place, the gradient is written into
-/// this worker's slot and announced the same way. Control messages use the socket.
+/// this worker's slot and announced the same way. Control messages use the socket, or, for the
+/// worker in the coordinator's own process (`InProcessWorker`), an `InMemoryNetwork`.
 public final class SharedMemoryWorkerTransport: WorkerTransport {
-    private let socket: SocketWorkerTransport
+    /// Where control messages go (and steps and gradients when there is no segment).
+    private let control: WorkerTransport
     private var attached: (segment: SharedMemorySegment, layout: SharedStepLayout, rank: Int,
                            step: SharedWord, completions: SharedWord, done: SharedWord)?
     private var seenSequence: UInt32 = 0
     /// The publication the step being computed came from; its gradient is announced under it.
     private var computing: UInt32 = 0
 
-    public init(socket: SocketWorkerTransport) { self.socket = socket }
+    public init(control: WorkerTransport) { self.control = control }
 
-    public var connected: Bool { socket.connected }
+    public var connected: Bool { control.connected }
 
     public func attach(_ settings: RunSettings) throws -> SharedBuffers? {
         detach()
-        _ = try socket.attach(settings)  // the wire encoding, for steps and gradients that use the socket
+        _ = try control.attach(settings)  // the wire encoding, for steps and gradients that use the socket
         guard let name = settings.sharedMemoryName else { return nil }
         let layout = SharedStepLayout(parameterCount: settings.parameterCount, slots: settings.workers)
         let segment: SharedMemorySegment
@@ -166,9 +168,10 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
     public func detach() { attached = nil }
 
     public func receive(timeout: Double, _ handle: (WorkerArrival) throws -> Void) throws {
-        guard let attached else { return try socket.receive(timeout: timeout, handle) }
+        guard let attached else { return try control.receive(timeout: timeout, handle) }
         // Sleep on the segment's step word; look at the socket between naps.
-        let sequence = attached.step.wait(whileEquals: seenSequence, timeout: min(timeout, 0.005))
+        // (Without a timeout, a load: the in-process worker looks at every turn of the coordinator.)
+        let sequence = timeout > 0 ? attached.step.wait(whileEquals: seenSequence, timeout: min(timeout, 0.005)) : attached.step.load()
         if sequence != seenSequence {
             seenSequence = sequence
             computing = sequence
@@ -181,15 +184,15 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
                 try handle(.malformed(error))
             }
         }
-        try socket.receive(timeout: 0, handle)
+        try control.receive(timeout: 0, handle)
     }
 
     @discardableResult
-    public func send(_ message: WireMessage) throws -> Bool { try socket.send(message) }
+    public func send(_ message: WireMessage) throws -> Bool { try control.send(message) }
 
     @discardableResult
     public func sendGradient(_ result: WireMessage.GradientResult, gradient: UnsafeBufferPointer<Float>) throws -> Bool {
-        guard let attached, result.location == .sharedMemory else { return try socket.sendGradient(result, gradient: gradient) }
+        guard let attached, result.location == .sharedMemory else { return try control.sendGradient(result, gradient: gradient) }
         result.header.encode(into: attached.segment.bytes(at: attached.layout.gradientHeaderOffset(rank: attached.rank), count: WireHeader.size))
         attached.done.store(computing)
         _ = attached.completions.add(1)
@@ -197,7 +200,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
         return true
     }
 
-    public func close() { socket.close() }
+    public func close() { control.close() }
 }
 
 /// A worker's end of an `InMemoryNetwork`: for tests of the shells without processes.

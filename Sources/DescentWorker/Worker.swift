@@ -122,7 +122,7 @@ public final class Worker {
             do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("worker: \(error); running unpinned") }
         }
         let socket = try SocketWorkerTransport(connect: options.connect, security: options.security)
-        let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(socket: socket) : socket
+        let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(control: socket) : socket
         Console.error("worker: connecting to \(options.connect)")
         try WorkerShell(options: options, train: train, transport: transport).run()
     }

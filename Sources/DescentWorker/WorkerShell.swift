@@ -79,7 +79,7 @@ public final class WorkerShell {
         }
     }
 
-    private func finish() throws {
+    func finish() throws {
         switch ending {
         case .stopped(let reason)?:
             Console.out("Worker stopping: \(reason)")

@@ -22,6 +22,9 @@ extension SystemTests {
         (["bench", "distributed", "--baseline-rounds", "3", "--no-baselines"], "--no-baselines measures no such baseline"),
         (["bench", "distributed", "--baseline-rounds", "3", "--workers", "1"], "--workers 1 measures no such baseline"),
         (["train", "--config", "/nonexistent/run.yaml"], "cannot read config file '/nonexistent/run.yaml'"),
+        (["coordinator", "--workers", "2", "--local-worker-trace", "t.jsonl"], "--local-worker-trace needs --local-worker"),
+        (["coordinator", "--workers", "2", "--cpu", "-1"], "--cpu must be between 0 and 1023 (got -1)"),
+        (["launch", "--workers", "2", "--local-worker", "--worker-fault", "0=exit:step=3"], "rank 0 is the coordinator's own worker with --local-worker"),
     ])
     func badCommandLinesAreRefusedNamingTheOption(arguments: [String], message: String) throws {
         let dir = try Paths.temporaryDirectory("cli")

@@ -26,9 +26,11 @@ extension SystemTests {
         Float(Double(Float(0.1)) * pow(Double(Float(0.9)), Double(step / 50)))
     }
 
-    /// With shared memory (the default on one host) and through the socket.
-    @Test(arguments: [(1, true), (2, true), (4, true), (2, false), (4, false)])
-    func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(workers: Int, sharedMemory: Bool) throws {
+    /// With shared memory (the default on one host) and through the socket; `local`: the
+    /// coordinator computes rank 0's share itself (`--local-worker`), with one worker process fewer.
+    @Test(arguments: [(1, true, false), (2, true, false), (4, true, false), (2, false, false), (4, false, false),
+                      (1, true, true), (2, true, true), (3, true, true), (2, false, true)])
+    func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(workers: Int, sharedMemory: Bool, local: Bool) throws {
         let dir = try Paths.temporaryDirectory("equivalence")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 1000, test: 100)
@@ -45,14 +47,20 @@ extension SystemTests {
         let coordinator = try Child("coordinator", [
             "coordinator", "--config", distributed, "--workers", "\(workers)", "--bind", endpoint,
             "--max-steps", "200", "--save", "\(dir)/distributed.bin", "--trace", "\(dir)/coordinator.jsonl",
-        ] + (sharedMemory ? [] : ["--no-shared-memory"]), directory: dir)
-        let workerProcesses = try (0..<workers).map { rank in
+        ] + (sharedMemory ? [] : ["--no-shared-memory"]) + (local ? ["--local-worker", "--local-worker-trace", "\(dir)/worker-0.jsonl"] : []),
+            directory: dir)
+        let workerProcesses = try ((local ? 1 : 0)..<workers).map { rank in
             try Child("worker-\(rank)", [
                 "worker", "--connect", endpoint, "--config", distributed, "--rank", "\(rank)", "--trace", "\(dir)/worker-\(rank).jsonl",
             ], directory: dir)
         }
         #expect(coordinator.wait() == 0, "\(coordinator.stdout)\n\(coordinator.stderr)")
-        #expect(coordinator.stdout.components(separatedBy: ", shared memory)").count - 1 == (sharedMemory ? workers : 0))
+        #expect(coordinator.stdout.components(separatedBy: ", shared memory)").count - 1 == (sharedMemory ? workerProcesses.count : 0))
+        if local {
+            // The coordinator's own worker: rank 0, in its process, through the segment when there is one.
+            #expect(coordinator.stdout.contains(", in the coordinator's process); 1 of \(workers) registered"), "\(coordinator.stdout)")
+            #expect(coordinator.stdout.contains(", shared memory, in the coordinator's process)") == sharedMemory)
+        }
         for worker in workerProcesses { #expect(worker.wait(seconds: 30) == 0, "\(worker.stderr)") }
 
         // Equivalence: the same parameters, up to float32 rounding of the sums' order.
