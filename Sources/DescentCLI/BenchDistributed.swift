@@ -60,6 +60,12 @@ struct BenchDistributed: ParsableCommand {
     @Flag(help: "Do not pin worker r to CPU r.")
     var noPin = false
 
+    @Flag(help: "The coordinator computes rank 0's share itself (descent coordinator --local-worker, pinned to CPU 0); N-1 worker processes.")
+    var localWorker = false
+
+    @Option(parsing: .unconditional, help: "After the table, compare N worker processes with --local-worker (the coordinator computing rank 0's share, N-1 processes) in this many rounds of back-to-back runs, alternating which goes first (0: no comparison; at most 100).")
+    var localWorkerRounds: Int = 0
+
     @Option(help: "CURVE on the sockets: off, on, or both (each measurement without and with it, side by side, and their ratio).")
     var curve: String = "off"
 
@@ -96,6 +102,11 @@ struct BenchDistributed: ParsableCommand {
         if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
         try FlagRange.check("--observer-rounds", observerRounds, 0...1000)
         try FlagRange.check("--baseline-rounds", baselineRounds, 1...100)
+        try FlagRange.check("--local-worker-rounds", localWorkerRounds, 0...100)
+        if localWorkerRounds > 0 && (localWorker || noSharedMemory || workers.values.allSatisfy({ $0 < 2 })) {
+            throw ValidationError("--local-worker-rounds compares worker processes with --local-worker at 2 or more workers on shared memory; "
+                                  + "drop \(localWorker ? "--local-worker" : noSharedMemory ? "--no-shared-memory" : "--workers 1") or the rounds")
+        }
         if baselineRounds > 1 {
             // Rounds compare the workers with the one-core baseline: refused where there is none.
             let without = noBaselines ? "--no-baselines" : noSharedMemory ? "--no-shared-memory" : observerRounds > 0 ? "--observer-rounds"
@@ -111,7 +122,7 @@ struct BenchDistributed: ParsableCommand {
         let dataDirectory = resolveData()
         let executable = try Launch.currentExecutable()
         let peer = peerAvailable()
-        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport)\(noSharedMemory ? "" : " + shared memory")\(noPin || noSharedMemory ? "" : ", workers pinned"), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
+        print("descent bench distributed: data \(dataDirectory), \(`repeat`)x repeat, \(epochs) epoch(s), \(transport)\(noSharedMemory ? "" : " + shared memory")\(noPin || noSharedMemory ? "" : ", workers pinned")\(localWorker ? ", rank 0 computed by the coordinator (--local-worker)" : ""), peer: \(peer ? "PyTorch DDP (\(peerPython))" : "none")")
         var results: [String: Double] = [:]
         var table: [[String]] = []
         var machineLines: [String] = []
@@ -226,6 +237,7 @@ struct BenchDistributed: ParsableCommand {
             }
         }
         machineLines += printBaselines(baselines, results: results)
+        machineLines += try compareLocalWorker(data: dataDirectory, executable: executable)
         for line in machineLines { print(line) }
     }
 
@@ -389,8 +401,38 @@ struct BenchDistributed: ParsableCommand {
         }
     }
 
+    /// `--local-worker-rounds`: N worker processes against the coordinator computing rank 0's share
+    /// and N-1 processes, back to back in rounds; prints each pair's ratio and their median.
+    private func compareLocalWorker(data: String, executable: String) throws -> [String] {
+        guard localWorkerRounds > 0 else { return [] }
+        var lines: [String] = []
+        print("")
+        print("--local-worker against worker processes: samples/s of each round's two runs, back to back, alternating which goes first")
+        for size in batch.values {
+            for count in workers.values where count >= 2 {
+                var processes: [Double] = [], local: [Double] = []
+                for round in 0..<localWorkerRounds {
+                    for measuresLocal in PairedRounds.candidateFirst(round: round) ? [true, false] : [false, true] {
+                        let rate = try measure(workers: count, batch: size, data: data, executable: executable, local: measuresLocal).samplesPerSecond
+                        if measuresLocal { local.append(rate) } else { processes.append(rate) }
+                    }
+                }
+                let rounds = PairedRounds(base: processes, candidate: local)
+                let ratios = rounds.ratios
+                print("\(count) x \(size): \(count) processes \(processes.map { fmt($0, 0) }.joined(separator: ", ")); "
+                      + "local worker + \(count - 1) \(local.map { fmt($0, 0) }.joined(separator: ", ")); "
+                      + "local / processes median \(fmt(rounds.medianRatio, 2))x (range \(fmt(ratios.min() ?? 0, 2))..\(fmt(ratios.max() ?? 0, 2)))")
+                lines.append("bench=distributed_local_worker workers=\(count) batch_per_worker=\(size) rounds=\(ratios.count) "
+                             + "local_over_processes=\(fmt(rounds.medianRatio, 3)) round_ratios=\(ratios.map { fmt($0, 3) }.joined(separator: ","))")
+            }
+        }
+        return lines
+    }
+
+    /// `local`: the coordinator computes rank 0's share (default: `--local-worker`).
     private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false,
-                         curve: Bool = false, mode: SyncMode = .sync, encoding: WireEncoding = .float32) throws -> Measurement {
+                         curve: Bool = false, mode: SyncMode = .sync, encoding: WireEncoding = .float32, local: Bool? = nil) throws -> Measurement {
+        let localWorker = local ?? self.localWorker
         let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -413,6 +455,11 @@ struct BenchDistributed: ParsableCommand {
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         if let spinMicroseconds { coordinator += ["--spin-microseconds", "\(spinMicroseconds)"] }
         coordinator += ["--wire-encoding", encoding.rawValue]
+        let pinned = !noPin && !noSharedMemory
+        if localWorker {
+            coordinator += ["--local-worker", "--local-worker-trace", "\(directory)/worker-0.jsonl"]
+            if pinned, let cpu = CPUPinning.cpu(forRank: 0, workers: count) { coordinator += ["--cpu", "\(cpu)"] }
+        }
         var scraper: MetricsScraper?
         if observers {
             let port = LoopbackHTTP.freePort()
@@ -429,10 +476,10 @@ struct BenchDistributed: ParsableCommand {
             coordinator += ["--insecure"]
         }
         var children = [ChildProcess(label: "coordinator", executablePath: executable, arguments: coordinator, isPrimary: true)]
-        for rank in 0..<count {
+        for rank in (localWorker ? 1 : 0)..<count {
             var arguments = ["worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl"]
             if curve { arguments += ["--curve-dir", keys, "--curve-key", CurveKeyDirectory.workerSecretName(rank)] } else if transport == "tcp" { arguments += ["--insecure"] }
-            if !noPin && !noSharedMemory, let cpu = CPUPinning.cpu(forRank: rank, workers: count) { arguments += ["--cpu", "\(cpu)"] }
+            if pinned, let cpu = CPUPinning.cpu(forRank: rank, workers: count) { arguments += ["--cpu", "\(cpu)"] }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: arguments))
         }
         let sink = QuietSink()
