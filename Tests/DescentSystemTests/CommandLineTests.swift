@@ -25,6 +25,9 @@ extension SystemTests {
         (["coordinator", "--workers", "2", "--local-worker-trace", "t.jsonl"], "--local-worker-trace needs --local-worker"),
         (["coordinator", "--workers", "2", "--cpu", "-1"], "--cpu must be between 0 and 1023 (got -1)"),
         (["launch", "--workers", "2", "--local-worker", "--worker-fault", "0=exit:step=3"], "rank 0 is the coordinator's own worker with --local-worker"),
+        (["bench", "distributed", "--local-worker-rounds", "101"], "--local-worker-rounds must be between 0 and 100 (got 101)"),
+        (["bench", "distributed", "--local-worker-rounds", "2", "--local-worker"], "drop --local-worker or the rounds"),
+        (["bench", "distributed", "--local-worker-rounds", "2", "--workers", "1"], "drop --workers 1 or the rounds"),
     ])
     func badCommandLinesAreRefusedNamingTheOption(arguments: [String], message: String) throws {
         let dir = try Paths.temporaryDirectory("cli")
