@@ -52,9 +52,8 @@ final class ColocatedTransport: CoordinatorTransport {
         var others = recipients
         let recipient = others.remove(at: colocated)
         base.sendStep(order, to: others)
-        var copied = order
+        var copied = order  // the machine's order says `.frame`: the floats come with it
         copied.parameterCount = parameters.count
-        copied.parameters = .frame
         network.sendToWorker(recipient.peer, .step(copied), floats: Array(parameters))
     }
 

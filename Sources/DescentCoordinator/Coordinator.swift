@@ -155,8 +155,8 @@ public final class Coordinator {
             Console.out("Resuming run \(runID) at step \(progress.step) of \(progress.totalSteps) from \(directory) "
                         + "(generation \(generation), rate \(progress.rate))")
         }
-        let transport = try colocated.map { ColocatedTransport(base: try makeTransport(runID, generation, shape.parameterCount, options.slots), network: $0.network) }
-            ?? makeTransport(runID, generation, shape.parameterCount, options.slots)
+        let base = try makeTransport(runID, generation, shape.parameterCount, options.slots)
+        let transport: CoordinatorTransport = colocated.map { ColocatedTransport(base: base, network: $0.network) } ?? base
         _ = transport.parameters.update(fromContentsOf: initialParameters)
         if let file = options.endpointFile { try AtomicFile.write(Array(transport.endpoint.utf8), to: file) }
 

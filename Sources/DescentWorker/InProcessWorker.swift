@@ -17,9 +17,6 @@ public final class InProcessWorker {
         shell = try WorkerShell(options: options, train: train, transport: SharedMemoryWorkerTransport(control: control))
     }
 
-    /// Steps this worker computed.
-    public var computedSteps: Int { shell.computedSteps }
-
     /// Answers what arrived and computes a published step, without waiting. Throws when the
     /// worker cannot go on (refused, its data differs, stopped by the coordinator).
     public func turn() throws {
