@@ -15,8 +15,9 @@ extension SystemTests {
         let output = launch.stdout + launch.stderr
         #expect(!output.contains("[worker 0]"), "\(output)")
         #expect(output.contains("[worker 1] Worker rank 1 of 2 joined"), "\(output)")
-        #expect(launch.stdout.contains("[coordinator] Worker rank 0 joined from"), "\(launch.stdout)")
-        #expect(launch.stdout.contains("shared memory, in the coordinator's process); 1 of 2 registered"), "\(launch.stdout)")
+        // (The worker process may register first: the count in the join line varies.)
+        let joined = launch.stdout.split(separator: "\n").first { $0.hasPrefix("[coordinator] Worker rank 0 joined from") } ?? ""
+        #expect(joined.contains(", shared memory, in the coordinator's process); "), "\(launch.stdout)")
 
         // 640 samples in global batches of 32: 20 steps an epoch, 60 in all.
         let steps = try jsonLines("\(dir)/traces/coordinator.jsonl")
