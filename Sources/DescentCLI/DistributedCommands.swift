@@ -169,6 +169,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Pin the worker to this CPU (descent launch gives worker r CPU r when there are enough).")
     var cpu: Int?
 
+    @Option(parsing: .unconditional, help: "On shared memory: microseconds to spin for the next step after sending a gradient, before sleeping (0: sleep at once). For a worker with a CPU to itself; launch --local-worker passes \(LocalWorkerSpin.microseconds) when each process has one.")
+    var spinMicroseconds: Int = 0
+
     @Option(help: "Refuse a coordinator that computes on another backend (onednn or openblas); without it the worker uses the coordinator's.",
             transform: ComputeBackend.parse)
     var backend: ComputeBackend?
@@ -190,6 +193,7 @@ struct WorkerCommand: AsyncParsableCommand {
         try FlagRange.check("--rank", rank, 0...4095)
         if let cpu, cpu < 0 { throw ValidationError("--cpu must be 0 or more (got \(cpu))") }
         try FlagRange.check("--cpu", cpu, 0...1023)
+        try FlagRange.check("--spin-microseconds", spinMicroseconds, 0...1_000_000)
         try FlagRange.seconds("--join-timeout", joinTimeout)
         try FlagRange.seconds("--rejoin-timeout", rejoinTimeout)
         try security.validate(endpoint: connect)
@@ -220,6 +224,7 @@ struct WorkerCommand: AsyncParsableCommand {
         options.joinTimeoutSeconds = joinTimeout
         options.sharedMemory = !noSharedMemory
         options.cpu = cpu
+        options.stepSpinSeconds = Double(spinMicroseconds) / 1_000_000
         options.security = clientSecurity
         options.backend = backend
         options.wireEncoding = wire.wireEncoding

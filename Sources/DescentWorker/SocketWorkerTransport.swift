@@ -140,8 +140,18 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
     private var seenSequence: UInt32 = 0
     /// The publication the step being computed came from; its gradient is announced under it.
     private var computing: UInt32 = 0
+    /// How long to spin for the next step, once a gradient is sent, before sleeping on the futex.
+    private let stepSpinSeconds: Double
+    /// A gradient was sent since the last spin: the next step is due within a step's time.
+    private var spinDue = false
 
-    public init(control: WorkerTransport) { self.control = control }
+    /// `stepSpinSeconds`: after sending a gradient, watch the step word this long before sleeping
+    /// on it (`descent worker --spin-microseconds`). For a worker with a CPU to itself, whose CPU
+    /// idles while it waits anyway: it starts the next step without a futex wakeup's delay.
+    public init(control: WorkerTransport, stepSpinSeconds: Double = 0) {
+        self.control = control
+        self.stepSpinSeconds = stepSpinSeconds.isFinite ? max(0, stepSpinSeconds) : 0
+    }
 
     public var connected: Bool { control.connected }
 
@@ -171,7 +181,12 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
         guard let attached else { return try control.receive(timeout: timeout, handle) }
         // Sleep on the segment's step word; look at the socket between naps.
         // (Without a timeout, a load: the in-process worker looks at every turn of the coordinator.)
-        let sequence = timeout > 0 ? attached.step.wait(whileEquals: seenSequence, timeout: min(timeout, 0.005)) : attached.step.load()
+        var sequence = attached.step.load()
+        if sequence == seenSequence && timeout > 0 {
+            if spinDue && stepSpinSeconds > 0 { sequence = attached.step.spin(whileEquals: seenSequence, seconds: min(stepSpinSeconds, timeout)) }
+            if sequence == seenSequence { sequence = attached.step.wait(whileEquals: seenSequence, timeout: min(timeout, 0.005)) }
+        }
+        spinDue = false
         if sequence != seenSequence {
             seenSequence = sequence
             computing = sequence
@@ -197,6 +212,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
         attached.done.store(computing)
         _ = attached.completions.add(1)
         attached.completions.wake(all: false)
+        spinDue = true
         return true
     }
 

@@ -22,6 +22,9 @@ public struct WorkerOptions: Sendable {
     public var sharedMemory = true
     /// Pin the worker's threads to this CPU.
     public var cpu: Int?
+    /// On shared memory: after sending a gradient, spin this long for the next step before
+    /// sleeping on the futex (0: sleep at once). For a worker with a CPU to itself.
+    public var stepSpinSeconds: Double = 0
     /// Once admitted, how long to keep trying to rejoin a coordinator that went away.
     public var rejoinTimeoutSeconds: Double = 120
     /// SIGINT/SIGTERM arrive here.
@@ -122,7 +125,7 @@ public final class Worker {
             do { try CPUPinning.pin(toCPU: cpu) } catch { Console.error("worker: \(error); running unpinned") }
         }
         let socket = try SocketWorkerTransport(connect: options.connect, security: options.security)
-        let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(control: socket) : socket
+        let transport: WorkerTransport = options.sharedMemory ? SharedMemoryWorkerTransport(control: socket, stepSpinSeconds: options.stepSpinSeconds) : socket
         Console.error("worker: connecting to \(options.connect)")
         try WorkerShell(options: options, train: train, transport: transport).run()
     }

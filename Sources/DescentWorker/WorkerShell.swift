@@ -133,7 +133,9 @@ public final class WorkerShell {
         Console.out("Worker rank \(welcome.rank) of \(welcome.settings.workers) joined run \(welcome.runID) generation \(welcome.generation): "
                     + "\(welcome.settings.sampleCount) samples per epoch, global batch \(welcome.settings.globalBatch), \(welcome.settings.backend) backend"
                     + (welcome.settings.encoding != .float32 && welcome.settings.sharedMemoryName == nil ? ", \(welcome.settings.encoding) on the wire" : "")
-                    + (welcome.settings.sharedMemoryName != nil ? ", parameters through shared memory" : ""))
+                    + (welcome.settings.sharedMemoryName != nil ? ", parameters through shared memory" : "")
+                    + (welcome.settings.sharedMemoryName != nil && options.stepSpinSeconds > 0
+                       ? ", spinning up to \(Int((options.stepSpinSeconds * 1e6).rounded())) µs for each next step" : ""))
     }
 
     /// Computes this worker's slots of one step and hands the gradient to the transport.

@@ -28,6 +28,8 @@ extension SystemTests {
         (["bench", "distributed", "--local-worker-rounds", "101"], "--local-worker-rounds must be between 0 and 100 (got 101)"),
         (["bench", "distributed", "--local-worker-rounds", "2", "--local-worker"], "drop --local-worker or the rounds"),
         (["bench", "distributed", "--local-worker-rounds", "2", "--workers", "1"], "drop --workers 1 or the rounds"),
+        (["worker", "--connect", "tcp://127.0.0.1:1", "--spin-microseconds", "-5"], "--spin-microseconds must be between 0 and 1000000 (got -5)"),
+        (["worker", "--connect", "tcp://127.0.0.1:1", "--spin-microseconds", "1000001"], "--spin-microseconds must be between 0 and 1000000 (got 1000001)"),
     ])
     func badCommandLinesAreRefusedNamingTheOption(arguments: [String], message: String) throws {
         let dir = try Paths.temporaryDirectory("cli")

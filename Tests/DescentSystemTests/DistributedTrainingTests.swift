@@ -27,7 +27,8 @@ extension SystemTests {
     }
 
     /// With shared memory (the default on one host) and through the socket; `local`: the
-    /// coordinator computes rank 0's share itself (`--local-worker`), with one worker process fewer.
+    /// coordinator computes rank 0's share itself (`--local-worker`), with one worker process fewer,
+    /// whose workers spin for each next step (as `launch --local-worker` starts them).
     @Test(arguments: [(1, true, false), (2, true, false), (4, true, false), (2, false, false), (4, false, false),
                       (1, true, true), (2, true, true), (3, true, true), (2, false, true)])
     func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(workers: Int, sharedMemory: Bool, local: Bool) throws {
@@ -52,7 +53,7 @@ extension SystemTests {
         let workerProcesses = try ((local ? 1 : 0)..<workers).map { rank in
             try Child("worker-\(rank)", [
                 "worker", "--connect", endpoint, "--config", distributed, "--rank", "\(rank)", "--trace", "\(dir)/worker-\(rank).jsonl",
-            ], directory: dir)
+            ] + (local ? ["--spin-microseconds", "500"] : []), directory: dir)
         }
         #expect(coordinator.wait() == 0, "\(coordinator.stdout)\n\(coordinator.stderr)")
         #expect(coordinator.stdout.components(separatedBy: ", shared memory)").count - 1 == (sharedMemory ? workerProcesses.count : 0))
@@ -63,7 +64,12 @@ extension SystemTests {
             #expect(joined.contains(", in the coordinator's process); "), "\(coordinator.stdout)")
             #expect(coordinator.stdout.contains(", shared memory, in the coordinator's process)") == sharedMemory)
         }
-        for worker in workerProcesses { #expect(worker.wait(seconds: 30) == 0, "\(worker.stderr)") }
+        for worker in workerProcesses {
+            #expect(worker.wait(seconds: 30) == 0, "\(worker.stderr)")
+            // The spin is for steps announced in the segment; through the socket there is none.
+            #expect(worker.stdout.contains(", parameters through shared memory, spinning up to 500 µs for each next step") == (local && sharedMemory),
+                    "\(worker.stdout)")
+        }
 
         // Equivalence: the same parameters, up to float32 rounding of the sums' order.
         let reference = try readParameters("\(dir)/single.bin")

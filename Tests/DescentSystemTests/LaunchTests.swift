@@ -47,6 +47,8 @@ extension SystemTests {
         let err = launch.stderr
         #expect(err.contains("[coordinator] Error: interrupted"), "\(err)")
         #expect(err.contains("[worker 0]") && err.contains("[worker 1]"), "\(err)")
+        // Without --local-worker the coordinator shares the CPUs with the workers: they sleep for their steps.
+        #expect(launch.stdout.contains("Worker rank 1 of 2 joined") && !launch.stdout.contains("spinning"), "\(launch.stdout)")
     }
 
     @Test func launchFailsWithTheStatusOfAFailingProcess() throws {

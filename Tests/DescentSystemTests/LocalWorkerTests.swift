@@ -15,6 +15,9 @@ extension SystemTests {
         let output = launch.stdout + launch.stderr
         #expect(!output.contains("[worker 0]"), "\(output)")
         #expect(output.contains("[worker 1] Worker rank 1 of 2 joined"), "\(output)")
+        // Each process has a CPU of its own (pinned) where there are 2: the worker process spins for its steps.
+        let pinned = ProcessInfo.processInfo.activeProcessorCount >= 2
+        #expect(output.contains("parameters through shared memory, spinning up to 500 µs for each next step") == pinned, "\(output)")
         // (The worker process may register first: the count in the join line varies.)
         let joined = launch.stdout.split(separator: "\n").first { $0.hasPrefix("[coordinator] Worker rank 0 joined from") } ?? ""
         #expect(joined.contains(", shared memory, in the coordinator's process); "), "\(launch.stdout)")
