@@ -14,7 +14,9 @@ struct BenchDistributed: ParsableCommand {
         discussion: """
             For each (workers, batch per worker) pair, trains the seed MLP on the training set repeated \
             --repeat times (12 turns the 5,000-image sample into a 60,000-sample epoch) with a real \
-            coordinator and real workers over ZeroMQ, reads their step traces, and reports samples/s and \
+            coordinator and real workers over ZeroMQ, reads their step traces, and reports samples/s of \
+            training (the time between steps, without the step in which an epoch ended: its test-set \
+            evaluation is not training, and the figures compared with it leave evaluation out too) and \
             where a step's time goes: compute (a worker's forward/backward), communication (the rest of the \
             fastest worker's round trip), waiting (for the slowest worker) and the update (averaging + SGD). \
             With a Python that imports torch, the shared torch_ddp.py peer runs the same job in the same \
@@ -316,7 +318,8 @@ struct BenchDistributed: ParsableCommand {
         }
         print("")
         print("one host: N workers against one process at the same global batch (one core: the bench compute trainer in process, "
-              + "samples per CPU second; train: descent train processes, wall clock from their traces, as the workers are measured; "
+              + "samples per CPU second; train: descent train processes, wall clock from their traces, as the workers are measured "
+              + "(both without the interval in which an epoch ended, which holds its test-set evaluation); "
               + "ceiling: as many bench compute trainers as workers, at the per-worker batch, pinned, at once, exchanging nothing, "
               + "samples per wall second: what this machine allows any design of workers; "
               + "workers/one core with --baseline-rounds 2 or more: the median of the rounds' ratios, each round the two measured back to back; "
@@ -528,11 +531,10 @@ struct BenchDistributed: ParsableCommand {
         let measured = Array(steps[warmup...])
         var m = Measurement()
         m.steps = steps.count
-        let start = steps[warmup - 1 < 0 ? 0 : warmup - 1]["time_ms"] as? Double ?? 0
-        let end = measured.last?["time_ms"] as? Double ?? start
+        let rate = TrainingRate(records: steps, warmup: warmup)
         let samples = measured.reduce(0) { $0 + ($1["samples"] as? Int ?? 0) }
-        m.samplesPerSecond = end > start ? Double(samples) / ((end - start) / 1000) : 0
-        m.stepMs = (end - start) / Double(max(measured.count, 1))
+        m.samplesPerSecond = rate.samplesPerSecond
+        m.stepMs = rate.stepMs
         let times = measured.compactMap { $0["time_ms"] as? Double }
         let intervals = zip(times.dropFirst(), times).map { $0 - $1 }.sorted()
         if !intervals.isEmpty, intervals[intervals.count / 2] > 0 {
