@@ -482,9 +482,7 @@ struct BenchDistributed: ParsableCommand {
         for rank in (localWorker ? 1 : 0)..<count {
             var arguments = ["worker", "--connect", endpoint, "--data", data, "--rank", "\(rank)", "--trace", "\(directory)/worker-\(rank).jsonl"]
             if curve { arguments += ["--curve-dir", keys, "--curve-key", CurveKeyDirectory.workerSecretName(rank)] } else if transport == "tcp" { arguments += ["--insecure"] }
-            if pinned, let cpu = CPUPinning.cpu(forRank: rank, workers: count) {
-                arguments += ["--cpu", "\(cpu)"] + LocalWorkerSpin.arguments(localWorker: localWorker)
-            }
+            if pinned { arguments += LocalWorkerSpin.pinningArguments(rank: rank, workers: count, localWorker: localWorker) }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: arguments))
         }
         let sink = QuietSink()

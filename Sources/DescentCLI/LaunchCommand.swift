@@ -145,9 +145,7 @@ struct Launch: AsyncParsableCommand {
             if let traceDir { worker += ["--trace", "\(traceDir)/worker-\(rank).jsonl"] }
             if observe.logFormat == .json { worker += ["--log-format", "json"] }
             for spec in workerFault where spec.hasPrefix("\(rank)=") { worker += ["--fault", String(spec.dropFirst("\(rank)=".count))] }
-            if pinned, let cpu = CPUPinning.cpu(forRank: rank, workers: workers) {
-                worker += ["--cpu", "\(cpu)"] + LocalWorkerSpin.arguments(localWorker: localWorker)
-            }
+            if pinned { worker += LocalWorkerSpin.pinningArguments(rank: rank, workers: workers, localWorker: localWorker) }
             children.append(ChildProcess(label: "worker \(rank)", executablePath: executable, arguments: worker))
         }
         let sink = ProgressRelaySink(coordinatorLabel: drawsProgress ? "coordinator" : nil, errorLine: errorLineWriter())
@@ -220,8 +218,10 @@ extension Launch {
 enum LocalWorkerSpin {
     static let microseconds = 500
 
-    /// The arguments a pinned worker process gets.
-    static func arguments(localWorker: Bool) -> [String] {
-        localWorker ? ["--spin-microseconds", "\(microseconds)"] : []
+    /// A worker process's `--cpu` (where each process can have a CPU), and the spin with it when
+    /// the coordinator computes rank 0's share; nothing where there are more workers than CPUs.
+    static func pinningArguments(rank: Int, workers: Int, localWorker: Bool) -> [String] {
+        guard let cpu = CPUPinning.cpu(forRank: rank, workers: workers) else { return [] }
+        return ["--cpu", "\(cpu)"] + (localWorker ? ["--spin-microseconds", "\(microseconds)"] : [])
     }
 }

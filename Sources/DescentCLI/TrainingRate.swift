@@ -4,7 +4,7 @@
 /// sample: 10-30 ms, as long as 100 steps at 2 x 32) and its report; the figures it is compared
 /// with leave evaluation out too (`bench compute`'s trainer and the PyTorch peers time their
 /// training loops only).
-struct TrainingRate: Equatable {
+struct TrainingRate {
     /// Samples per second of training.
     let samplesPerSecond: Double
     /// Mean milliseconds per step over the intervals kept.
