@@ -46,7 +46,11 @@ extension SystemTests {
         let sample = try #require(Paths.mnistSample)
         let dir = try Paths.temporaryDirectory("chaos")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: 15), in: dir)
+        // Long enough that the run outlasts the kills on a fast machine: there 15 epochs of the
+        // sample took 3 s uninterrupted and sometimes ended before the kills (13 x 0.5 s on
+        // average, plus waits for restarts: about 8 s); 100 epochs take about 15 s.
+        let epochs = 100
+        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: epochs), in: dir)
         let launch = try Child("launch", [
             "launch", "--config", config, "--workers", "2", "--max-restarts", "30", "--checkpoint-dir", "\(dir)/ckpt",
             "--checkpoint-every", "50", "--trace-dir", "\(dir)/trace", "--save", "\(dir)/chaos.bin",
@@ -54,14 +58,14 @@ extension SystemTests {
         defer { launch.stop() }
         #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)")
         // A seeded schedule: 10 worker kills and 3 coordinator kills in a shuffled order, apart
-        // by 0.4 to 1.2 s; each waits for its target to be running again.
+        // by 0.25 to 0.75 s; each waits for its target to be running again.
         var generator = SeededGenerator(seed: 2026)
         var targets = Array(repeating: "worker", count: 10) + Array(repeating: "coordinator", count: 3)
         targets.shuffle(using: &generator)
         var kills: [String: Int] = [:]
         var checkpointAtLastCoordinatorKill = ""
         for target in targets {
-            usleep(UInt32(400_000 + Int(generator.next() % 800_000)))
+            usleep(UInt32(250_000 + Int(generator.next() % 500_000)))
             let deadline = Date().addingTimeInterval(30)
             if target == "coordinator" {
                 // Kill a coordinator only once it has written a newer checkpoint, so each kill tests a resume.
@@ -87,7 +91,7 @@ extension SystemTests {
         #expect(out.contains("training resumes at step"), "\(out.suffix(3000))")
 
         // Every step 0..N-1 applied exactly once, at the schedule's rate.
-        let steps = 15 * 157
+        let steps = epochs * 157
         let trace = try jsonLines("\(dir)/trace/coordinator.jsonl")
         let applied = trace.map { $0["step"] as! Int }
         #expect(applied.count == steps && applied == Array(0..<steps),
