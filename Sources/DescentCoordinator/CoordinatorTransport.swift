@@ -8,10 +8,15 @@ public protocol GradientFloats {
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
     /// float32, or bfloat16 from a worker of a `--wire-encoding bf16` run (`count * 2` bytes then).
     var encoding: WireEncoding { get }
+    /// Whether the floats stay where they are, unchanged, until the coordinator publishes its next
+    /// step: the slot of the worker in the coordinator's own process, which nothing else writes.
+    /// The averager may then read them when the step's sum completes rather than copy them now.
+    var staysUntilNextStep: Bool { get }
 }
 
 extension GradientFloats {
     public var encoding: WireEncoding { .float32 }
+    public var staysUntilNextStep: Bool { false }
 }
 
 /// What reaches the coordinator from its transport.

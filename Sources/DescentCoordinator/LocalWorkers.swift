@@ -131,9 +131,12 @@ final class LocalWorkers {
 
     /// The gradient floats of `rank`'s slot, where the worker wrote them. The coordinator reads
     /// them once (`GradientAverager.stage` checks and sums in one sweep), so a worker that changed
-    /// the slot meanwhile could not make the check and the sum see different values.
+    /// the slot meanwhile could not make the check and the sum see different values. The slot of
+    /// the worker in this process (`descent coordinator --local-worker`) stays as it is until the
+    /// next publication: only that worker writes it, on this thread, when a step is published.
     func gradient(rank: Int) -> GradientFloats {
-        SegmentFloats(bytes: UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount)))
+        SegmentFloats(bytes: UnsafeRawBufferPointer(segment.floats(at: layout.gradientOffset(rank: rank), count: layout.parameterCount)),
+                      staysUntilNextStep: peers[rank] == .inProcess)
     }
 
     /// The name prefix of the run segments (`/descent-shm-PID-RANDOM`).
@@ -143,5 +146,6 @@ final class LocalWorkers {
 /// A gradient slot of the shared segment.
 struct SegmentFloats: GradientFloats {
     let bytes: UnsafeRawBufferPointer
+    let staysUntilNextStep: Bool
     func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R { try body(bytes) }
 }

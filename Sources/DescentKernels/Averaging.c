@@ -74,14 +74,17 @@ typedef uint32_t descent_u16 __attribute__((vector_size(64)));
 typedef int32_t descent_i16 __attribute__((vector_size(64)));
 
 /* descent_stage_weighted, then descent_scale_norm on what it staged, in one sweep, for the gradient
- * that completes a step's sum: staged[i] = (sum[i] + weight * g[i]) * scale, the product, the sum
+ * that completes a step's sum: staged[i] = (base[i] + weight * g[i]) * scale, the product, the sum
  * and the scaling each rounded to float as the two kernels round them, and the squares added in
- * the same 16 lanes; so the mean and its norm are the same bits as the two sweeps give. */
-DESCENT_MULTIVERSION
-int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
-                                int first, float scale, double *norm) {
+ * the same 16 lanes; so the mean and its norm are the same bits as the two sweeps give. base[i] is
+ * sum[i] (as staged by descent_stage_weighted), 0 when there is none, or, with a firstWeight
+ * (firstWeight != 0), 0 + firstWeight * sum[i]: the step's first gradient read where it lies,
+ * rounded as descent_stage_weighted would have staged it. */
+static inline __attribute__((always_inline)) int descent_stage_mean(float *staged, const float *sum, float firstWeight,
+                                                                    const void *gradient, size_t n, float weight,
+                                                                    float scale, double *norm) {
     const unsigned char *bytes = gradient;
-    const int fresh = first || !sum;
+    const int fresh = !sum, reference = firstWeight != 0.0f;
     descent_d16 lanes = {0};
     descent_i16 nonFinite = {0};
     size_t whole = n - n % DESCENT_NORM_LANES;
@@ -92,6 +95,7 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
         nonFinite |= (descent_i16)(bits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
         descent_f16 g = (descent_f16)bits, base = {0};
         if (!fresh) memcpy(&base, sum + i, sizeof base);
+        if (reference) base = 0.0f + firstWeight * base;
         descent_f16 m = (base + weight * g) * scale;
         memcpy(staged + i, &m, sizeof m);
         descent_d16 wide = __builtin_convertvector(m, descent_d16);
@@ -101,7 +105,9 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
     uint32_t largest = 0;
     for (size_t i = whole; i < n; i++) {
         float g = descent_load_checked(bytes, i, &largest);
-        float total = (fresh ? 0.0f : sum[i]) + weight * g;
+        float base = fresh ? 0.0f : sum[i];
+        if (reference) base = 0.0f + firstWeight * base;
+        float total = base + weight * g;
         float m = total * scale;
         staged[i] = m;
         tail[i - whole] = (double)m * (double)m;
@@ -113,5 +119,37 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
         finite &= nonFinite[j] == 0;
     }
     *norm = sqrt(squares);
+    return finite;
+}
+
+DESCENT_MULTIVERSION
+int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
+                                int first, float scale, double *norm) {
+    return descent_stage_mean(staged, first ? NULL : sum, 0.0f, gradient, n, weight, scale, norm);
+}
+
+DESCENT_MULTIVERSION
+int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
+                              float weight, float scale, double *norm) {
+    if (firstWeight == 0.0f) {
+        /* 0 * first[i] is 0 for finite floats, as descent_stage_weighted would have staged it. */
+        return descent_stage_mean(staged, NULL, 0.0f, gradient, n, weight, scale, norm);
+    }
+    return descent_stage_mean(staged, first, firstWeight, gradient, n, weight, scale, norm);
+}
+
+DESCENT_MULTIVERSION
+int descent_all_finite(const float *values, size_t n) {
+    descent_i16 nonFinite = {0};
+    size_t whole = n - n % DESCENT_NORM_LANES;
+    for (size_t i = 0; i < whole; i += DESCENT_NORM_LANES) {
+        descent_u16 bits;
+        memcpy(&bits, values + i, sizeof bits);
+        nonFinite |= (descent_i16)(bits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
+    }
+    uint32_t largest = 0;
+    for (size_t i = whole; i < n; i++) (void)descent_load_checked((const unsigned char *)values, i, &largest);
+    int finite = largest < DESCENT_EXPONENT_ALL_ONES;
+    for (size_t j = 0; j < DESCENT_NORM_LANES; j++) finite &= nonFinite[j] == 0;
     return finite;
 }

@@ -219,4 +219,109 @@ import Testing
         #expect(Array(averager.sum) == [15.0 / 4, 18.0 / 4])
         #expect(averager.samples == 4)
     }
+
+    /// Floats that stay where they are until the next step (as the coordinator's own worker's slot).
+    struct StayingFloats: GradientFloats {
+        let pointer: UnsafeMutablePointer<Float>
+        let count: Int
+        func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            try body(UnsafeRawBufferPointer(start: pointer, count: count * 4))
+        }
+        var staysUntilNextStep: Bool { true }
+    }
+
+    /// A step whose first gradient stays where it lies (the coordinator's own worker) gives the
+    /// bits of one whose gradients are all copied, with 1, 2 and 3 participants and the staying
+    /// one first or not; the staying one is read when the sum completes (a change to it before
+    /// then shows in the mean, which proves it was not copied), and a step dealt again copies it
+    /// first (a change after that does not show).
+    @Test(arguments: [1, 2, 3])
+    func aFirstGradientReadWhereItLiesGivesTheBitsOfACopiedOne(participants: Int) {
+        let count = 1000 + 9
+        var generator = SeededGenerator(seed: UInt64(40 + participants))
+        func value() -> Float {
+            switch generator.next() % 6 {
+            case 0: return -0.0
+            case 1: return Float(bitPattern: UInt32(generator.next() % 0x7FFFFF) | 0x8000_0000)  // negative subnormal
+            default: return Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1)
+            }
+        }
+        let gradients = (0..<participants).map { _ in (0..<count).map { _ in value() } }
+        let weights: [UInt64] = [5, 3, 9]
+        let mask = UInt64(1) << UInt64(participants) - 1
+
+        /// The mean and its norm with every gradient copied, in rank order.
+        func copiedMean(_ gradients: [[Float]]) -> (sum: [UInt32], norm: Double) {
+            let averager = GradientAverager(count: count)
+            averager.expect(participants: mask)
+            for (rank, gradient) in gradients.enumerated() {
+                #expect(stage(averager, gradient, samples: weights[rank], rank: rank))
+                averager.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
+            }
+            let norm = averager.average()
+            return (averager.sum.map(\.bitPattern), norm)
+        }
+        let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { staying.deallocate() }
+
+        /// Rank 0's gradient staying where it lies; `change` runs after it is staged and committed,
+        /// `redeal` deals the step again before the others come.
+        func stayingMean(change: () -> Void = {}, redeal: Bool = false) -> (sum: [UInt32], norm: Double) {
+            _ = UnsafeMutableBufferPointer(start: staying, count: count).update(from: gradients[0])
+            let averager = GradientAverager(count: count)
+            averager.expect(participants: mask)
+            #expect(averager.stage(StayingFloats(pointer: staying, count: count), samples: weights[0], rank: 0))
+            averager.commit(samples: Int(weights[0]), lossSum: 0, correct: 0)
+            if redeal { averager.expect(participants: mask) }
+            change()
+            for rank in 1..<participants {
+                #expect(stage(averager, gradients[rank], samples: weights[rank], rank: rank))
+                averager.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
+            }
+            let norm = averager.average()
+            return (averager.sum.map(\.bitPattern), norm)
+        }
+        let expected = copiedMean(gradients)
+        let inPlace = stayingMean()
+        #expect(inPlace.sum == expected.sum, "\(zip(inPlace.sum, expected.sum).filter { $0 != $1 }.count) of \(count) floats differ")
+        #expect(inPlace.norm.bitPattern == expected.norm.bitPattern)
+
+        var changed = gradients
+        changed[0][7] = 0.5
+        let readLate = stayingMean(change: { staying[7] = 0.5 })
+        if participants == 1 {
+            // A lone gradient completes the sum itself: read (and divided) when it is staged.
+            #expect(readLate.sum == expected.sum, "a lone gradient is read when staged")
+        } else {
+            #expect(readLate.sum == copiedMean(changed).sum, "read when the sum completes, not copied when staged")
+            #expect(readLate.sum != expected.sum, "the change at index 7 shows in the mean")
+        }
+        let redealt = stayingMean(change: { staying[7] = 0.5 }, redeal: true)
+        #expect(redealt.sum == expected.sum, "copied when the step is dealt again")
+    }
+
+    /// A staying gradient with a NaN or an infinity (in the 16-lane body or in the tail) is refused
+    /// and leaves the sum as it was; the kernel's check agrees with a plain loop.
+    @Test func aNonFiniteGradientThatStaysWhereItLiesIsRefused() {
+        let count = 37  // two lanes of 16 and a tail of 5
+        let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { staying.deallocate() }
+        for (index, bad) in [(2, Float.nan), (20, .infinity), (33, -.infinity), (36, -.nan)] {
+            staying.update(repeating: 1, count: count)
+            staying[index] = bad
+            #expect(descent_all_finite(staying, count) == 0, "\(bad) at \(index)")
+            let averager = GradientAverager(count: count)
+            averager.expect(participants: 0b11)
+            #expect(!averager.stage(StayingFloats(pointer: staying, count: count), samples: 2, rank: 0), "\(bad) at \(index)")
+            // Rank 0 computes again (copied this time), then rank 1 completes: nothing of the refused one is in.
+            #expect(stage(averager, [Float](repeating: 1, count: count), samples: 2, rank: 0))
+            averager.commit(samples: 2, lossSum: 0, correct: 0)
+            #expect(stage(averager, [Float](repeating: 3, count: count), samples: 1, rank: 1))
+            averager.commit(samples: 1, lossSum: 0, correct: 0)
+            _ = averager.average()
+            #expect(Array(averager.sum) == [Float](repeating: (2 * 1 + 1 * 3) * (1 / Float(3)), count: count))
+        }
+        staying.update(repeating: .greatestFiniteMagnitude, count: count)
+        #expect(descent_all_finite(staying, count) == 1)
+    }
 }

@@ -21,4 +21,14 @@ double descent_scale_norm(float *sum, size_t n, float scale);
  * finite; the mean's L2 norm goes to *norm (meaningless, like staged, when one was not). */
 int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
                                 int first, float scale, double *norm);
+
+/* descent_stage_weighted_mean for a step's first gradient read where it lies rather than staged:
+ * the same bits as descent_stage_weighted(tmp, NULL, first, n, firstWeight, 1) followed by
+ * descent_stage_weighted_mean(staged, tmp, gradient, n, weight, 0, scale, norm). Only gradient is
+ * checked (first was, by descent_all_finite, when it arrived). */
+int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
+                              float weight, float scale, double *norm);
+
+/* 1 when none of the n floats is NaN or infinite, else 0; reads them without writing. */
+int descent_all_finite(const float *values, size_t n);
 #endif
