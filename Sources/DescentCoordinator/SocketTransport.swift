@@ -42,6 +42,10 @@ public final class SocketTransport: CoordinatorTransport {
     public let wireEncoding: WireEncoding
     /// Bytes through the socket, for the bytes-per-step figure.
     public private(set) var traffic = WireTraffic()
+    /// The peers told to stop, with their stop's envelope: `close` waits for them to hang up.
+    private var stopped: [PeerID: WireMessage.Envelope] = [:]
+    /// The longest `close` waits for the peers told to stop to hang up.
+    static let hangUpWait = 5.0
 
     /// Binds `bind`. `parameters` nil: the transport allocates the model's buffer. `security`:
     /// CURVE keys and the allow-list, or plaintext; `workers` sizes the handshake limits.
@@ -207,6 +211,7 @@ public final class SocketTransport: CoordinatorTransport {
     }
 
     public func send(_ message: WireMessage, to peer: PeerID) {
+        if case .stop(let envelope, _) = message { stopped[peer] = envelope }
         do {
             let (header, text) = try message.encoded()
             send(header, to: peer, payload: try text.map { try ZMQMessage(copying: $0) })
@@ -292,7 +297,42 @@ public final class SocketTransport: CoordinatorTransport {
         }
     }
 
+    /// Whether `peer` still has a connection: a heartbeat of `envelope` is sent to it, which the
+    /// ROUTER refuses (EHOSTUNREACH, with ROUTER_MANDATORY) once the peer has hung up.
+    private func stillConnected(_ peer: PeerID, envelope: WireMessage.Envelope) -> Bool {
+        // With CURVE, the connection its key uses now (none: it hung up); else its routing id.
+        guard let route = routes == nil ? peer.bytes : routes?.route(of: peer) else { return false }
+        do {
+            let (probe, _) = try WireMessage.heartbeat(envelope).encoded()
+            _ = try header.withUnsafeMutableBytes { bytes in
+                probe.encode(into: bytes)
+                return try socket.send(to: route, header: UnsafeRawBufferPointer(bytes), payload: nil, mode: .dontWait)
+            }
+            return true  // sent, or queued behind what it has not read yet
+        } catch {
+            return false  // EHOSTUNREACH: hung up (any other failure: nothing to wait for either)
+        }
+    }
+
+    /// Waits, at most `seconds`, until every peer told to stop has hung up. A worker closes its
+    /// connection once it has read its stop, so then every stop has arrived. Closing sooner could
+    /// lose one: on a link that drops packets, a stop that TCP was still resending when the
+    /// coordinator exited never arrived, and its worker waited out its 30 s silence limit.
+    private func waitForStoppedPeersToHangUp(seconds: Double) {
+        let deadline = monotonicSeconds() + seconds
+        var waiting = stopped
+        while !waiting.isEmpty {
+            waiting = waiting.filter { stillConnected($0.key, envelope: $0.value) }
+            guard !waiting.isEmpty, monotonicSeconds() < deadline else { break }
+            usleep(20_000)
+        }
+        if !waiting.isEmpty {
+            Console.error("coordinator: \(waiting.count) worker(s) told to stop had not hung up after \(Int(seconds)) s; closing anyway")
+        }
+    }
+
     public func close() {
+        waitForStoppedPeersToHangUp(seconds: Self.hangUpWait)
         // The process exits next, so the stops must leave first. Measured here with libzmq 4.3.4:
         // messages queued on a ROUTER just before zmq_close were dropped despite LINGER unless its
         // I/O thread had a moment to take them, so give it 100 ms, then close and wait (at most

@@ -75,7 +75,12 @@ extension SystemTests {
         var last = gradient; last.step = 1
         announce(last, gradient: valid)
         #expect(try worker.receiveSkippingHeartbeats(seconds: 10)?.header.type == .stop)
+        // This worker keeps its connection after its stop: the coordinator waits for it to hang
+        // up (as a worker does once it has read its stop) at most 5 s, then exits all the same.
+        let stopped = Date()
         #expect(coordinator.wait(seconds: 30) == 0, "\(coordinator.stderr)")
+        #expect(coordinator.stderr.contains("coordinator: 1 worker(s) told to stop had not hung up after 5 s; closing anyway"), "\(coordinator.stderr)")
+        #expect(Date().timeIntervalSince(stopped) >= 4.5)
         #expect(rejectionCounts(coordinator.stdout) == ["wrong_count": 1, "malformed": 1], "\(coordinator.stdout)")
     }
 }
