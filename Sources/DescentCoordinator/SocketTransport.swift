@@ -42,7 +42,8 @@ public final class SocketTransport: CoordinatorTransport {
     public let wireEncoding: WireEncoding
     /// Bytes through the socket, for the bytes-per-step figure.
     public private(set) var traffic = WireTraffic()
-    /// The peers told to stop, with their stop's envelope: `close` waits for them to hang up.
+    /// The peers told to stop, with their stop's envelope: `close` waits for them to hang up
+    /// (not for members lost on the way: they are presumed gone).
     private var stopped: [PeerID: WireMessage.Envelope] = [:]
     /// The longest `close` waits for the peers told to stop to hang up.
     static let hangUpWait = 5.0
@@ -267,6 +268,7 @@ public final class SocketTransport: CoordinatorTransport {
         guard let peer = memberOfRank.removeValue(forKey: rank) else { return }
         members[peer] = nil
         hellos.removed(peer)
+        stopped[peer] = nil  // lost: its stop is a courtesy, not worth waiting for at the end
     }
 
     public func address(of peer: PeerID) -> String? {
