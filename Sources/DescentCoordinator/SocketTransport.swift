@@ -275,9 +275,14 @@ public final class SocketTransport: CoordinatorTransport {
         (members[peer].flatMap { $0.isEmpty ? nil : $0 }) ?? hellos.address(of: peer)
     }
 
+    /// The connection to send `peer` messages on: with CURVE, the one its key uses now (nil: it
+    /// has none); else its routing id.
+    private func route(of peer: PeerID) -> [UInt8]? {
+        routes == nil ? peer.bytes : routes?.route(of: peer)
+    }
+
     private func send(_ value: WireHeader, to peer: PeerID, payload: ZMQMessage?) {
-        guard let routes else { return send(value, to: peer.bytes, payload: payload) }
-        guard let route = routes.route(of: peer) else {
+        guard let route = route(of: peer) else {
             return log.log(kind: "unrouted", "coordinator: no connection of \(peer) to send to (it has not connected again yet)")
         }
         send(value, to: route, payload: payload)
@@ -285,34 +290,41 @@ public final class SocketTransport: CoordinatorTransport {
 
     private func send(_ value: WireHeader, to route: [UInt8], payload: ZMQMessage?) {
         let peer = PeerID(route)
+        switch deliver(value, to: route, payload: payload) {
+        case .sent: traffic.sent(WireHeader.size + (payload?.count ?? 0))
+        case .wouldBlock: log.log(kind: "blocked", "coordinator: send to \(peer) would block; the peer is not reading")
+        case .unreachable: log.log(kind: "unreachable", "coordinator: peer \(peer) is unreachable (disconnected)")
+        case .failed(let error): log.log(kind: "send", "coordinator: send to \(peer) failed: \(error)")
+        }
+    }
+
+    private enum Delivery {
+        case sent, wouldBlock, unreachable
+        case failed(Error)
+    }
+
+    /// One message onto `route`'s connection, without waiting; what happened, for the caller to tell.
+    private func deliver(_ value: WireHeader, to route: [UInt8], payload: ZMQMessage?) -> Delivery {
         do {
             let outcome = try header.withUnsafeMutableBytes { bytes in
                 value.encode(into: bytes)
                 return try socket.send(to: route, header: UnsafeRawBufferPointer(bytes), payload: payload, mode: .dontWait)
             }
-            if outcome == .sent { traffic.sent(WireHeader.size + (payload?.count ?? 0)) }
-            if outcome == .wouldBlock { log.log(kind: "blocked", "coordinator: send to \(peer) would block; the peer is not reading") }
+            return outcome == .sent ? .sent : .wouldBlock
         } catch let error as ZMQError where error.kind == .hostUnreachable {
-            log.log(kind: "unreachable", "coordinator: peer \(peer) is unreachable (disconnected)")
+            return .unreachable
         } catch {
-            log.log(kind: "send", "coordinator: send to \(peer) failed: \(error)")
+            return .failed(error)
         }
     }
 
     /// Whether `peer` still has a connection: a heartbeat of `envelope` is sent to it, which the
     /// ROUTER refuses (EHOSTUNREACH, with ROUTER_MANDATORY) once the peer has hung up.
     private func stillConnected(_ peer: PeerID, envelope: WireMessage.Envelope) -> Bool {
-        // With CURVE, the connection its key uses now (none: it hung up); else its routing id.
-        guard let route = routes == nil ? peer.bytes : routes?.route(of: peer) else { return false }
-        do {
-            let (probe, _) = try WireMessage.heartbeat(envelope).encoded()
-            _ = try header.withUnsafeMutableBytes { bytes in
-                probe.encode(into: bytes)
-                return try socket.send(to: route, header: UnsafeRawBufferPointer(bytes), payload: nil, mode: .dontWait)
-            }
-            return true  // sent, or queued behind what it has not read yet
-        } catch {
-            return false  // EHOSTUNREACH: hung up (any other failure: nothing to wait for either)
+        guard let route = route(of: peer), let (probe, _) = try? WireMessage.heartbeat(envelope).encoded() else { return false }
+        switch deliver(probe, to: route, payload: nil) {
+        case .sent, .wouldBlock: return true  // sent, or queued behind what it has not read yet
+        case .unreachable, .failed: return false  // hung up (any other failure: nothing to wait for either)
         }
     }
 
