@@ -29,7 +29,20 @@ import DescentProtocol
 /// (a sweep that reads and writes nothing) and read again by the sweep that completes the sum,
 /// which adds `0 + n_0 * g_0` as staging it would have: the same bits, and 400 KB fewer written
 /// and read back. Anything else that needs it in `current` copies it there first.
+///
+/// With an `UpdateTarget` (plain SGD, and a second parameter buffer no worker reads), the sweep
+/// that completes the sum writes the updated parameters, `p - rate * mean`, into that buffer
+/// instead of the mean (`descent_stage_mean_update`: the same bits as the mean followed by the
+/// SGD sweep); `appliedUpdate` then says so, and the mean itself is never written.
 final class GradientAverager {
+    /// Where the sweep that completes a step's sum writes the updated parameters.
+    struct UpdateTarget {
+        /// The parameters the step's workers computed at (read, not written).
+        var parameters: UnsafePointer<Float>
+        /// Where `parameters - rate * mean` goes: another buffer of the same size.
+        var updated: UnsafeMutablePointer<Float>
+        var rate: Float
+    }
     let count: Int
     private var current: UnsafeMutablePointer<Float>
     private var staged: UnsafeMutablePointer<Float>
@@ -57,6 +70,15 @@ final class GradientAverager {
     private var stagedInPlace: (floats: UnsafePointer<Float>, weight: Float)?
     /// The sum so far when it is one gradient read where it lies (`current` is not written then).
     private var inPlace: (floats: UnsafePointer<Float>, weight: Float)?
+    /// Where this step's completing sweep writes the update (nil: it writes the mean).
+    private var target: UpdateTarget?
+    /// The rate the update was written with (nil: no target).
+    var updateRate: Float? { target?.rate }
+    /// The largest magnitude of the update the staged sweep wrote into the target (nil: none).
+    private var stagedUpdateLargest: Float?
+    /// The largest magnitude of the update the target holds, once the gradient that wrote it was
+    /// accepted: the step's update is made (`sum` does not hold the mean then).
+    private(set) var appliedUpdateLargest: Float?
 
     private struct Early {
         var bytes: [UInt8]
@@ -81,8 +103,9 @@ final class GradientAverager {
 
     /// The ranks whose gradients this step's sum is made of (bit r for rank r); the sum is folded
     /// in their ascending order. Set when a step is dealt (again: the same ranks, or after `reset`).
-    func expect(participants: UInt64) {
+    func expect(participants: UInt64, update: UpdateTarget? = nil) {
         self.participants = participants
+        target = update
         // A step dealt again may be computed again where the first gradient lies.
         copyInPlaceSum()
     }
@@ -123,6 +146,7 @@ final class GradientAverager {
     private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, samples: UInt64, rank: Int?, staysInPlace: Bool = false) -> Bool {
         stagedEarly = nil
         stagedInPlace = nil
+        stagedUpdateLargest = nil
         let weight = Float(samples)
         guard let rank, let position = position(of: rank), !isTurn(position) else {
             // Its turn (or no order, or not a participant, which the machine refuses).
@@ -156,6 +180,7 @@ final class GradientAverager {
         }
         stagedWeight = nil
         stagedMeanNorm = nil
+        stagedUpdateLargest = nil
         let floats = base.assumingMemoryBound(to: Float.self)
         guard descent_all_finite(floats, count) != 0 else { return false }
         stagedInPlace = (floats, weight)
@@ -185,6 +210,7 @@ final class GradientAverager {
     private func stage(_ bytes: UnsafeRawBufferPointer, encoding: WireEncoding, weight: Float, meanOver last: UInt64? = nil) -> Bool {
         stagedWeight = nil
         stagedMeanNorm = nil
+        stagedUpdateLargest = nil
         let finite: Bool
         switch encoding {
         case .float32:
@@ -192,7 +218,15 @@ final class GradientAverager {
             guard let base = bytes.baseAddress else { return true }
             if let last, samples + Int(last) > 0 {
                 var norm = 0.0
-                if let first = inPlace {
+                if let target {
+                    var largest: Float = 0
+                    let first = inPlace
+                    finite = descent_stage_mean_update(target.updated, target.parameters, target.rate,
+                                                       first?.floats ?? (started ? UnsafePointer(current) : nil), first != nil ? 1 : 0,
+                                                       first?.weight ?? 0, base, count, weight, 1 / Float(samples + Int(last)),
+                                                       &norm, &largest) != 0
+                    if finite { stagedUpdateLargest = largest }
+                } else if let first = inPlace {
                     finite = descent_stage_mean_of_two(staged, first.floats, first.weight, base, count, weight,
                                                        1 / Float(samples + Int(last)), &norm) != 0
                 } else {
@@ -244,6 +278,18 @@ final class GradientAverager {
         stagedWeight = nil
         meanNorm = stagedMeanNorm
         stagedMeanNorm = nil
+        if let largest = stagedUpdateLargest {
+            // The update is made; the mean was never written, and the sum is not needed again.
+            stagedUpdateLargest = nil
+            appliedUpdateLargest = largest
+            inPlace = nil
+            stagedInPlace = nil
+            self.samples += samples
+            self.lossSum += lossSum
+            self.correct += correct
+            started = true
+            return
+        }
         self.samples += samples
         self.lossSum += lossSum
         self.correct += correct
@@ -261,6 +307,7 @@ final class GradientAverager {
     /// (rounded to float32, as the parameters are).
     func average() -> Double {
         assert(participants == 0 || !started || folded == participants.nonzeroBitCount, "every participant's gradient is folded in before the mean")
+        if appliedUpdateLargest != nil, let meanNorm { return meanNorm }
         guard started else {
             // No gradient joined the sum: the mean is zero.
             current.update(repeating: 0, count: count)
@@ -282,6 +329,9 @@ final class GradientAverager {
         stagedEarly = nil
         stagedInPlace = nil
         inPlace = nil
+        stagedUpdateLargest = nil
+        appliedUpdateLargest = nil
+        target = nil
         folded = 0
         for rank in early.keys { early[rank]?.accepted = nil }
         samples = 0

@@ -82,11 +82,13 @@ typedef int32_t descent_i16 __attribute__((vector_size(64)));
  * rounded as descent_stage_weighted would have staged it. */
 static inline __attribute__((always_inline)) int descent_stage_mean(float *staged, const float *sum, float firstWeight,
                                                                     const void *gradient, size_t n, float weight,
-                                                                    float scale, double *norm) {
+                                                                    float scale, double *norm, const float *from,
+                                                                    float rate, float *updatedLargestOut) {
     const unsigned char *bytes = gradient;
-    const int fresh = !sum, reference = firstWeight != 0.0f;
+    const int fresh = !sum, reference = firstWeight != 0.0f, update = from != NULL;
     descent_d16 lanes = {0};
     descent_i16 nonFinite = {0};
+    descent_u16 updatedBits = {0};
     size_t whole = n - n % DESCENT_NORM_LANES;
     for (size_t i = 0; i < whole; i += DESCENT_NORM_LANES) {
         descent_u16 bits;
@@ -97,7 +99,17 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
         if (!fresh) memcpy(&base, sum + i, sizeof base);
         if (reference) base = 0.0f + firstWeight * base;
         descent_f16 m = (base + weight * g) * scale;
-        memcpy(staged + i, &m, sizeof m);
+        if (update) {
+            descent_f16 p;
+            memcpy(&p, from + i, sizeof p);
+            p = p - rate * m;
+            memcpy(staged + i, &p, sizeof p);
+            descent_u16 pBits;
+            memcpy(&pBits, &p, sizeof pBits);
+            updatedBits = __builtin_elementwise_max(updatedBits, pBits & 0x7FFFFFFFu);
+        } else {
+            memcpy(staged + i, &m, sizeof m);
+        }
         descent_d16 wide = __builtin_convertvector(m, descent_d16);
         lanes += wide * wide;
     }
@@ -109,23 +121,38 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
         if (reference) base = 0.0f + firstWeight * base;
         float total = base + weight * g;
         float m = total * scale;
-        staged[i] = m;
+        if (update) {
+            float p = from[i] - rate * m;
+            staged[i] = p;
+            uint32_t pBits;
+            memcpy(&pBits, &p, sizeof pBits);
+            pBits &= 0x7FFFFFFFu;
+            updatedBits[0] = pBits > updatedBits[0] ? pBits : updatedBits[0];
+        } else {
+            staged[i] = m;
+        }
         tail[i - whole] = (double)m * (double)m;
     }
     double squares = 0;
     int finite = largest < DESCENT_EXPONENT_ALL_ONES;
+    uint32_t updatedLargest = 0;
     for (size_t j = 0; j < DESCENT_NORM_LANES; j++) {
         squares += lanes[j] + tail[j];
         finite &= nonFinite[j] == 0;
+        updatedLargest = updatedBits[j] > updatedLargest ? updatedBits[j] : updatedLargest;
     }
     *norm = sqrt(squares);
+    if (update) {
+        /* The bits of a magnitude order as its value does, NaN's above infinity's. */
+        memcpy(updatedLargestOut, &updatedLargest, sizeof updatedLargest);
+    }
     return finite;
 }
 
 DESCENT_MULTIVERSION
 int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
                                 int first, float scale, double *norm) {
-    return descent_stage_mean(staged, first ? NULL : sum, 0.0f, gradient, n, weight, scale, norm);
+    return descent_stage_mean(staged, first ? NULL : sum, 0.0f, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
 }
 
 DESCENT_MULTIVERSION
@@ -133,9 +160,23 @@ int descent_stage_mean_of_two(float *staged, const float *first, float firstWeig
                               float weight, float scale, double *norm) {
     if (firstWeight == 0.0f) {
         /* 0 * first[i] is 0 for finite floats, as descent_stage_weighted would have staged it. */
-        return descent_stage_mean(staged, NULL, 0.0f, gradient, n, weight, scale, norm);
+        return descent_stage_mean(staged, NULL, 0.0f, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
     }
-    return descent_stage_mean(staged, first, firstWeight, gradient, n, weight, scale, norm);
+    return descent_stage_mean(staged, first, firstWeight, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
+}
+
+DESCENT_MULTIVERSION
+int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
+                              float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
+                              float *largest) {
+    if (!sumInPlace) {
+        return descent_stage_mean(updated, sum, 0.0f, gradient, n, weight, scale, norm, parameters, rate, largest);
+    }
+    if (firstWeight == 0.0f) {
+        /* 0 * first[i] is 0 for finite floats, as in descent_stage_mean_of_two. */
+        return descent_stage_mean(updated, NULL, 0.0f, gradient, n, weight, scale, norm, parameters, rate, largest);
+    }
+    return descent_stage_mean(updated, sum, firstWeight, gradient, n, weight, scale, norm, parameters, rate, largest);
 }
 
 DESCENT_MULTIVERSION

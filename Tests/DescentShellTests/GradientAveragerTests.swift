@@ -324,4 +324,100 @@ import Testing
         staying.update(repeating: .greatestFiniteMagnitude, count: count)
         #expect(descent_all_finite(staying, count) == 1)
     }
+
+    /// With an update target, the sweep that completes the sum writes `p - rate * mean` beside
+    /// the parameters instead of the mean: the same bits as the mean (all gradients copied, in
+    /// rank order) followed by plain Float SGD, with 1, 2 and 3 participants, rank 0's gradient
+    /// staying where it lies or copied, arriving first or last. The parameters stay as they were,
+    /// and the largest magnitude is that of the written update.
+    @Test(arguments: [1, 2, 3], [false, true])
+    func anUpdateWrittenBesideTheParametersGivesTheBitsOfTheMeanThenSGD(participants: Int, rankZeroLast: Bool) {
+        let count = 1000 + 9
+        var generator = SeededGenerator(seed: UInt64(70 + participants))
+        func value() -> Float {
+            switch generator.next() % 6 {
+            case 0: return -0.0
+            case 1: return Float(bitPattern: UInt32(generator.next() % 0x7FFFFF) | 0x8000_0000)  // negative subnormal
+            default: return Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1)
+            }
+        }
+        let gradients = (0..<participants).map { _ in (0..<count).map { _ in value() } }
+        let parameters = (0..<count).map { _ in value() * 3 }
+        let weights: [UInt64] = [5, 3, 9]
+        let mask = UInt64(1) << UInt64(participants) - 1
+        let rate: Float = 0.0625 + 0.001
+
+        let reference = GradientAverager(count: count)
+        reference.expect(participants: mask)
+        for (rank, gradient) in gradients.enumerated() {
+            #expect(stage(reference, gradient, samples: weights[rank], rank: rank))
+            reference.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
+        }
+        let referenceNorm = reference.average()
+        let expected = zip(parameters, reference.sum).map { p, m in p - rate * m }
+        #expect(reference.appliedUpdateLargest == nil, "no target, no update")
+
+        let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let current = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let updated = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { staying.deallocate(); current.deallocate(); updated.deallocate() }
+        _ = UnsafeMutableBufferPointer(start: staying, count: count).update(from: gradients[0])
+        _ = UnsafeMutableBufferPointer(start: current, count: count).update(from: parameters)
+        updated.update(repeating: .nan, count: count)
+
+        let averager = GradientAverager(count: count)
+        averager.expect(participants: mask, update: .init(parameters: current, updated: updated, rate: rate))
+        var order = Array(0..<participants)
+        if rankZeroLast { order.append(order.removeFirst()) }
+        for rank in order {
+            let accepted = rank == 0 ? averager.stage(StayingFloats(pointer: staying, count: count), samples: weights[0], rank: 0)
+                : stage(averager, gradients[rank], samples: weights[rank], rank: rank)
+            #expect(accepted)
+            averager.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
+        }
+        let norm = averager.average()
+        let written = Array(UnsafeBufferPointer(start: updated, count: count))
+        #expect(written.map(\.bitPattern) == expected.map(\.bitPattern),
+                "\(zip(written, expected).filter { $0.bitPattern != $1.bitPattern }.count) of \(count) floats differ")
+        #expect(norm.bitPattern == referenceNorm.bitPattern)
+        #expect(averager.appliedUpdateLargest == expected.map(\.magnitude).max())
+        #expect(Array(UnsafeBufferPointer(start: current, count: count)) == parameters, "the parameters were only read")
+        #expect(averager.samples == Int(weights.prefix(participants).reduce(0, +)))
+
+        // The next step (after reset) without a target writes the mean again.
+        averager.reset()
+        #expect(averager.appliedUpdateLargest == nil)
+    }
+
+    /// A completing gradient with a NaN is refused: no update is made, and the next one that
+    /// completes the sum writes it. An update that overflows reports an infinite largest
+    /// magnitude, for the divergence guard.
+    @Test func aRefusedCompletingGradientMakesNoUpdateAndAnOverflowShows() {
+        let count = 37  // two lanes of 16 and a tail of 5
+        let current = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let updated = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { current.deallocate(); updated.deallocate() }
+        current.update(repeating: 1, count: count)
+        for index in [3, 35] {
+            let averager = GradientAverager(count: count)
+            averager.expect(participants: 0b11, update: .init(parameters: current, updated: updated, rate: 0.5))
+            #expect(stage(averager, [Float](repeating: 2, count: count), samples: 1, rank: 0))
+            averager.commit(samples: 1, lossSum: 0, correct: 0)
+            var bad = [Float](repeating: 4, count: count)
+            bad[index] = .nan
+            #expect(!stage(averager, bad, samples: 1, rank: 1), "NaN at \(index)")
+            #expect(averager.appliedUpdateLargest == nil)
+            #expect(stage(averager, [Float](repeating: 4, count: count), samples: 1, rank: 1))
+            averager.commit(samples: 1, lossSum: 0, correct: 0)
+            // 1 - 0.5 * (2 + 4) / 2 = -0.5
+            #expect(Array(UnsafeBufferPointer(start: updated, count: count)) == [Float](repeating: -0.5, count: count))
+            #expect(averager.appliedUpdateLargest == 0.5)
+            #expect(Array(UnsafeBufferPointer(start: current, count: count)) == [Float](repeating: 1, count: count))
+        }
+        let averager = GradientAverager(count: count)
+        averager.expect(participants: 0b1, update: .init(parameters: current, updated: updated, rate: .greatestFiniteMagnitude))
+        #expect(stage(averager, [Float](repeating: 4, count: count), samples: 1, rank: 0))
+        averager.commit(samples: 1, lossSum: 0, correct: 0)
+        #expect(averager.appliedUpdateLargest == .infinity)
+    }
 }

@@ -29,6 +29,18 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
 int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
                               float weight, float scale, double *norm);
 
+/* The sweep that completes a step's sum and applies plain SGD with it, without writing the mean:
+ * updated[i] = parameters[i] - rate * m[i], where m[i] is the mean descent_stage_weighted_mean
+ * (sumInPlace 0: sum staged, or NULL for none) or descent_stage_mean_of_two (sumInPlace 1: sum is
+ * the step's first gradient read where it lies, weighted by firstWeight) would have staged, so
+ * updated holds the same bits as that mean followed by descent_sgd_step without momentum or
+ * decay. updated must not be parameters (they stay as they were, to be kept if the update is
+ * refused). *norm gets the mean's L2 norm, *largest the largest magnitude in updated (NaN above
+ * infinity). Returns 1 when every g[i] was finite. */
+int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
+                              float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
+                              float *largest);
+
 /* 1 when none of the n floats is NaN or infinite, else 0; reads them without writing. */
 int descent_all_finite(const float *values, size_t n);
 #endif
