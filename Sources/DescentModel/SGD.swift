@@ -22,6 +22,11 @@ public struct SGD: Sendable, Equatable {
         self.velocity = momentum == 0 ? [] : [Float](repeating: 0, count: parameterCount)
     }
 
+    /// Whether a step is `p -= rate * g` and nothing else (no momentum, no decay): it has no state,
+    /// so it may be made elsewhere, in the sweep that averages the gradients
+    /// (`descent_stage_mean_update`, the same bits as `step`).
+    public var isPlain: Bool { momentum == 0 && weightDecay == 0 && velocity.isEmpty }
+
     /// Applies one update with learning rate `rate`, in one sweep over the parameters.
     public mutating func step(parameters: UnsafeMutableBufferPointer<Float>, gradient: UnsafeBufferPointer<Float>, rate: Float) {
         precondition(parameters.count == gradient.count, "parameters and gradient must have the same length")

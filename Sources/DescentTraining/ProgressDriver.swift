@@ -107,6 +107,27 @@ public final class ProgressDriver {
         lossSum: Double, correct: Int, samples: Int, workerLatencies: [Double] = [],
         details: (inout StepRecord) -> Void = { _ in }
     ) throws {
+        try apply(parameters: parameters, update: .descend(meanGradient: meanGradient), gradientNorm: gradientNorm, lossSum: lossSum,
+                  correct: correct, samples: samples, workerLatencies: workerLatencies, details: details)
+    }
+
+    /// How a step's update reaches the parameters.
+    public enum Update {
+        /// The optimizer steps the parameters, in place, with this mean gradient.
+        case descend(meanGradient: UnsafeBufferPointer<Float>)
+        /// A plain SGD update (`SGD.isPlain`) with the step's rate was written into `updated`,
+        /// beside the parameters, whose largest magnitude is `largest`; `adopt` makes it the model
+        /// (called once the update passed the guard, before anything else reads the model).
+        case written(updated: UnsafeMutableBufferPointer<Float>, largest: Float, adopt: () -> Void)
+    }
+
+    /// `apply` for an update given as an `Update`: the guard checks it against `parameters` (the
+    /// model before the step) and it is made or adopted only when it passes.
+    public func apply(
+        parameters: UnsafeMutableBufferPointer<Float>, update: Update, gradientNorm: Double,
+        lossSum: Double, correct: Int, samples: Int, workerLatencies: [Double] = [],
+        details: (inout StepRecord) -> Void = { _ in }
+    ) throws {
         try writeDeferredRecord()  // records stay in step order
         let step = progress.step, rate = progress.rate, epoch = progress.position.epoch
         guard lossSum.isFinite, gradientNorm.isFinite else {
@@ -114,8 +135,22 @@ public final class ProgressDriver {
         }
         try guardBounds.check(parameters: UnsafeBufferPointer(parameters), optimizer: progress.optimizer, rate: rate,
                               gradientNorm: gradientNorm, step: step)
-        let advance = progress.advance(parameters: parameters, meanGradient: meanGradient, lossSum: lossSum,
+        let advance: TrainingProgress.Advance
+        var parameters = parameters
+        switch update {
+        case .descend(let meanGradient):
+            advance = progress.advance(parameters: parameters, meanGradient: meanGradient, lossSum: lossSum,
                                        correct: correct, samples: samples)
+        case let .written(updated, largest, adopt):
+            // The bound above holds for it (|p - rate * mean| <= largest |p| + rate * |mean|), so
+            // this check only catches an update the bound let through by rounding.
+            guard largest.isFinite, Double(largest) < UpdateGuard.limit else {
+                throw DivergenceError(step: step, rate: rate, detail: String(format: "the update made a parameter of magnitude %.3g", Double(largest)))
+            }
+            adopt()
+            parameters = updated
+            advance = progress.advanceAfterPlainUpdate(lossSum: lossSum, correct: correct, samples: samples)
+        }
         if trace != nil || observer != nil {
             var record = StepRecord(step: step, epoch: epoch, rate: rate, ranks: Self.rankZero, samples: samples,
                                     loss: lossSum / Double(max(samples, 1)), gradientNorm: gradientNorm,
@@ -224,7 +259,7 @@ public final class ProgressDriver {
 struct UpdateGuard {
     private var parameterBound = -1.0
     private var velocityBound = -1.0
-    private static let limit = Double(Float.greatestFiniteMagnitude) / 4
+    static let limit = Double(Float.greatestFiniteMagnitude) / 4
 
     mutating func check(parameters: UnsafeBufferPointer<Float>, optimizer: SGD, rate: Float, gradientNorm: Double, step: Int) throws {
         let r = abs(Double(rate)), m = abs(Double(optimizer.momentum))

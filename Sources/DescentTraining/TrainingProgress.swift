@@ -52,6 +52,17 @@ public struct TrainingProgress: Sendable, Equatable {
         lossSum: Double, correct: Int, samples: Int
     ) -> Advance {
         optimizer.step(parameters: parameters, gradient: meanGradient, rate: rate)
+        return advance(lossSum: lossSum, correct: correct, samples: samples)
+    }
+
+    /// Moves on to the next step once a plain SGD update (`SGD.isPlain`) with this step's rate
+    /// was made elsewhere (the coordinator's averaging sweep wrote it).
+    public mutating func advanceAfterPlainUpdate(lossSum: Double, correct: Int, samples: Int) -> Advance {
+        precondition(optimizer.isPlain, "only an optimizer without state may be stepped elsewhere")
+        return advance(lossSum: lossSum, correct: correct, samples: samples)
+    }
+
+    private mutating func advance(lossSum: Double, correct: Int, samples: Int) -> Advance {
         tally.add(lossSum: lossSum, correct: correct, samples: samples)
         let epoch = position.epoch
         step += 1

@@ -43,6 +43,35 @@ import Testing
         }
     }
 
+    /// An update written beside the parameters (the coordinator's averaging sweep) is adopted
+    /// once it passes the guard, and only then: one whose largest magnitude is infinite, or whose
+    /// norm the guard's bound refuses, throws with the step and the model where they were.
+    @Test func aWrittenUpdateIsAdoptedOnlyWhenItPassesTheGuard() throws {
+        let trace = Self.tracePath()
+        defer { try? FileManager.default.removeItem(atPath: trace) }
+        let (driver, shape) = try driver(trace: trace, recorder: Recorder())
+        var parameters = shape.initialParameters(seed: 1)
+        let before = parameters
+        var updated = parameters.map { $0 - 0.1 * 0.01 }
+        var adopted = 0
+        func apply(largest: Float, norm: Double) throws {
+            try parameters.withUnsafeMutableBufferPointer { p in
+                try updated.withUnsafeMutableBufferPointer { u in
+                    try driver.apply(parameters: p, update: .written(updated: u, largest: largest, adopt: { adopted += 1 }),
+                                     gradientNorm: norm, lossSum: 1, correct: 1, samples: 2)
+                }
+            }
+        }
+        #expect(throws: DivergenceError.self) { try apply(largest: .infinity, norm: 0.01) }
+        #expect(throws: DivergenceError.self) { try apply(largest: .nan, norm: 0.01) }
+        #expect(throws: DivergenceError.self) { try apply(largest: 1, norm: 1e300) }
+        #expect(adopted == 0 && driver.progress.step == 0)
+        #expect(parameters == before)
+        try apply(largest: updated.map(\.magnitude).max()!, norm: 0.01)
+        #expect(adopted == 1 && driver.progress.step == 1)
+        #expect(parameters == before, "the driver steps nothing itself: the update was written")
+    }
+
     static func tracePath() -> String {
         NSTemporaryDirectory() + "descent-deferred-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
     }
