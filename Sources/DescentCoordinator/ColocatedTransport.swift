@@ -30,6 +30,8 @@ final class ColocatedTransport: CoordinatorTransport {
     }
 
     var parameters: UnsafeMutableBufferPointer<Float> { base.parameters }
+    var spareParameters: UnsafeMutableBufferPointer<Float>? { base.spareParameters }
+    func adoptSpareParameters() { base.adoptSpareParameters() }
     var endpoint: String { base.endpoint }
 
     func receive(timeout: Double, _ handle: (CoordinatorArrival) throws -> Void) throws {

@@ -171,7 +171,7 @@ final class CoordinatorShell {
                 transport.removed(rank: rank)
                 watch.forget(peer)
             case let .sendStep(order, recipients):
-                averager.expect(participants: order.participants)
+                averager.expect(participants: order.participants, update: updateTarget())
                 guard injectFault(step: order.step) else { continue }
                 transport.sendStep(order, to: recipients)
             case .discardPartialStep:
@@ -243,6 +243,14 @@ final class CoordinatorShell {
                                                     rank: rank, settings: settings)), to: peer)
     }
 
+    /// Where the sweep that completes a step's mean may write the update (sync mode, plain SGD,
+    /// and a transport with a spare parameter buffer); nil: the mean is written, then applied.
+    private func updateTarget() -> GradientAverager.UpdateTarget? {
+        guard updateBuffers.isEmpty, driver.progress.optimizer.isPlain, let spare = transport.spareParameters?.baseAddress,
+              let parameters = transport.parameters.baseAddress else { return nil }
+        return GradientAverager.UpdateTarget(parameters: parameters, updated: spare, rate: driver.progress.rate)
+    }
+
     /// Averages the step's gradients and applies the update; a divergent update stops the run.
     /// `paramSteps` (async and bounded modes): the step whose parameters each rank's gradient came from.
     private func apply(step: Int, ranks: [Int], latencies: [Double], averager: GradientAverager? = nil, paramSteps: [Int]? = nil) throws {
@@ -250,7 +258,14 @@ final class CoordinatorShell {
         let started = monotonicSeconds()
         let norm = averager.average()
         let parameters = transport.parameters
-        try driver.apply(parameters: parameters, meanGradient: averager.sum, gradientNorm: norm, lossSum: averager.lossSum,
+        let update: ProgressDriver.Update
+        if let largest = averager.appliedUpdateLargest, let spare = transport.spareParameters {
+            assert(averager.updateRate == driver.progress.rate, "the update was written at the step's rate")
+            update = .written(updated: spare, largest: largest, adopt: { self.transport.adoptSpareParameters() })
+        } else {
+            update = .descend(meanGradient: averager.sum)
+        }
+        try driver.apply(parameters: parameters, update: update, gradientNorm: norm, lossSum: averager.lossSum,
                          correct: averager.correct, samples: averager.samples, workerLatencies: latencies) { record in
             let slowest = latencies.indices.max { latencies[$0] < latencies[$1] }
             let now = monotonicSeconds()

@@ -38,6 +38,13 @@ public enum CoordinatorArrival {
 public protocol CoordinatorTransport: AnyObject {
     /// The model's parameters: where the transport wants them (in a shared segment, or owned).
     var parameters: UnsafeMutableBufferPointer<Float> { get }
+    /// A second buffer of the model's size that no worker reads while a step's gradients are
+    /// awaited (the shared segment's other parameter buffer), where the step's update may be
+    /// written beside `parameters`; nil where updates are made in place.
+    var spareParameters: UnsafeMutableBufferPointer<Float>? { get }
+    /// The update was written into `spareParameters`: they are the model now, and the next step
+    /// is sent from them (the old buffer becomes the spare).
+    func adoptSpareParameters()
     /// Where workers reach this coordinator (after binding).
     var endpoint: String { get }
     /// Waits at most `timeout` seconds for arrivals and hands each to `handle`.
@@ -61,4 +68,6 @@ public protocol CoordinatorTransport: AnyObject {
 
 extension CoordinatorTransport {
     public func parametersChanged() {}
+    public var spareParameters: UnsafeMutableBufferPointer<Float>? { nil }
+    public func adoptSpareParameters() {}
 }

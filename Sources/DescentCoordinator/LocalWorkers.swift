@@ -17,6 +17,9 @@ final class LocalWorkers {
     private var publications: UInt32 = 0
     private let stepSequence: SharedWord
     private let completions: SharedWord
+    private let parameterBufferWord: SharedWord
+    /// The parameter buffer that holds the model now (the next step is published from it).
+    private(set) var parameterBuffer = 0
     private let doneSequences: [SharedWord]
     private var seenDone: [UInt32]
     private var seenCompletions: UInt32 = 0
@@ -42,14 +45,25 @@ final class LocalWorkers {
         peers = Array(repeating: nil, count: layout.slots)
         stepSequence = SharedWord(segment, offset: layout.stepSequenceOffset)
         completions = SharedWord(segment, offset: layout.completionsOffset)
+        parameterBufferWord = SharedWord(segment, offset: layout.parameterBufferOffset)
         doneSequences = (0..<layout.slots).map { SharedWord(segment, offset: layout.doneSequenceOffset(rank: $0)) }
         seenDone = Array(repeating: 0, count: layout.slots)
     }
 
-    /// The run's parameters, in the segment.
-    var parameters: UnsafeMutableBufferPointer<Float> {
-        segment.floats(at: layout.parametersOffset, count: layout.parameterCount)
+    /// The run's parameters, in the segment: the buffer the next step is published from.
+    var parameters: UnsafeMutableBufferPointer<Float> { parameters(buffer: parameterBuffer) }
+
+    /// The other parameter buffer: the workers read it no more once every gradient of the step
+    /// published from it has come, so the next update may be written there.
+    var spareParameters: UnsafeMutableBufferPointer<Float> { parameters(buffer: 1 - parameterBuffer) }
+
+    private func parameters(buffer: Int) -> UnsafeMutableBufferPointer<Float> {
+        segment.floats(at: layout.parametersOffset(buffer: buffer), count: layout.parameterCount)
     }
+
+    /// The spare buffer holds the model now (an update was written there): the next step is
+    /// published from it.
+    func adoptSpareParameters() { parameterBuffer = 1 - parameterBuffer }
 
     /// Records whether `rank` (just admitted) runs on this host and takes shared memory.
     func admit(rank: Int, peer: PeerID, _ introduction: WorkerIntroduction) -> Bool {
@@ -75,6 +89,7 @@ final class LocalWorkers {
     func publish(_ header: WireHeader, recipients: Int) {
         computing = recipients
         header.encode(into: segment.bytes(at: layout.stepHeaderOffset, count: WireHeader.size))
+        parameterBufferWord.store(UInt32(parameterBuffer))
         publications &+= 1
         if publications == 0 { publications = 1 }
         stepSequence.store(publications)

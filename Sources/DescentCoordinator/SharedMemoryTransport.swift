@@ -32,6 +32,12 @@ public final class SharedMemoryTransport: CoordinatorTransport {
     }
 
     public var parameters: UnsafeMutableBufferPointer<Float> { local.parameters }
+    public var spareParameters: UnsafeMutableBufferPointer<Float>? { local.spareParameters }
+
+    public func adoptSpareParameters() {
+        local.adoptSpareParameters()
+        socket.follow(parameters: local.parameters)
+    }
     public var endpoint: String { socket.endpoint }
 
     public func receive(timeout: Double, _ handle: (CoordinatorArrival) throws -> Void) throws {

@@ -21,7 +21,7 @@ struct BFloat16Frame: GradientFloats {
 /// frame; steps carry the parameters as one frame (float32, or bfloat16 with `wireEncoding`
 /// bf16) shared by reference among recipients.
 public final class SocketTransport: CoordinatorTransport {
-    public let parameters: UnsafeMutableBufferPointer<Float>
+    public private(set) var parameters: UnsafeMutableBufferPointer<Float>
     public let endpoint: String
     private let socket: ZMQSocket
     private let ownsParameters: Bool
@@ -251,6 +251,14 @@ public final class SocketTransport: CoordinatorTransport {
     public func parametersChanged() {
         stepMessage = nil
         stepMessageKey = nil
+    }
+
+    /// The model moved to another buffer it was given (the shared segment's other parameter
+    /// buffer): steps are sent from there.
+    func follow(parameters moved: UnsafeMutableBufferPointer<Float>) {
+        precondition(!ownsParameters && moved.count == parameters.count, "only parameters given to the transport move")
+        parameters = moved
+        parametersChanged()
     }
 
     public func admitted(rank: Int, peer: PeerID, introduction: WorkerIntroduction) -> String? {

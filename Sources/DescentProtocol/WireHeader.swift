@@ -17,8 +17,9 @@ public struct WireHeader: Equatable, Sendable {
     public static let size = 64
     /// "DSNT" read as a little-endian u32.
     public static let magic: UInt32 = 0x544E_5344
-    /// The protocol version this build writes and accepts.
-    public static let protocolVersion: UInt16 = 2
+    /// The protocol version this build writes and accepts (3: the shared segment holds two
+    /// parameter buffers, and line 0 names the published step's).
+    public static let protocolVersion: UInt16 = 3
     /// The rank of a worker that has none yet.
     public static let unassignedRank: UInt32 = 0xFFFF_FFFF
 

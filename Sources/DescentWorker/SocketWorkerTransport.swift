@@ -136,7 +136,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
     /// Where control messages go (and steps and gradients when there is no segment).
     private let control: WorkerTransport
     private var attached: (segment: SharedMemorySegment, layout: SharedStepLayout, rank: Int,
-                           step: SharedWord, completions: SharedWord, done: SharedWord)?
+                           step: SharedWord, completions: SharedWord, done: SharedWord, parameterBuffer: SharedWord)?
     private var seenSequence: UInt32 = 0
     /// The publication the step being computed came from; its gradient is announced under it.
     private var computing: UInt32 = 0
@@ -168,10 +168,11 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
         }
         let step = SharedWord(segment, offset: layout.stepSequenceOffset)
         attached = (segment, layout, settings.rank, step, SharedWord(segment, offset: layout.completionsOffset),
-                    SharedWord(segment, offset: layout.doneSequenceOffset(rank: settings.rank)))
+                    SharedWord(segment, offset: layout.doneSequenceOffset(rank: settings.rank)),
+                    SharedWord(segment, offset: layout.parameterBufferOffset))
         // A step published before this worker was admitted is sent again when it is for us.
         seenSequence = 0
-        return SharedBuffers(parameters: segment.floats(at: layout.parametersOffset, count: settings.parameterCount),
+        return SharedBuffers(parameters: (0..<SharedStepLayout.parameterBuffers).map { segment.floats(at: layout.parametersOffset(buffer: $0), count: settings.parameterCount) },
                              gradient: segment.floats(at: layout.gradientOffset(rank: settings.rank), count: settings.parameterCount))
     }
 
@@ -194,7 +195,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
             do {
                 let header = try WireHeader.decode(bytes, payloadByteCount: nil)
                 guard header.type == .stepShared else { throw WireError.unknownType(header.type.rawValue) }
-                try handle(.message(try WireMessage.decode(header, text: nil), parameters: .inPlace))
+                try handle(.message(try WireMessage.decode(header, text: nil), parameters: .inPlace(buffer: attached.parameterBuffer.load())))
             } catch let error as WireError {
                 try handle(.malformed(error))
             }

@@ -14,8 +14,10 @@ final class WorkerSession {
     private let engine: GradientEngine
     private let buffer: BatchBuffer
     /// Where this worker reads parameters and writes gradients: its own buffers, or the
-    /// coordinator's shared-memory segment (then nothing is copied).
+    /// coordinator's shared-memory segment (then nothing is copied: the parameters are in one of
+    /// its buffers, the one each step names).
     private let parameters: UnsafeMutableBufferPointer<Float>
+    private let sharedParameters: [UnsafeMutableBufferPointer<Float>]
     let gradient: UnsafeMutableBufferPointer<Float>
     private let ownBuffers: Bool
     private var order: [Int] = []
@@ -53,10 +55,12 @@ final class WorkerSession {
         engine = GradientEngine(shape: shape, maxBatch: settings.globalBatch, backend: settings.backend)
         buffer = BatchBuffer(capacity: settings.globalBatch, featureCount: shape.inputs)
         if let shared {
-            guard shared.parameters.count == shape.parameterCount, shared.gradient.count == shape.parameterCount else {
+            guard !shared.parameters.isEmpty, shared.parameters.allSatisfy({ $0.count == shape.parameterCount }),
+                  shared.gradient.count == shape.parameterCount else {
                 throw WorkerError.sharedMemory("the segment's buffers do not fit the model")
             }
-            parameters = shared.parameters
+            parameters = shared.parameters[0]
+            sharedParameters = shared.parameters
             gradient = shared.gradient
             ownBuffers = false
         } else {
@@ -64,6 +68,7 @@ final class WorkerSession {
             parameters.initialize(repeating: 0)
             gradient = .allocate(capacity: shape.parameterCount)
             gradient.initialize(repeating: 0)
+            sharedParameters = []
             ownBuffers = true
         }
     }
@@ -92,6 +97,10 @@ final class WorkerSession {
     /// The gradient of this worker's slots of global batch `batch` of `epoch`, at the parameters
     /// the step carried.
     func compute(_ input: StepParameters, epoch: Int, batch: Int, slots: [Int]) throws -> Result {
+        var parameters = self.parameters
+        if case .inPlace = input {} else if hasSharedMemory {
+            throw WorkerError.sharedMemory("a step carried its parameters in a message, but this worker reads them from the shared segment")
+        }
         switch input {
         case .frame(let payload): try payload.copyFloats(into: parameters)
         case .bfloat16Frame(let payload):
@@ -102,8 +111,12 @@ final class WorkerSession {
         case .floats(let values):
             guard values.count == parameters.count else { throw WorkerError.dataMismatch("a step carried \(values.count) parameters") }
             _ = parameters.update(fromContentsOf: values)
-        case .inPlace:
+        case .inPlace(let buffer):
             guard hasSharedMemory else { throw WorkerError.sharedMemory("a shared-memory step arrived without a segment") }
+            guard let index = Int(exactly: buffer), sharedParameters.indices.contains(index) else {
+                throw WorkerError.sharedMemory("a step named parameter buffer \(buffer) of the segment, which has \(sharedParameters.count)")
+            }
+            parameters = sharedParameters[index]
         }
         if epoch != orderEpoch {
             plan.shuffle(epoch: epoch, into: &order)

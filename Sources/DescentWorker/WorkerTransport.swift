@@ -8,8 +8,9 @@ public enum StepParameters {
     /// A frame of bfloat16 parameters (a run with `--wire-encoding bf16`), decoded into float32.
     case bfloat16Frame(ZMQMessage)
     case floats([Float])
-    /// In the shared segment the session computes from (nothing to copy).
-    case inPlace
+    /// In the shared segment the session computes from (nothing to copy): in parameter buffer
+    /// `buffer` (0 or 1 as the segment says; anything else is refused).
+    case inPlace(buffer: UInt32)
 }
 
 /// What reaches a worker from its transport.
@@ -20,7 +21,8 @@ public enum WorkerArrival {
 
 /// Buffers of the shared segment that a worker on the coordinator's host computes with.
 public struct SharedBuffers {
-    public var parameters: UnsafeMutableBufferPointer<Float>
+    /// The segment's parameter buffers (`SharedStepLayout.parameterBuffers`); each step says which holds its parameters.
+    public var parameters: [UnsafeMutableBufferPointer<Float>]
     public var gradient: UnsafeMutableBufferPointer<Float>
 }
 

@@ -41,9 +41,13 @@ struct WireSharedMemoryTests {
         #expect(layout.doneSequenceOffset(rank: 0) == 128 && layout.gradientHeaderOffset(rank: 0) == 192)
         #expect(layout.doneSequenceOffset(rank: 2) == 384 && layout.gradientHeaderOffset(rank: 2) == 448)
         #expect(layout.stride == 409_600)
-        #expect(layout.parametersOffset == 4096)
-        #expect(layout.gradientOffset(rank: 0) == 4096 + 409_600)
-        #expect(layout.gradientOffset(rank: 2) == 4096 + 3 * 409_600)
-        #expect(layout.byteCount == 4096 + 4 * 409_600)
+        // Two parameter buffers, then the slots: 5 buffers of 409,600 bytes after the control page.
+        #expect(layout.parametersOffset(buffer: 0) == 4096)
+        #expect(layout.parametersOffset(buffer: 1) == 4096 + 409_600)
+        #expect(layout.gradientOffset(rank: 0) == 4096 + 2 * 409_600)
+        #expect(layout.gradientOffset(rank: 2) == 4096 + 4 * 409_600)
+        #expect(layout.byteCount == 4096 + 5 * 409_600)
+        // The parameter buffer word shares line 0 with the step sequence and the completions.
+        #expect(layout.parameterBufferOffset == 8 && layout.completionsOffset == 4 && layout.stepSequenceOffset == 0)
     }
 }

@@ -37,4 +37,36 @@ struct WorkerSettingsTests {
             "\(error)".contains("impossible") || "\(error)".contains("samples per epoch")
         }
     }
+
+    /// A worker on shared memory computes at the parameter buffer each step names: buffer 1 gives
+    /// the gradient that a worker handed the same floats in a message computes. A buffer the
+    /// segment does not have (a hostile word in the control line) and parameters in a message
+    /// are refused with an error, not read out of bounds or written into the read-only mapping.
+    @Test func aSharedMemoryWorkerReadsTheBufferTheStepNames() throws {
+        let count = 3_190
+        let buffers = (0..<3).map { _ in UnsafeMutableBufferPointer<Float>.allocate(capacity: count) }
+        defer { for buffer in buffers { buffer.deallocate() } }
+        buffers[0].initialize(repeating: 0)
+        for i in 0..<count { buffers[1][i] = Float(i % 13) * 0.01 - 0.06 }
+        buffers[2].initialize(repeating: 0)
+        let shared = try WorkerSession(settings: Self.settings(), train: Self.train,
+                                       shared: SharedBuffers(parameters: [buffers[0], buffers[1]], gradient: buffers[2]))
+        let own = try WorkerSession(settings: Self.settings(), train: Self.train, shared: nil)
+
+        let fromBuffer = try shared.compute(.inPlace(buffer: 1), epoch: 0, batch: 0, slots: [0])
+        let fromMessage = try own.compute(.floats(Array(buffers[1])), epoch: 0, batch: 0, slots: [0])
+        #expect(fromBuffer.lossSum == fromMessage.lossSum && fromBuffer.samples == fromMessage.samples)
+        #expect(Array(buffers[2]) == Array(own.gradient))
+        let atZero = try shared.compute(.inPlace(buffer: 0), epoch: 0, batch: 0, slots: [0])
+        #expect(atZero.lossSum != fromBuffer.lossSum, "buffer 0 holds other parameters")
+
+        for buffer: UInt32 in [2, .max] {
+            #expect { try shared.compute(.inPlace(buffer: buffer), epoch: 0, batch: 0, slots: [0]) } throws: { error in
+                "\(error)".contains("parameter buffer \(buffer)")
+            }
+        }
+        #expect { try shared.compute(.floats(Array(buffers[1])), epoch: 0, batch: 0, slots: [0]) } throws: { error in
+            "\(error)".contains("shared segment")
+        }
+    }
 }

@@ -30,6 +30,8 @@ extension SystemTests {
         let stepWord = SharedWord(segment, offset: layout.stepSequenceOffset)
         let done = SharedWord(segment, offset: layout.doneSequenceOffset(rank: 0))
         let completions = SharedWord(segment, offset: layout.completionsOffset)
+        let parameterBuffer = SharedWord(segment, offset: layout.parameterBufferOffset)
+        func parameters(buffer: UInt32) -> [Float] { Array(segment.floats(at: layout.parametersOffset(buffer: Int(buffer)), count: count)) }
 
         func waitForStep(_ sequence: UInt32) -> WireHeader? {
             let deadline = Date().addingTimeInterval(10)
@@ -48,7 +50,9 @@ extension SystemTests {
 
         let step0 = try #require(waitForStep(1))
         #expect(step0.type == .stepShared && step0.step == 0)
-        let parameters0 = Array(segment.floats(at: layout.parametersOffset, count: count))
+        let buffer0 = parameterBuffer.load()
+        #expect(buffer0 == 0)
+        let parameters0 = parameters(buffer: buffer0)
         let gradient = WireHeader.gradient(runID: step0.runID, generation: 0, rank: 0, step: 0, samples: 16, lossSum: 2,
                                            correct: 0, parameterCount: UInt32(count)).inSharedMemory()
         let valid = (0..<count).map { Float($0 % 5) * 0.01 }
@@ -63,12 +67,16 @@ extension SystemTests {
         usleep(100_000)
         // Nothing moved: the parameters are those of step 0, and no step 1 was published.
         #expect(stepWord.load() == 1)
-        #expect(Array(segment.floats(at: layout.parametersOffset, count: count)) == parameters0)
+        #expect(parameterBuffer.load() == buffer0 && parameters(buffer: buffer0) == parameters0)
 
         announce(gradient, gradient: valid)
         let step1 = try #require(waitForStep(2))
         #expect(step1.step == 1 && step1.rate == Double(Float(0.1)))
-        let parameters1 = Array(segment.floats(at: layout.parametersOffset, count: count))
+        // Step 1 is published from the other buffer; the one step 0 was computed at is as it was.
+        let buffer1 = parameterBuffer.load()
+        #expect(buffer1 == 1 - buffer0)
+        #expect(parameters(buffer: buffer0) == parameters0)
+        let parameters1 = parameters(buffer: buffer1)
         for i in stride(from: 0, to: count, by: 1009) {
             #expect(abs(parameters1[i] - (parameters0[i] - Float(0.1) * valid[i])) <= 1e-6, "parameter \(i)")
         }
