@@ -36,6 +36,9 @@ final class CoordinatorShell {
     /// that sent theirs wait, so their CPUs idle, and the last step's record is written then
     /// rather than before the next step goes out (`ProgressDriver.defersRecords`).
     private var partialStep = false
+    /// When the gradient being handled arrived (nil outside its handling): where an update it
+    /// completes starts.
+    private var gradientArrived: Double?
 
     init(machine: CoordinatorMachine, transport: CoordinatorTransport, driver: ProgressDriver, settings: RunSettings,
          options: CoordinatorOptions, stop: StopRequest?, stalenessAwareRate: Bool = false, colocated: ColocatedWorker? = nil) {
@@ -140,6 +143,10 @@ final class CoordinatorShell {
         case let .gone(peer, reason):
             try execute(machine.lost(peer, reason: reason, now: now))
         case let .message(.gradient(result), peer, floats):
+            // A step this gradient completes counts its update from here: the sweep that reads it
+            // also averages (and, with an update target, makes the update).
+            gradientArrived = now
+            defer { gradientArrived = nil }
             // The payload's checks happen here, once, before the machine accepts the gradient.
             guard result.count == transport.parameters.count, let floats else {
                 return try execute(machine.payloadRefused(from: peer, .wrongCount,
@@ -255,7 +262,7 @@ final class CoordinatorShell {
     /// `paramSteps` (async and bounded modes): the step whose parameters each rank's gradient came from.
     private func apply(step: Int, ranks: [Int], latencies: [Double], averager: GradientAverager? = nil, paramSteps: [Int]? = nil) throws {
         let averager = averager ?? self.averager
-        let started = monotonicSeconds()
+        let started = gradientArrived ?? monotonicSeconds()
         let norm = averager.average()
         let parameters = transport.parameters
         let update: ProgressDriver.Update

@@ -24,7 +24,9 @@ public struct StepRecord: Codable, Sendable, Equatable {
     public var fastestLatencyMs: Double?
     /// Milliseconds since training started, when the update was applied.
     public var timeMs: Double?
-    /// Milliseconds spent averaging the gradients and applying the update.
+    /// Milliseconds from the arrival of the gradient that completed the step (or, when none did,
+    /// from the start of the update) to the update applied: the averaging sweep, the SGD (in that
+    /// sweep when the update is written beside the parameters) and the bookkeeping.
     public var updateMs: Double?
     /// Resident memory of the process (MB), every 100 steps.
     public var rssMB: Double?
