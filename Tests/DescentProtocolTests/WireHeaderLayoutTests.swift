@@ -6,7 +6,7 @@ struct WireHeaderLayoutTests {
     /// A step header written out by hand from the table in docs/protocol.md.
     static let stepBytes: [UInt8] = [
         0x44, 0x53, 0x4E, 0x54,                          // 0  magic "DSNT"
-        0x02, 0x00,                                      // 4  version 2
+        0x03, 0x00,                                      // 4  version 3
         0x04, 0x00,                                      // 6  type 4 (step)
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,  // 8  run id 0x0102030405060708
         0x0D, 0x0C, 0x0B, 0x0A,                          // 16 generation 0x0A0B0C0D
