@@ -266,9 +266,11 @@ final class CoordinatorShell {
         let norm = averager.average()
         let parameters = transport.parameters
         let update: ProgressDriver.Update
-        if let largest = averager.appliedUpdateLargest, let spare = transport.spareParameters {
-            assert(averager.updateRate == driver.progress.rate, "the update was written at the step's rate")
-            update = .written(updated: spare, largest: largest, adopt: { self.transport.adoptSpareParameters() })
+        if let applied = averager.appliedUpdate {
+            assert(applied.rate == driver.progress.rate && applied.updated == transport.spareParameters?.baseAddress,
+                   "the update was written at the step's rate into the transport's spare buffer")
+            update = .written(updated: UnsafeMutableBufferPointer(start: applied.updated, count: parameters.count), largest: applied.largest,
+                              adopt: { self.transport.adoptSpareParameters() })
         } else {
             update = .descend(meanGradient: averager.sum)
         }

@@ -72,13 +72,11 @@ final class GradientAverager {
     private var inPlace: (floats: UnsafePointer<Float>, weight: Float)?
     /// Where this step's completing sweep writes the update (nil: it writes the mean).
     private var target: UpdateTarget?
-    /// The rate the update was written with (nil: no target).
-    var updateRate: Float? { target?.rate }
     /// The largest magnitude of the update the staged sweep wrote into the target (nil: none).
     private var stagedUpdateLargest: Float?
-    /// The largest magnitude of the update the target holds, once the gradient that wrote it was
-    /// accepted: the step's update is made (`sum` does not hold the mean then).
-    private(set) var appliedUpdateLargest: Float?
+    /// The step's update, once the gradient whose sweep wrote it was accepted: where it is, its
+    /// largest magnitude and the rate it was made with (`sum` does not hold the mean then).
+    private(set) var appliedUpdate: (updated: UnsafeMutablePointer<Float>, largest: Float, rate: Float)?
 
     private struct Early {
         var bytes: [UInt8]
@@ -278,10 +276,10 @@ final class GradientAverager {
         stagedWeight = nil
         meanNorm = stagedMeanNorm
         stagedMeanNorm = nil
-        if let largest = stagedUpdateLargest {
+        if let largest = stagedUpdateLargest, let target {
             // The update is made; the mean was never written, and the sum is not needed again.
             stagedUpdateLargest = nil
-            appliedUpdateLargest = largest
+            appliedUpdate = (target.updated, largest, target.rate)
             inPlace = nil
             stagedInPlace = nil
             self.samples += samples
@@ -307,7 +305,7 @@ final class GradientAverager {
     /// (rounded to float32, as the parameters are).
     func average() -> Double {
         assert(participants == 0 || !started || folded == participants.nonzeroBitCount, "every participant's gradient is folded in before the mean")
-        if appliedUpdateLargest != nil, let meanNorm { return meanNorm }
+        if appliedUpdate != nil, let meanNorm { return meanNorm }
         guard started else {
             // No gradient joined the sum: the mean is zero.
             current.update(repeating: 0, count: count)
@@ -330,7 +328,7 @@ final class GradientAverager {
         stagedInPlace = nil
         inPlace = nil
         stagedUpdateLargest = nil
-        appliedUpdateLargest = nil
+        appliedUpdate = nil
         target = nil
         folded = 0
         for rank in early.keys { early[rank]?.accepted = nil }

@@ -14,6 +14,30 @@ import Testing
         }
     }
 
+    /// -0, a negative subnormal, or a value in [-1, 1] with six decimals: the floats whose
+    /// rounding the in-place and fused sweeps must keep.
+    static func signedZeroSubnormalOrUnit(_ generator: inout SeededGenerator) -> Float {
+        switch generator.next() % 6 {
+        case 0: return -0.0
+        case 1: return Float(bitPattern: UInt32(generator.next() % 0x7FFFFF) | 0x8000_0000)
+        default: return Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1)
+        }
+    }
+
+    /// The mean of `gradients` (rank r's weighted by `weights[r]`) and its norm, every gradient
+    /// copied and folded in rank order, with no update target.
+    func copiedMean(_ gradients: [[Float]], weights: [UInt64]) -> (mean: [Float], norm: Double) {
+        let averager = GradientAverager(count: gradients[0].count)
+        averager.expect(participants: UInt64(1) << UInt64(gradients.count) - 1)
+        for (rank, gradient) in gradients.enumerated() {
+            #expect(stage(averager, gradient, samples: weights[rank], rank: rank))
+            averager.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
+        }
+        let norm = averager.average()
+        #expect(averager.appliedUpdate == nil, "no target, no update")
+        return (Array(averager.sum), norm)
+    }
+
     func stage(_ averager: GradientAverager, _ values: [Float], samples: UInt64, offset: Int = 0, rank: Int? = nil) -> Bool {
         let raw = Self.bytes(values, offset: offset)
         return raw.withUnsafeBytes { averager.stage(floatBytes: UnsafeRawBufferPointer(rebasing: $0[offset...]), samples: samples, rank: rank) }
@@ -239,27 +263,14 @@ import Testing
     func aFirstGradientReadWhereItLiesGivesTheBitsOfACopiedOne(participants: Int) {
         let count = 1000 + 9
         var generator = SeededGenerator(seed: UInt64(40 + participants))
-        func value() -> Float {
-            switch generator.next() % 6 {
-            case 0: return -0.0
-            case 1: return Float(bitPattern: UInt32(generator.next() % 0x7FFFFF) | 0x8000_0000)  // negative subnormal
-            default: return Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1)
-            }
-        }
+        func value() -> Float { Self.signedZeroSubnormalOrUnit(&generator) }
         let gradients = (0..<participants).map { _ in (0..<count).map { _ in value() } }
         let weights: [UInt64] = [5, 3, 9]
         let mask = UInt64(1) << UInt64(participants) - 1
 
-        /// The mean and its norm with every gradient copied, in rank order.
         func copiedMean(_ gradients: [[Float]]) -> (sum: [UInt32], norm: Double) {
-            let averager = GradientAverager(count: count)
-            averager.expect(participants: mask)
-            for (rank, gradient) in gradients.enumerated() {
-                #expect(stage(averager, gradient, samples: weights[rank], rank: rank))
-                averager.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
-            }
-            let norm = averager.average()
-            return (averager.sum.map(\.bitPattern), norm)
+            let (mean, norm) = self.copiedMean(gradients, weights: weights)
+            return (mean.map(\.bitPattern), norm)
         }
         let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
         defer { staying.deallocate() }
@@ -334,28 +345,15 @@ import Testing
     func anUpdateWrittenBesideTheParametersGivesTheBitsOfTheMeanThenSGD(participants: Int, rankZeroLast: Bool) {
         let count = 1000 + 9
         var generator = SeededGenerator(seed: UInt64(70 + participants))
-        func value() -> Float {
-            switch generator.next() % 6 {
-            case 0: return -0.0
-            case 1: return Float(bitPattern: UInt32(generator.next() % 0x7FFFFF) | 0x8000_0000)  // negative subnormal
-            default: return Float(Double(generator.next() % 2_000_001) / 1_000_000 - 1)
-            }
-        }
+        func value() -> Float { Self.signedZeroSubnormalOrUnit(&generator) }
         let gradients = (0..<participants).map { _ in (0..<count).map { _ in value() } }
         let parameters = (0..<count).map { _ in value() * 3 }
         let weights: [UInt64] = [5, 3, 9]
         let mask = UInt64(1) << UInt64(participants) - 1
         let rate: Float = 0.0625 + 0.001
 
-        let reference = GradientAverager(count: count)
-        reference.expect(participants: mask)
-        for (rank, gradient) in gradients.enumerated() {
-            #expect(stage(reference, gradient, samples: weights[rank], rank: rank))
-            reference.commit(samples: Int(weights[rank]), lossSum: 0, correct: 0)
-        }
-        let referenceNorm = reference.average()
-        let expected = zip(parameters, reference.sum).map { p, m in p - rate * m }
-        #expect(reference.appliedUpdateLargest == nil, "no target, no update")
+        let (referenceMean, referenceNorm) = copiedMean(gradients, weights: weights)
+        let expected = zip(parameters, referenceMean).map { p, m in p - rate * m }
 
         let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
         let current = UnsafeMutablePointer<Float>.allocate(capacity: count)
@@ -380,13 +378,14 @@ import Testing
         #expect(written.map(\.bitPattern) == expected.map(\.bitPattern),
                 "\(zip(written, expected).filter { $0.bitPattern != $1.bitPattern }.count) of \(count) floats differ")
         #expect(norm.bitPattern == referenceNorm.bitPattern)
-        #expect(averager.appliedUpdateLargest == expected.map(\.magnitude).max())
+        #expect(averager.appliedUpdate?.largest == expected.map(\.magnitude).max())
+        #expect(averager.appliedUpdate?.updated == updated && averager.appliedUpdate?.rate == rate)
         #expect(Array(UnsafeBufferPointer(start: current, count: count)) == parameters, "the parameters were only read")
         #expect(averager.samples == Int(weights.prefix(participants).reduce(0, +)))
 
         // The next step (after reset) without a target writes the mean again.
         averager.reset()
-        #expect(averager.appliedUpdateLargest == nil)
+        #expect(averager.appliedUpdate == nil)
     }
 
     /// A completing gradient with a NaN is refused: no update is made, and the next one that
@@ -406,18 +405,18 @@ import Testing
             var bad = [Float](repeating: 4, count: count)
             bad[index] = .nan
             #expect(!stage(averager, bad, samples: 1, rank: 1), "NaN at \(index)")
-            #expect(averager.appliedUpdateLargest == nil)
+            #expect(averager.appliedUpdate == nil)
             #expect(stage(averager, [Float](repeating: 4, count: count), samples: 1, rank: 1))
             averager.commit(samples: 1, lossSum: 0, correct: 0)
             // 1 - 0.5 * (2 + 4) / 2 = -0.5
             #expect(Array(UnsafeBufferPointer(start: updated, count: count)) == [Float](repeating: -0.5, count: count))
-            #expect(averager.appliedUpdateLargest == 0.5)
+            #expect(averager.appliedUpdate?.largest == 0.5)
             #expect(Array(UnsafeBufferPointer(start: current, count: count)) == [Float](repeating: 1, count: count))
         }
         let averager = GradientAverager(count: count)
         averager.expect(participants: 0b1, update: .init(parameters: current, updated: updated, rate: .greatestFiniteMagnitude))
         #expect(stage(averager, [Float](repeating: 4, count: count), samples: 1, rank: 0))
         averager.commit(samples: 1, lossSum: 0, correct: 0)
-        #expect(averager.appliedUpdateLargest == .infinity)
+        #expect(averager.appliedUpdate?.largest == .infinity)
     }
 }
