@@ -28,10 +28,15 @@ extension SystemTests {
 
     /// With shared memory (the default on one host) and through the socket; `local`: the
     /// coordinator computes rank 0's share itself (`--local-worker`), with one worker process fewer,
-    /// whose workers spin for each next step (as `launch --local-worker` starts them).
-    @Test(arguments: [(1, true, false), (2, true, false), (4, true, false), (2, false, false), (4, false, false),
-                      (1, true, true), (2, true, true), (3, true, true), (2, false, true)])
-    func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(workers: Int, sharedMemory: Bool, local: Bool) throws {
+    /// whose workers spin for each next step (as `launch --local-worker` starts them); `lastBySocket`:
+    /// the last worker process refuses shared memory (`--no-shared-memory`), so its steps carry the
+    /// parameters the others read in the segment's buffers, which alternate.
+    @Test(arguments: [(1, true, false, false), (2, true, false, false), (4, true, false, false), (2, false, false, false),
+                      (4, false, false, false), (1, true, true, false), (2, true, true, false), (3, true, true, false),
+                      (2, false, true, false), (3, true, true, true)])
+    func distributedRunMatchesOneProcessOnTheSameGlobalBatchesAndEveryStepCarriesTheScheduledRate(
+        workers: Int, sharedMemory: Bool, local: Bool, lastBySocket: Bool
+    ) throws {
         let dir = try Paths.temporaryDirectory("equivalence")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try SyntheticMNIST.write(to: dir, train: 1000, test: 100)
@@ -53,10 +58,11 @@ extension SystemTests {
         let workerProcesses = try ((local ? 1 : 0)..<workers).map { rank in
             try Child("worker-\(rank)", [
                 "worker", "--connect", endpoint, "--config", distributed, "--rank", "\(rank)", "--trace", "\(dir)/worker-\(rank).jsonl",
-            ] + (local ? ["--spin-microseconds", "500"] : []), directory: dir)
+            ] + (local ? ["--spin-microseconds", "500"] : []) + (lastBySocket && rank == workers - 1 ? ["--no-shared-memory"] : []), directory: dir)
         }
+        let bySegment = sharedMemory ? workerProcesses.count - (lastBySocket ? 1 : 0) : 0
         #expect(coordinator.wait() == 0, "\(coordinator.stdout)\n\(coordinator.stderr)")
-        #expect(coordinator.stdout.components(separatedBy: ", shared memory)").count - 1 == (sharedMemory ? workerProcesses.count : 0))
+        #expect(coordinator.stdout.components(separatedBy: ", shared memory)").count - 1 == bySegment)
         if local {
             // The coordinator's own worker: rank 0, in its process, through the segment when there is one.
             // (Worker processes may register before it: the count in its join line varies.)
@@ -64,10 +70,11 @@ extension SystemTests {
             #expect(joined.contains(", in the coordinator's process); "), "\(coordinator.stdout)")
             #expect(coordinator.stdout.contains(", shared memory, in the coordinator's process)") == sharedMemory)
         }
-        for worker in workerProcesses {
+        for (index, worker) in workerProcesses.enumerated() {
             #expect(worker.wait(seconds: 30) == 0, "\(worker.stderr)")
             // The spin is for steps announced in the segment; through the socket there is none.
-            #expect(worker.stdout.contains(", parameters through shared memory, spinning up to 500 µs for each next step") == (local && sharedMemory),
+            let inSegment = sharedMemory && !(lastBySocket && index == workerProcesses.count - 1)
+            #expect(worker.stdout.contains(", parameters through shared memory, spinning up to 500 µs for each next step") == (local && inSegment),
                     "\(worker.stdout)")
         }
 
