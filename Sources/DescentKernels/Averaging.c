@@ -155,28 +155,27 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
     return descent_stage_mean(staged, first ? NULL : sum, 0.0f, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
 }
 
+/* A step's first gradient read where it lies, as the sum descent_stage_mean adds to: with weight 0
+ * its terms 0 * first[i] are 0 for finite floats, as descent_stage_weighted would have staged
+ * them, so it counts as no sum. */
+static inline __attribute__((always_inline)) const float *descent_first_as_sum(const float *first, float firstWeight) {
+    return firstWeight == 0.0f ? NULL : first;
+}
+
 DESCENT_MULTIVERSION
 int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
                               float weight, float scale, double *norm) {
-    if (firstWeight == 0.0f) {
-        /* 0 * first[i] is 0 for finite floats, as descent_stage_weighted would have staged it. */
-        return descent_stage_mean(staged, NULL, 0.0f, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
-    }
-    return descent_stage_mean(staged, first, firstWeight, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
+    return descent_stage_mean(staged, descent_first_as_sum(first, firstWeight), firstWeight, gradient, n, weight, scale,
+                              norm, NULL, 0.0f, NULL);
 }
 
 DESCENT_MULTIVERSION
 int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
                               float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
                               float *largest) {
-    if (!sumInPlace) {
-        return descent_stage_mean(updated, sum, 0.0f, gradient, n, weight, scale, norm, parameters, rate, largest);
-    }
-    if (firstWeight == 0.0f) {
-        /* 0 * first[i] is 0 for finite floats, as in descent_stage_mean_of_two. */
-        return descent_stage_mean(updated, NULL, 0.0f, gradient, n, weight, scale, norm, parameters, rate, largest);
-    }
-    return descent_stage_mean(updated, sum, firstWeight, gradient, n, weight, scale, norm, parameters, rate, largest);
+    if (sumInPlace) sum = descent_first_as_sum(sum, firstWeight);
+    return descent_stage_mean(updated, sum, sumInPlace ? firstWeight : 0.0f, gradient, n, weight, scale, norm, parameters,
+                              rate, largest);
 }
 
 DESCENT_MULTIVERSION
