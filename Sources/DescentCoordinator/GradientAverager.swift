@@ -178,7 +178,6 @@ final class GradientAverager {
         }
         stagedWeight = nil
         stagedMeanNorm = nil
-        stagedUpdateLargest = nil
         let floats = base.assumingMemoryBound(to: Float.self)
         guard descent_all_finite(floats, count) != 0 else { return false }
         stagedInPlace = (floats, weight)
@@ -276,22 +275,15 @@ final class GradientAverager {
         stagedWeight = nil
         meanNorm = stagedMeanNorm
         stagedMeanNorm = nil
+        self.samples += samples
+        self.lossSum += lossSum
+        self.correct += correct
         if let largest = stagedUpdateLargest, let target {
             // The update is made; the mean was never written, and the sum is not needed again.
             stagedUpdateLargest = nil
             appliedUpdate = (target.updated, largest, target.rate)
             inPlace = nil
-            stagedInPlace = nil
-            self.samples += samples
-            self.lossSum += lossSum
-            self.correct += correct
-            started = true
-            return
-        }
-        self.samples += samples
-        self.lossSum += lossSum
-        self.correct += correct
-        if let first = stagedInPlace {
+        } else if let first = stagedInPlace {
             stagedInPlace = nil
             inPlace = first  // `current` stays unwritten until the sweep that completes the sum
         } else {
@@ -305,7 +297,6 @@ final class GradientAverager {
     /// (rounded to float32, as the parameters are).
     func average() -> Double {
         assert(participants == 0 || !started || folded == participants.nonzeroBitCount, "every participant's gradient is folded in before the mean")
-        if appliedUpdate != nil, let meanNorm { return meanNorm }
         guard started else {
             // No gradient joined the sum: the mean is zero.
             current.update(repeating: 0, count: count)
