@@ -42,7 +42,7 @@ struct BenchDistributed: ParsableCommand {
     var epochs: Int = 2
 
     @Option(help: "Each measurement runs at least this many steps, so short runs are not all noise.")
-    var minSteps: Int = 1500
+    var minSteps: Int = 4000
 
     @Option(help: "Stop each run after this many steps (e.g. 20000 for a memory soak; the epochs grow to match).")
     var steps: Int?
@@ -101,7 +101,7 @@ struct BenchDistributed: ParsableCommand {
         guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
         guard ["off", "on", "both"].contains(curve) else { throw ValidationError("--curve must be off, on or both (got \(curve))") }
-        if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (the first 20 steps are warm-up)") }
+        if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (at least the first 20 steps are warm-up)") }
         try FlagRange.check("--observer-rounds", observerRounds, 0...1000)
         try FlagRange.check("--baseline-rounds", baselineRounds, 1...100)
         try FlagRange.check("--local-worker-rounds", localWorkerRounds, 0...100)
@@ -337,7 +337,7 @@ struct BenchDistributed: ParsableCommand {
         return runEpochs
     }
 
-    /// What one run measured, from its traces (the first 20 steps are left out as warm-up).
+    /// What one run measured, from its traces (its warm-up left out: `TrainingRate.warmupSteps`).
     struct Measurement {
         var steps = 0
         var samplesPerSecond = 0.0
@@ -525,7 +525,7 @@ struct BenchDistributed: ParsableCommand {
     }
 
     private func summarize(coordinator steps: [[String: Any]], workers: [[[String: Any]]]) -> Measurement {
-        let warmup = min(20, steps.count / 2)
+        let warmup = TrainingRate.warmupSteps(records: steps)
         let measured = Array(steps[warmup...])
         var m = Measurement()
         m.steps = steps.count

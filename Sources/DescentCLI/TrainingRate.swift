@@ -13,6 +13,23 @@ struct TrainingRate {
     let steps: Int
     let epochEnds: Int
 
+    /// Steps a measurement leaves out at the start of a trace: the first `minimum`, and every one
+    /// recorded within `seconds` of the first record, but never more than half the records. The
+    /// baselines it is compared with are warm (`bench compute` keeps the best of several rounds
+    /// after a warm-up chunk), and here a CPU that idled while the workers registered ran a
+    /// distributed run's first 40-60 ms about 20% slower (coordinator steps of 122 µs, then 99 µs,
+    /// at 2 x 32), which in a 0.2 s run was a tenth of its time.
+    static func warmupSteps(records: [[String: Any]], minimum: Int = 20, seconds: Double = 0.15) -> Int {
+        var warmup = minimum
+        if let first = records.first?["time_ms"] as? Double, first.isFinite {
+            while warmup < records.count, let time = records[warmup]["time_ms"] as? Double, time.isFinite,
+                  time - first < seconds * 1000 {
+                warmup += 1
+            }
+        }
+        return min(warmup, records.count / 2)
+    }
+
     /// `records`: the trace's lines in order, each with `time_ms`, `epoch` and `samples`; the
     /// first `warmup` steps are not measured (the interval before the first measured one is its start).
     init(records: [[String: Any]], warmup: Int) {

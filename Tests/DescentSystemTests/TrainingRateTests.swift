@@ -44,4 +44,19 @@ final class TrainingRateTests: XCTestCase {
         XCTAssertEqual(TrainingRate(records: [], warmup: 20).samplesPerSecond, 0)
         XCTAssertEqual(TrainingRate(records: [record(5, epoch: 0, samples: 64)], warmup: 0).stepMs, 0)
     }
+
+    func testTheWarmUpIsTheFirstStepsAndEveryStepOfTheFirstSecondsButAtMostHalf() {
+        // One record a millisecond from 1,000 ms on: records 0...9 lie within 10 ms of the first.
+        let steady = (0..<100).map { record(1_000 + Double($0), epoch: 0, samples: 64) }
+        XCTAssertEqual(TrainingRate.warmupSteps(records: steady, minimum: 3, seconds: 0.010), 10)
+        // A minimum above what the seconds cover wins.
+        XCTAssertEqual(TrainingRate.warmupSteps(records: steady, minimum: 30, seconds: 0.010), 30)
+        // Never more than half the records: 0.2 s would cover all 100.
+        XCTAssertEqual(TrainingRate.warmupSteps(records: steady, minimum: 3, seconds: 0.2), 50)
+        // A record without a time ends the timed part there (record 5), the minimum still holds.
+        var gap = steady
+        gap[5]["time_ms"] = "soon"
+        XCTAssertEqual(TrainingRate.warmupSteps(records: gap, minimum: 3, seconds: 0.010), 5)
+        XCTAssertEqual(TrainingRate.warmupSteps(records: [], minimum: 20, seconds: 0.15), 0)
+    }
 }
