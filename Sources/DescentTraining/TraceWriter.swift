@@ -77,6 +77,8 @@ public struct StepRecord: Codable, Sendable, Equatable {
 public final class JSONLinesWriter {
     private let file: AppendOnlyFile
     private let encoder: JSONEncoder
+    /// The memory each per-step record's line is built in, kept from line to line.
+    private var lineStorage: [UInt8] = []
 
     /// Opens `path` for writing: a new file, or (with `append`, for a resumed run) the end of the
     /// existing one.
@@ -109,9 +111,13 @@ public final class JSONLinesWriter {
 
     /// A per-step record, written by itself (see `JSONLineRecord`).
     public func append<T: JSONLineRecord>(_ record: T) throws {
-        if let line = record.jsonLine() {
-            file.append(contentsOf: line.utf8)
+        var object = JSONObjectText(reusing: &lineStorage)
+        record.writeJSON(into: &object)
+        if let line = object.finished() {
+            file.append(contentsOf: line)
+            lineStorage = object.storage()
         } else {
+            lineStorage = object.storage()
             file.append(contentsOf: try encoder.encode(record))  // refuses the NaN or infinity, as it always did
         }
         try endLine()

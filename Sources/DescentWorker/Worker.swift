@@ -132,8 +132,7 @@ public final class Worker {
 }
 
 extension WorkerStepRecord: JSONLineRecord {
-    public func jsonLine() -> String? {
-        var object = JSONObjectText()
+    public func writeJSON(into object: inout JSONObjectText) {
         object.add("batch", batch)
         object.add("compute_ms", computeMs)
         object.add("epoch", epoch)
@@ -145,6 +144,5 @@ extension WorkerStepRecord: JSONLineRecord {
         object.add("samples", samples)
         object.add("slots", slots)
         object.add("step", step)
-        return object.finished()
     }
 }

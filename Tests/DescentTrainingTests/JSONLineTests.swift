@@ -49,6 +49,37 @@ final class JSONLineTests: XCTestCase {
         }
     }
 
+    func testTheWriterWritesEachLineAsTheRecordWritesItself() throws {
+        // The writer builds every line in one buffer it keeps: a long line must not leave bytes
+        // in a shorter one after it, nor a refused record in the next.
+        let path = NSTemporaryDirectory() + "descent-jsonline-reuse-\(getpid()).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let writer = try JSONLinesWriter(path: path)
+        var expected: [String] = []
+        for index in 0..<500 {
+            var record = anyRecord()
+            if index % 50 == 7 {
+                record.loss = .nan
+                XCTAssertThrowsError(try writer.append(record))
+                continue
+            }
+            if index % 2 == 0 { (record.paramSteps, record.ranks) = (nil, []) }
+            expected.append(try XCTUnwrap(record.jsonLine()))
+            try writer.append(record)
+        }
+        try writer.close()
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map(String.init), expected)
+    }
+
+    func testIntegersAreWrittenAsStringWritesThem() throws {
+        for value in [0, 7, -7, 10, -10, 1_000_000, Int.max, Int.min] {
+            var record = StepRecord(step: 3, epoch: 0, rate: 0.1, ranks: [value], samples: 32, loss: 0.5, gradientNorm: 1)
+            record.paramStep = value
+            XCTAssertEqual(record.jsonLine(), #"{"epoch":0,"gradient_norm":1.0,"loss":0.5,"param_step":"# + String(value)
+                           + #","ranks":["# + String(value) + #"],"rate":0.1,"samples":32,"step":3}"#)
+        }
+    }
+
     func testKeysComeSortedAsTheEncodersSortedKeysWriteThem() throws {
         var record = anyRecord()
         (record.slowestRank, record.slowestLatencyMs, record.fastestLatencyMs, record.timeMs) = (1, 2, 3, 4)
