@@ -48,18 +48,25 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         let spin = local.computing > 0 && local.computing < Self.processors ? spinSeconds : 0
         let nap = napBeforeLooking(timeout: timeout)
         local.waitForGradients(timeout: nap, spin: nap > 0 ? spin : 0)
-        try local.forEachAnnouncement { rank, peer, announced in
-            switch announced {
+        var announced = false
+        try local.forEachAnnouncement { rank, peer, header in
+            switch header {
             case .failure(let error):
                 try handle(.malformed(from: peer, error))
             case .success(let header) where header.type != .gradientShared:
                 try handle(.malformed(from: peer, .unknownType(header.type.rawValue)))
             case .success(let header):
+                announced = true
                 try handle(.message(try WireMessage.decode(header, text: nil), from: peer, floats: local.gradient(rank: rank)))
             }
         }
-        socketBacklog = try socket.drain(handle)
+        if socketLooks.due(now: monotonicSeconds(), everyWorkerLocal: local.all, backlog: socketBacklog, announced: announced) {
+            socketBacklog = try socket.drain(handle)
+        }
     }
+
+    /// When `receive` looks at the socket after the segment.
+    private var socketLooks = SocketLooks()
 
     /// Whether the last look at the socket stopped at its drain limit (more messages queued).
     private var socketBacklog = false
@@ -111,4 +118,20 @@ public final class SharedMemoryTransport: CoordinatorTransport {
     public func address(of peer: PeerID) -> String? { socket.address(of: peer) }
 
     public func close() { socket.close() }
+}
+
+/// When a shared-memory coordinator looks at its socket, after the segment. Where every worker is
+/// local the socket carries control messages only (hellos, heartbeats, stops), which wait up to a
+/// nap (5 ms) anyway, and a look (a libzmq poll, 0.9 µs here) at every turn sat on the step's
+/// critical path with `--local-worker`: then it is looked at when the turn saw no
+/// gradient, while it has a backlog, and otherwise once a millisecond at most.
+struct SocketLooks {
+    static let interval = 0.001
+    private var last = -Double.infinity
+
+    mutating func due(now: Double, everyWorkerLocal: Bool, backlog: Bool, announced: Bool) -> Bool {
+        guard !everyWorkerLocal || backlog || !announced || now - last >= Self.interval else { return false }
+        last = now
+        return true
+    }
 }

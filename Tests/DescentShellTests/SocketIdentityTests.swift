@@ -203,4 +203,25 @@ struct SocketIdentityTests {
         #expect(looks.map(\.nap) == [0, 0, 0.005], "\(looks)")
         transport.close()
     }
+
+    /// Where every worker is local, a turn that took a gradient from the segment looks at the
+    /// socket once a millisecond at most; one that took none, one with a backlog, and any turn of
+    /// a run with a worker elsewhere (its gradients come by the socket) always look.
+    @Test func aCoordinatorWhoseWorkersAreAllLocalLooksAtItsSocketOnceAMillisecondBetweenGradients() {
+        var looks = SocketLooks()
+        func look(_ now: Double, local: Bool = true, backlog: Bool = false, announced: Bool = true) -> Bool {
+            looks.due(now: now, everyWorkerLocal: local, backlog: backlog, announced: announced)
+        }
+        // Times in seconds from a first look at 0; the interval is 0.001.
+        #expect(look(0.0000), "the first turn looks")
+        #expect(!look(0.0004))
+        #expect(!look(0.0009))
+        #expect(look(0.0010), "a millisecond after the last look")
+        #expect(!look(0.0012))
+        #expect(look(0.0013, announced: false), "a turn without a gradient")
+        #expect(look(0.0014, backlog: true), "a backlog")
+        #expect(look(0.0015, local: false), "a worker elsewhere")
+        #expect(!look(0.0016), "counted from the last look")
+        #expect(look(0.0026))
+    }
 }
