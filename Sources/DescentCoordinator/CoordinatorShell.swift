@@ -157,7 +157,12 @@ final class CoordinatorShell {
             // (Async and bounded modes check it here and add it into its update buffer when accepted.)
             let finite = result.lossSum.isFinite && (updateBuffers.isEmpty ? averager.stage(floats, samples: result.samples, rank: Int(exactly: result.rank))
                 : floats.withBytes { WirePayload.firstNonFiniteIndex(bytes: $0, encoding: floats.encoding) == nil })
-            guard finite else { return try execute(machine.nonFiniteGradient(result, from: peer, now: now)) }
+            guard finite else {
+                // The coordinator's own worker's gradient is checked by the sweep that reads it,
+                // which may be this one's: then that worker is at fault, not this one.
+                if let rank = averager.nonFiniteInPlaceRank { return try execute(machine.acceptedGradientNonFinite(rank: rank, now: now)) }
+                return try execute(machine.nonFiniteGradient(result, from: peer, now: now))
+            }
             try execute(machine.receive(.gradient(result), from: peer, now: now), floats: floats)
         case let .message(message, peer, _):
             try execute(machine.receive(message, from: peer, now: now))

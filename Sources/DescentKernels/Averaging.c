@@ -83,11 +83,11 @@ typedef int32_t descent_i16 __attribute__((vector_size(64)));
 static inline __attribute__((always_inline)) int descent_stage_mean(float *staged, const float *sum, float firstWeight,
                                                                     const void *gradient, size_t n, float weight,
                                                                     float scale, double *norm, const float *from,
-                                                                    float rate, float *updatedLargestOut) {
+                                                                    float rate, float *updatedLargestOut, int *firstFinite) {
     const unsigned char *bytes = gradient;
     const int fresh = !sum, reference = firstWeight != 0.0f, update = from != NULL;
     descent_d16 lanes = {0};
-    descent_i16 nonFinite = {0};
+    descent_i16 nonFinite = {0}, firstNonFinite = {0};
     descent_u16 updatedBits = {0};
     size_t whole = n - n % DESCENT_NORM_LANES;
     for (size_t i = 0; i < whole; i += DESCENT_NORM_LANES) {
@@ -97,7 +97,12 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
         nonFinite |= (descent_i16)(bits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
         descent_f16 g = (descent_f16)bits, base = {0};
         if (!fresh) memcpy(&base, sum + i, sizeof base);
-        if (reference) base = 0.0f + firstWeight * base;
+        if (reference) {
+            descent_u16 baseBits;
+            memcpy(&baseBits, &base, sizeof baseBits);
+            firstNonFinite |= (descent_i16)(baseBits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
+            base = 0.0f + firstWeight * base;
+        }
         descent_f16 m = (base + weight * g) * scale;
         if (update) {
             descent_f16 p;
@@ -114,11 +119,11 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
         lanes += wide * wide;
     }
     double tail[DESCENT_NORM_LANES] = {0};
-    uint32_t largest = 0;
+    uint32_t largest = 0, firstLargest = 0;
     for (size_t i = whole; i < n; i++) {
         float g = descent_load_checked(bytes, i, &largest);
         float base = fresh ? 0.0f : sum[i];
-        if (reference) base = 0.0f + firstWeight * base;
+        if (reference) base = 0.0f + firstWeight * descent_load_checked((const unsigned char *)sum, i, &firstLargest);
         float total = base + weight * g;
         float m = total * scale;
         if (update) {
@@ -134,13 +139,15 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
         tail[i - whole] = (double)m * (double)m;
     }
     double squares = 0;
-    int finite = largest < DESCENT_EXPONENT_ALL_ONES;
+    int finite = largest < DESCENT_EXPONENT_ALL_ONES, sumFinite = firstLargest < DESCENT_EXPONENT_ALL_ONES;
     uint32_t updatedLargest = 0;
     for (size_t j = 0; j < DESCENT_NORM_LANES; j++) {
         squares += lanes[j] + tail[j];
         finite &= nonFinite[j] == 0;
+        sumFinite &= firstNonFinite[j] == 0;
         updatedLargest = updatedBits[j] > updatedLargest ? updatedBits[j] : updatedLargest;
     }
+    if (firstFinite) *firstFinite = sumFinite;
     *norm = sqrt(squares);
     if (update) {
         /* The bits of a magnitude order as its value does, NaN's above infinity's. */
@@ -152,7 +159,7 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
 DESCENT_MULTIVERSION
 int descent_stage_weighted_mean(float *staged, const float *sum, const void *gradient, size_t n, float weight,
                                 int first, float scale, double *norm) {
-    return descent_stage_mean(staged, first ? NULL : sum, 0.0f, gradient, n, weight, scale, norm, NULL, 0.0f, NULL);
+    return descent_stage_mean(staged, first ? NULL : sum, 0.0f, gradient, n, weight, scale, norm, NULL, 0.0f, NULL, NULL);
 }
 
 /* A step's first gradient read where it lies, as the sum descent_stage_mean adds to: with weight 0
@@ -164,32 +171,18 @@ static inline __attribute__((always_inline)) const float *descent_first_as_sum(c
 
 DESCENT_MULTIVERSION
 int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
-                              float weight, float scale, double *norm) {
+                              float weight, float scale, double *norm, int *firstFinite) {
+    if (firstFinite) *firstFinite = 1;
     return descent_stage_mean(staged, descent_first_as_sum(first, firstWeight), firstWeight, gradient, n, weight, scale,
-                              norm, NULL, 0.0f, NULL);
+                              norm, NULL, 0.0f, NULL, firstFinite);
 }
 
 DESCENT_MULTIVERSION
 int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
                               float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
-                              float *largest) {
+                              float *largest, int *firstFinite) {
+    if (firstFinite) *firstFinite = 1;
     if (sumInPlace) sum = descent_first_as_sum(sum, firstWeight);
     return descent_stage_mean(updated, sum, sumInPlace ? firstWeight : 0.0f, gradient, n, weight, scale, norm, parameters,
-                              rate, largest);
-}
-
-DESCENT_MULTIVERSION
-int descent_all_finite(const float *values, size_t n) {
-    descent_i16 nonFinite = {0};
-    size_t whole = n - n % DESCENT_NORM_LANES;
-    for (size_t i = 0; i < whole; i += DESCENT_NORM_LANES) {
-        descent_u16 bits;
-        memcpy(&bits, values + i, sizeof bits);
-        nonFinite |= (descent_i16)(bits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
-    }
-    uint32_t largest = 0;
-    for (size_t i = whole; i < n; i++) (void)descent_load_checked((const unsigned char *)values, i, &largest);
-    int finite = largest < DESCENT_EXPONENT_ALL_ONES;
-    for (size_t j = 0; j < DESCENT_NORM_LANES; j++) finite &= nonFinite[j] == 0;
-    return finite;
+                              rate, largest, sumInPlace ? firstFinite : NULL);
 }

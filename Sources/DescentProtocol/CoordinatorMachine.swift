@@ -314,6 +314,17 @@ public struct CoordinatorMachine: Sendable {
         gradient(result, finite: false, from: peer, now: now)
     }
 
+    /// A gradient this machine accepted for the step in flight was found NaN or infinite later, by
+    /// the sweep that completes the step (the coordinator's own worker's gradient is read where it
+    /// lies, and checked there rather than when it arrives): the run has diverged and stops, as it
+    /// would have had the floats been checked on arrival. Anything else (another step, a rank
+    /// whose gradient was not taken) changes nothing.
+    public mutating func acceptedGradientNonFinite(rank: Int, now: Double) -> [Directive] {
+        guard phase == .training, !settings.mode.isPipelined, (0..<64).contains(rank), received & bit(rank) != 0 else { return [] }
+        phase = .finished
+        return reject(.nonFinite, "gradient from rank \(rank) for step \(step) holds NaN or infinity") + [.fail(.diverged(step: step, rank: rank))]
+    }
+
     private mutating func gradient(_ result: WireMessage.GradientResult, finite: Bool, from peer: PeerID, now: Double) -> [Directive] {
         guard let rank = rankOf[peer] else {
             return reject(.unknownSender, "gradient from unregistered peer \(peer)") + [.send(.registerAgain(envelope), to: peer)]

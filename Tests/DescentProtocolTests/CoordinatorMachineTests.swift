@@ -131,6 +131,24 @@ import Testing
         #expect(m.phase == .finished)
     }
 
+    /// The coordinator's own worker's gradient is checked by the sweep that completes the step,
+    /// after the machine took it: a NaN found then fails the run naming that rank, as a check on
+    /// arrival would have. A rank whose gradient was not taken changes nothing.
+    @Test func anAcceptedGradientFoundNonFiniteLaterMeansDivergenceNamingItsRank() {
+        var m = registered()
+        #expect(m.acceptedGradientNonFinite(rank: 0, now: 1).isEmpty, "rank 0's gradient was not taken yet")
+        _ = m.receive(gradient(rank: 0, step: 0, samples: 2), from: a, now: 1)
+        #expect(m.acceptedGradientNonFinite(rank: 1, now: 1).isEmpty, "rank 1's gradient was not taken")
+        #expect(m.acceptedGradientNonFinite(rank: 64, now: 1).isEmpty)
+        #expect(m.acceptedGradientNonFinite(rank: -1, now: 1).isEmpty)
+        #expect(m.phase == .training)
+        let found = m.acceptedGradientNonFinite(rank: 0, now: 1)
+        #expect(rejections(found) == [.nonFinite])
+        #expect(found.contains(.fail(.diverged(step: 0, rank: 0))))
+        #expect(m.phase == .finished)
+        #expect(m.acceptedGradientNonFinite(rank: 0, now: 1).isEmpty, "once")
+    }
+
     @Test func aLostWorkersShareIsDealtAgainToTheSurvivorInANewRound() {
         var m = registered()
         _ = m.receive(gradient(rank: 0, step: 0, samples: 2), from: a, now: 1)

@@ -311,29 +311,45 @@ import Testing
         #expect(redealt.sum == expected.sum, "copied when the step is dealt again")
     }
 
-    /// A staying gradient with a NaN or an infinity (in the 16-lane body or in the tail) is refused
-    /// and leaves the sum as it was; the kernel's check agrees with a plain loop.
-    @Test func aNonFiniteGradientThatStaysWhereItLiesIsRefused() {
+    /// A staying gradient with a NaN or an infinity (in the 16-lane body or in the tail) is taken
+    /// unread. The sweep that reads it finds it: the one completing the sum (the mean of two, or
+    /// the update beside the parameters), or the copy that a third participant or a new deal of
+    /// the step makes. That `stage` returns false and names rank 0 (the gradient being staged is
+    /// not at fault), nothing is applied, and every later `stage` of the step is refused.
+    @Test(arguments: ["mean", "update", "third", "redeal"])
+    func aNonFiniteGradientThatStaysWhereItLiesIsFoundByTheSweepThatReadsIt(path: String) {
         let count = 37  // two lanes of 16 and a tail of 5
         let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { staying.deallocate() }
+        let parameters = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        let updated = UnsafeMutablePointer<Float>.allocate(capacity: count)
+        defer { staying.deallocate(); parameters.deallocate(); updated.deallocate() }
+        parameters.update(repeating: 1, count: count)
+        let others = [Float](repeating: 3, count: count)
         for (index, bad) in [(2, Float.nan), (20, .infinity), (33, -.infinity), (36, -.nan)] {
             staying.update(repeating: 1, count: count)
             staying[index] = bad
-            #expect(descent_all_finite(staying, count) == 0, "\(bad) at \(index)")
             let averager = GradientAverager(count: count)
-            averager.expect(participants: 0b11)
-            #expect(!averager.stage(StayingFloats(pointer: staying, count: count), samples: 2, rank: 0), "\(bad) at \(index)")
-            // Rank 0 computes again (copied this time), then rank 1 completes: nothing of the refused one is in.
-            #expect(stage(averager, [Float](repeating: 1, count: count), samples: 2, rank: 0))
+            averager.expect(participants: path == "third" ? 0b111 : 0b11,
+                            update: path == "update" ? .init(parameters: parameters, updated: updated, rate: 0.5) : nil)
+            #expect(averager.stage(StayingFloats(pointer: staying, count: count), samples: 2, rank: 0), "taken unread")
             averager.commit(samples: 2, lossSum: 0, correct: 0)
-            #expect(stage(averager, [Float](repeating: 3, count: count), samples: 1, rank: 1))
-            averager.commit(samples: 1, lossSum: 0, correct: 0)
-            _ = averager.average()
-            #expect(Array(averager.sum) == [Float](repeating: (2 * 1 + 1 * 3) * (1 / Float(3)), count: count))
+            #expect(averager.nonFiniteInPlaceRank == nil)
+            if path == "redeal" { averager.expect(participants: 0b11) }
+            #expect(!stage(averager, others, samples: 1, rank: 1), "\(path): \(bad) at \(index)")
+            #expect(averager.nonFiniteInPlaceRank == 0, "\(path): \(bad) at \(index)")
+            #expect(averager.appliedUpdate == nil)
+            #expect(!stage(averager, others, samples: 1, rank: path == "third" ? 2 : 1), "every later stage of the step is refused")
+            averager.reset()
+            #expect(averager.nonFiniteInPlaceRank == nil)
         }
-        staying.update(repeating: .greatestFiniteMagnitude, count: count)
-        #expect(descent_all_finite(staying, count) == 1)
+        // Finite, it passes, and no rank is named.
+        staying.update(repeating: 1, count: count)
+        let averager = GradientAverager(count: count)
+        averager.expect(participants: 0b11, update: path == "update" ? .init(parameters: parameters, updated: updated, rate: 0.5) : nil)
+        #expect(averager.stage(StayingFloats(pointer: staying, count: count), samples: 2, rank: 0))
+        averager.commit(samples: 2, lossSum: 0, correct: 0)
+        #expect(stage(averager, others, samples: 1, rank: 1))
+        #expect(averager.nonFiniteInPlaceRank == nil)
     }
 
     /// With an update target, the sweep that completes the sum writes `p - rate * mean` beside

@@ -24,10 +24,11 @@ int descent_stage_weighted_mean(float *staged, const float *sum, const void *gra
 
 /* descent_stage_weighted_mean for a step's first gradient read where it lies rather than staged:
  * the same bits as descent_stage_weighted(tmp, NULL, first, n, firstWeight, 1) followed by
- * descent_stage_weighted_mean(staged, tmp, gradient, n, weight, 0, scale, norm). Only gradient is
- * checked (first was, by descent_all_finite, when it arrived). */
+ * descent_stage_weighted_mean(staged, tmp, gradient, n, weight, 0, scale, norm). Returns 1 when
+ * every g[i] was finite; *firstFinite (when not NULL) gets 1 when every first[i] the sweep read was
+ * finite, else 0 (with firstWeight 0 first is not read: its 0 * first[i] terms count as no sum). */
 int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
-                              float weight, float scale, double *norm);
+                              float weight, float scale, double *norm, int *firstFinite);
 
 /* The sweep that completes a step's sum and applies plain SGD with it, without writing the mean:
  * updated[i] = parameters[i] - rate * m[i], where m[i] is the mean descent_stage_weighted_mean
@@ -36,11 +37,10 @@ int descent_stage_mean_of_two(float *staged, const float *first, float firstWeig
  * updated holds the same bits as that mean followed by descent_sgd_step without momentum or
  * decay. updated must not be parameters (they stay as they were, to be kept if the update is
  * refused). *norm gets the mean's L2 norm, *largest the largest magnitude in updated (NaN above
- * infinity). Returns 1 when every g[i] was finite. */
+ * infinity). Returns 1 when every g[i] was finite; *firstFinite (when not NULL) as for
+ * descent_stage_mean_of_two when sumInPlace, else 1 (a staged sum was checked as it was staged). */
 int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
                               float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
-                              float *largest);
+                              float *largest, int *firstFinite);
 
-/* 1 when none of the n floats is NaN or infinite, else 0; reads them without writing. */
-int descent_all_finite(const float *values, size_t n);
 #endif
