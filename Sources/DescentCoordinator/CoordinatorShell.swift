@@ -20,7 +20,7 @@ final class CoordinatorShell {
     private let stalenessAwareRate: Bool
     private let settingsTemplate: RunSettings
     private let options: CoordinatorOptions
-    private let stop: StopRequest?
+    private var stopPolling: StopPolling
     /// The worker this thread also runs (`--local-worker`), a turn after each look at the transport.
     private let colocated: ColocatedWorker?
     private let watch = ProcessWatch()
@@ -48,7 +48,7 @@ final class CoordinatorShell {
         self.driver = driver
         self.settingsTemplate = settings
         self.options = options
-        self.stop = stop
+        stopPolling = StopPolling(stop)
         averager = GradientAverager(count: transport.parameters.count)
         switch machine.settings.mode {
         case .sync: updateBuffers = []
@@ -103,7 +103,7 @@ final class CoordinatorShell {
 
     /// One turn of the loop: arrivals, then the clock.
     func turn(timeout: Double) throws {
-        if let stop, !stop.pending().isEmpty { throw CoordinatorError.interrupted }
+        if stopPolling.asked() { throw CoordinatorError.interrupted }
         try transport.receive(timeout: timeout) { arrival in
             guard !self.finished else { return }
             try self.handle(arrival)

@@ -33,15 +33,17 @@ public final class WakePipe: Sendable {
         _ = write(writeEnd, &byte, 1)
     }
 
-    /// Every byte posted since the last call.
+    /// Every byte posted since the last call (nothing allocated when none was).
     public func drain() -> [UInt8] {
         var posted: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 64)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(readEnd, $0.baseAddress, 64) }
-            if count <= 0 { return posted }
-            posted.append(contentsOf: buffer[..<count])
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { buffer in
+            while true {
+                let count = read(readEnd, buffer.baseAddress, buffer.count)
+                if count <= 0 { return }
+                posted.append(contentsOf: buffer[..<count])
+            }
         }
+        return posted
     }
 }
 
@@ -68,4 +70,23 @@ public final class StopRequest: Sendable {
 
     /// Asks the loop to stop (from any thread).
     public func post(signal: Int32 = SIGTERM) { pipe.post(UInt8(truncatingIfNeeded: signal)) }
+}
+
+/// Looks at a `StopRequest` at most once a millisecond. Each look is a `read` of its pipe, which
+/// loops whose turns take microseconds paid at every turn: the coordinator's and its own
+/// worker's with `--local-worker`, and `descent train`'s steps at small batches.
+public struct StopPolling {
+    public static let interval = 0.001
+    private let request: StopRequest?
+    private var last = -Double.infinity
+
+    public init(_ request: StopRequest?) { self.request = request }
+
+    /// Whether a stop was asked, looking at the pipe when `interval` has passed since the last look
+    /// (a stop posted meanwhile waits in the pipe for the next look).
+    public mutating func asked(now: Double = monotonicSeconds()) -> Bool {
+        guard let request, now - last >= Self.interval else { return false }
+        last = now
+        return !request.pending().isEmpty
+    }
 }

@@ -137,9 +137,10 @@ public final class Trainer {
         var orderEpoch = -1
 
         driver.begin(now: monotonicSeconds(), role: "train", workers: 1)
+        var stopPolling = StopPolling(options.stop)
         do {
             while !driver.progress.isFinished {
-                if let stop = options.stop, !stop.pending().isEmpty { throw TrainingInterrupted(step: driver.progress.step) }
+                if stopPolling.asked() { throw TrainingInterrupted(step: driver.progress.step) }
                 let (epoch, batchIndex) = driver.progress.position
                 if epoch != orderEpoch {
                     plan.shuffle(epoch: epoch, into: &order)

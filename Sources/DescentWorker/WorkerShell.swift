@@ -23,6 +23,7 @@ public final class WorkerShell {
     private let trace: JSONLinesWriter?
     private var faults: FaultPlan
     private var hung = false
+    private var stopPolling: StopPolling
     public private(set) var ending: WorkerMachine.Ending?
     /// Steps this worker computed (for tests and the trace).
     public private(set) var computedSteps = 0
@@ -39,6 +40,7 @@ public final class WorkerShell {
                                 now: monotonicSeconds())
         trace = try options.tracePath.map { try JSONLinesWriter(path: $0) }
         faults = options.faults
+        stopPolling = StopPolling(options.stop)
     }
 
     deinit { try? trace?.close() }
@@ -55,7 +57,7 @@ public final class WorkerShell {
 
     /// One turn of the loop: the clock, then what arrives within `timeout`.
     public func turn(timeout: Double) throws {
-        if let stop = options.stop, !stop.pending().isEmpty { throw WorkerError.interrupted }
+        if stopPolling.asked() { throw WorkerError.interrupted }
         let now = monotonicSeconds()
         try execute(machine.tick(now: now))
         if let pid = coordinatorPID, now - lastPIDCheck >= 0.05 {
