@@ -86,6 +86,11 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
                                                                     float rate, float *updatedLargestOut, int *firstFinite) {
     const unsigned char *bytes = gradient;
     const int fresh = !sum, reference = firstWeight != 0.0f, update = from != NULL;
+    /* The update goes around the caches when it can (whole 64-byte lines): its lines were read by
+     * the workers of the step before, on other CPUs, and a plain store first fetches each line and
+     * takes it from their caches. On this 2-vCPU host that made the sweep 48 us instead of 22 in
+     * the stretches where traffic between the vCPUs is slow, and cost nothing elsewhere. */
+    const int streaming = update && ((uintptr_t)staged & 63) == 0;
     descent_d16 lanes = {0};
     descent_i16 nonFinite = {0}, firstNonFinite = {0};
     descent_u16 updatedBits = {0};
@@ -108,7 +113,8 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
             descent_f16 p;
             memcpy(&p, from + i, sizeof p);
             p = p - rate * m;
-            memcpy(staged + i, &p, sizeof p);
+            if (streaming) __builtin_nontemporal_store(p, (descent_f16 *)(staged + i));
+            else memcpy(staged + i, &p, sizeof p);
             descent_u16 pBits;
             memcpy(&pBits, &p, sizeof pBits);
             updatedBits = __builtin_elementwise_max(updatedBits, pBits & 0x7FFFFFFFu);
@@ -147,6 +153,9 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
         sumFinite &= firstNonFinite[j] == 0;
         updatedLargest = updatedBits[j] > updatedLargest ? updatedBits[j] : updatedLargest;
     }
+    /* The streamed stores are seen by every CPU before any store after this function (the
+     * publication of the step that reads them). */
+    if (streaming) __builtin_ia32_sfence();
     if (firstFinite) *firstFinite = sumFinite;
     *norm = sqrt(squares);
     if (update) {

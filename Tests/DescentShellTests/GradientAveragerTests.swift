@@ -357,8 +357,11 @@ import Testing
     /// rank order) followed by plain Float SGD, with 1, 2 and 3 participants, rank 0's gradient
     /// staying where it lies or copied, arriving first or last. The parameters stay as they were,
     /// and the largest magnitude is that of the written update.
-    @Test(arguments: [1, 2, 3], [false, true])
-    func anUpdateWrittenBesideTheParametersGivesTheBitsOfTheMeanThenSGD(participants: Int, rankZeroLast: Bool) {
+    @Test(arguments: [1, 2, 3], [(false, 0), (true, 0), (false, 1), (true, 3)])
+    func anUpdateWrittenBesideTheParametersGivesTheBitsOfTheMeanThenSGD(participants: Int, order: (rankZeroLast: Bool, offset: Int)) {
+        // The update buffer starts on a 64-byte line (written around the caches, as the segment's
+        // buffers are), or `offset` floats past one (written through them).
+        let (rankZeroLast, offset) = order
         let count = 1000 + 9
         var generator = SeededGenerator(seed: UInt64(70 + participants))
         func value() -> Float { Self.signedZeroSubnormalOrUnit(&generator) }
@@ -373,8 +376,9 @@ import Testing
 
         let staying = UnsafeMutablePointer<Float>.allocate(capacity: count)
         let current = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        let updated = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { staying.deallocate(); current.deallocate(); updated.deallocate() }
+        let line = UnsafeMutableRawPointer.allocate(byteCount: (count + offset) * 4, alignment: 64)
+        let updated = line.bindMemory(to: Float.self, capacity: count + offset) + offset
+        defer { staying.deallocate(); current.deallocate(); line.deallocate() }
         _ = UnsafeMutableBufferPointer(start: staying, count: count).update(from: gradients[0])
         _ = UnsafeMutableBufferPointer(start: current, count: count).update(from: parameters)
         updated.update(repeating: .nan, count: count)

@@ -38,7 +38,9 @@ int descent_stage_mean_of_two(float *staged, const float *first, float firstWeig
  * decay. updated must not be parameters (they stay as they were, to be kept if the update is
  * refused). *norm gets the mean's L2 norm, *largest the largest magnitude in updated (NaN above
  * infinity). Returns 1 when every g[i] was finite; *firstFinite (when not NULL) as for
- * descent_stage_mean_of_two when sumInPlace, else 1 (a staged sum was checked as it was staged). */
+ * descent_stage_mean_of_two when sumInPlace, else 1 (a staged sum was checked as it was staged).
+ * When updated is 64-byte aligned its 16-float blocks are written with non-temporal stores (not
+ * fetched into this CPU's cache first), fenced before the function returns. */
 int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
                               float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
                               float *largest, int *firstFinite);
