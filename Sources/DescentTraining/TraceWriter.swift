@@ -137,9 +137,18 @@ public final class JSONLinesWriter {
 }
 
 /// The resident memory of this process in MB (Linux: /proc/self/statm), nil where unknown.
+/// (Read with `open` and `read` into the stack: it is sampled every 100 steps on the
+/// coordinator's CPU, where Foundation's file reading took tens of microseconds.)
 public func residentMemoryMB() -> Double? {
-    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
-    let fields = text.split(separator: " ")
-    guard fields.count > 1, let pages = Double(fields[1]) else { return nil }
-    return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    let descriptor = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return nil }
+    defer { close(descriptor) }
+    return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { buffer -> Double? in
+        let count = read(descriptor, buffer.baseAddress, buffer.count)
+        guard count > 0 else { return nil }
+        // "size resident shared ...": the second field, in pages.
+        let fields = buffer[..<count].split(separator: UInt8(ascii: " "), maxSplits: 2)
+        guard fields.count > 1, let pages = Double(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
 }

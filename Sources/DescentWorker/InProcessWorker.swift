@@ -14,7 +14,7 @@ public final class InProcessWorker {
     /// here and is only shown in messages.
     public init(train: LabeledImages, options: WorkerOptions) throws {
         let control = InMemoryWorkerTransport(network: network, peer: .inProcess)
-        shell = try WorkerShell(options: options, train: train, transport: SharedMemoryWorkerTransport(control: control))
+        shell = try WorkerShell(options: options, train: train, transport: SharedMemoryWorkerTransport(control: control, wakesCoordinator: false))
     }
 
     /// Answers what arrived and computes a published step, without waiting. Throws when the

@@ -144,11 +144,16 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
     private let stepSpinSeconds: Double
     /// A gradient was sent since the last spin: the next step is due within a step's time.
     private var spinDue = false
+    /// Whether announcing a gradient wakes the coordinator (false for the coordinator's own
+    /// worker: it runs on the coordinator's thread, which looks at the segment after its turn, so
+    /// the wake would find no one, a system call on the step's critical path).
+    private let wakesCoordinator: Bool
 
     /// `stepSpinSeconds`: after sending a gradient, watch the step word this long before sleeping
     /// on it (`descent worker --spin-microseconds`). For a worker with a CPU to itself, whose CPU
     /// idles while it waits anyway: it starts the next step without a futex wakeup's delay.
-    public init(control: WorkerTransport, stepSpinSeconds: Double = 0) {
+    public init(control: WorkerTransport, stepSpinSeconds: Double = 0, wakesCoordinator: Bool = true) {
+        self.wakesCoordinator = wakesCoordinator
         self.control = control
         self.stepSpinSeconds = stepSpinSeconds.isFinite ? max(0, stepSpinSeconds) : 0
     }
@@ -212,7 +217,7 @@ public final class SharedMemoryWorkerTransport: WorkerTransport {
         result.header.encode(into: attached.segment.bytes(at: attached.layout.gradientHeaderOffset(rank: attached.rank), count: WireHeader.size))
         attached.done.store(computing)
         _ = attached.completions.add(1)
-        attached.completions.wake(all: false)
+        if wakesCoordinator { attached.completions.wake(all: false) }
         spinDue = true
         return true
     }
