@@ -96,12 +96,17 @@ struct BenchDistributed: ParsableCommand {
     @Flag(help: "Skip the one-process baselines (the trainer on one core, descent train with 1 and 2 threads, PyTorch with 2 threads).")
     var noBaselines = false
 
+    /// The most steps a measurement may be asked to run (--steps, --min-steps): days of training.
+    static let maxSteps = 100_000_000
+
     func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be 1 or more") }
-        guard `repeat` >= 1 else { throw ValidationError("--repeat must be 1 or more") }
+        // Bounded before any arithmetic on them (epochs x steps per epoch must not overflow).
+        try FlagRange.check("--epochs", epochs, 1...RunLimits.epochs)
+        try FlagRange.check("--repeat", `repeat`, 1...RunLimits.trainRepeat)
+        try FlagRange.check("--min-steps", minSteps, 1...Self.maxSteps)
+        try FlagRange.check("--steps", steps, 50...Self.maxSteps)
         guard ["ipc", "tcp"].contains(transport) else { throw ValidationError("--transport must be ipc or tcp (got \(transport))") }
         guard ["off", "on", "both"].contains(curve) else { throw ValidationError("--curve must be off, on or both (got \(curve))") }
-        if let steps, steps < 50 { throw ValidationError("--steps must be 50 or more (at least the first 20 steps are warm-up)") }
         try FlagRange.check("--observer-rounds", observerRounds, 0...1000)
         try FlagRange.check("--baseline-rounds", baselineRounds, 1...100)
         try FlagRange.check("--local-worker-rounds", localWorkerRounds, 0...100)
