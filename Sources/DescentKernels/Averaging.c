@@ -73,6 +73,11 @@ typedef double descent_d16 __attribute__((vector_size(128)));
 typedef uint32_t descent_u16 __attribute__((vector_size(64)));
 typedef int32_t descent_i16 __attribute__((vector_size(64)));
 
+/* Lanes of -1 where the 16 floats whose bits (a descent_u16) these are are NaN or infinite, else 0.
+ * The magnitudes are below 2^31, so a signed comparison (one instruction) does. (A macro: a
+ * function taking the 64-byte vector by value would warn of its ABI in the baseline build.) */
+#define DESCENT_NON_FINITE_LANES(bits) ((descent_i16)((bits) & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1))
+
 /* descent_stage_weighted, then descent_scale_norm on what it staged, in one sweep, for the gradient
  * that completes a step's sum: staged[i] = (base[i] + weight * g[i]) * scale, the product, the sum
  * and the scaling each rounded to float as the two kernels round them, and the squares added in
@@ -98,14 +103,13 @@ static inline __attribute__((always_inline)) int descent_stage_mean(float *stage
     for (size_t i = 0; i < whole; i += DESCENT_NORM_LANES) {
         descent_u16 bits;
         memcpy(&bits, bytes + 4 * i, sizeof bits);
-        /* The magnitudes are below 2^31, so a signed comparison (one instruction) does. */
-        nonFinite |= (descent_i16)(bits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
+        nonFinite |= DESCENT_NON_FINITE_LANES(bits);
         descent_f16 g = (descent_f16)bits, base = {0};
         if (!fresh) memcpy(&base, sum + i, sizeof base);
         if (reference) {
             descent_u16 baseBits;
             memcpy(&baseBits, &base, sizeof baseBits);
-            firstNonFinite |= (descent_i16)(baseBits & 0x7FFFFFFFu) > (int32_t)(DESCENT_EXPONENT_ALL_ONES - 1);
+            firstNonFinite |= DESCENT_NON_FINITE_LANES(baseBits);
             base = 0.0f + firstWeight * base;
         }
         descent_f16 m = (base + weight * g) * scale;
@@ -181,7 +185,6 @@ static inline __attribute__((always_inline)) const float *descent_first_as_sum(c
 DESCENT_MULTIVERSION
 int descent_stage_mean_of_two(float *staged, const float *first, float firstWeight, const void *gradient, size_t n,
                               float weight, float scale, double *norm, int *firstFinite) {
-    if (firstFinite) *firstFinite = 1;
     return descent_stage_mean(staged, descent_first_as_sum(first, firstWeight), firstWeight, gradient, n, weight, scale,
                               norm, NULL, 0.0f, NULL, firstFinite);
 }
@@ -190,8 +193,8 @@ DESCENT_MULTIVERSION
 int descent_stage_mean_update(float *updated, const float *parameters, float rate, const float *sum, int sumInPlace,
                               float firstWeight, const void *gradient, size_t n, float weight, float scale, double *norm,
                               float *largest, int *firstFinite) {
-    if (firstFinite) *firstFinite = 1;
     if (sumInPlace) sum = descent_first_as_sum(sum, firstWeight);
+    /* Without a sum read in place nothing is checked as first: *firstFinite gets 1. */
     return descent_stage_mean(updated, sum, sumInPlace ? firstWeight : 0.0f, gradient, n, weight, scale, norm, parameters,
-                              rate, largest, sumInPlace ? firstFinite : NULL);
+                              rate, largest, firstFinite);
 }
