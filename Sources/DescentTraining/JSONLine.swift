@@ -28,12 +28,12 @@ public struct JSONObjectText {
     public private(set) var representable = true
 
     public init() {
-        bytes = []
-        bytes.reserveCapacity(320)
-        bytes.append(UInt8(ascii: "{"))
+        var storage: [UInt8] = []
+        storage.reserveCapacity(320)
+        self.init(reusing: &storage)
     }
 
-    /// An object built in `storage`'s memory (its contents are dropped); `finished()` gives it back.
+    /// An object built in `storage`'s memory (its contents are dropped); `storage()` gives it back.
     init(reusing storage: inout [UInt8]) {
         bytes = []
         swap(&bytes, &storage)

@@ -113,13 +113,10 @@ public final class JSONLinesWriter {
     public func append<T: JSONLineRecord>(_ record: T) throws {
         var object = JSONObjectText(reusing: &lineStorage)
         record.writeJSON(into: &object)
-        if let line = object.finished() {
-            file.append(contentsOf: line)
-            lineStorage = object.storage()
-        } else {
-            lineStorage = object.storage()
-            file.append(contentsOf: try encoder.encode(record))  // refuses the NaN or infinity, as it always did
-        }
+        let line = object.finished()
+        lineStorage = object.storage()
+        // Without a line, the encoder refuses the NaN or infinity, as it always did.
+        file.append(contentsOf: try line ?? [UInt8](encoder.encode(record)))
         try endLine()
     }
 
