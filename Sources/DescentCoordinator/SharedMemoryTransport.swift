@@ -49,8 +49,8 @@ public final class SharedMemoryTransport: CoordinatorTransport {
         let nap = napBeforeLooking(timeout: timeout)
         local.waitForGradients(timeout: nap, spin: nap > 0 ? spin : 0)
         var announced = false
-        try local.forEachAnnouncement { rank, peer, header in
-            switch header {
+        try local.forEachAnnouncement { rank, peer, decoded in
+            switch decoded {
             case .failure(let error):
                 try handle(.malformed(from: peer, error))
             case .success(let header) where header.type != .gradientShared:
