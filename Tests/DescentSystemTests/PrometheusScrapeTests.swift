@@ -43,10 +43,10 @@ extension SystemTests {
             return
         }
 
-        // Long enough for several 1 s scrapes however fast training is (the sample's 15 epochs take
-        // a few seconds): the test stops it with SIGTERM once it has seen what it needs.
-        let config = try writeConfig("seed: 42\ntraining:\n  epochs: 200\n  batch_size: 32\n", in: dir)
-        let maxSteps = 30_000
+        // Long enough for several 1 s scrapes however fast training is (minutes): the test stops it
+        // with SIGTERM once it has seen what it needs.
+        let config = try writeConfig("seed: 42\ntraining:\n  epochs: 5000\n  batch_size: 32\n", in: dir)
+        let maxSteps = 750_000
         let run = try Child("launch", ["launch", "--config", config, "--data", sample, "--workers", "2", "--max-steps", "\(maxSteps)",
                                        "--metrics-address", "127.0.0.1:\(metricsPort)"], directory: dir)
         defer { run.stop() }
@@ -126,11 +126,13 @@ extension SystemTests {
         }
         let dir = try Paths.temporaryDirectory("worker-metrics")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = Paths.packageRoot.appendingPathComponent("Config/mnist-seed.yaml").path
+        // Long enough for several reads however fast training is; the test stops it once it has
+        // seen what it needs.
+        let config = try writeConfig("seed: 42\ntraining:\n  epochs: 5000\n  batch_size: 32\n", in: dir)
         let endpoint = "ipc://\(dir)/c.sock"
         let port = ObserveSupport.freePort()
         let coordinator = try Child("coordinator", ["coordinator", "--config", config, "--data", sample, "--workers", "1",
-                                                    "--bind", endpoint, "--max-steps", "3000"], directory: dir)
+                                                    "--bind", endpoint, "--max-steps", "750000"], directory: dir)
         defer { coordinator.stop() }
         let worker = try Child("worker", ["worker", "--connect", endpoint, "--data", sample, "--metrics-address", "127.0.0.1:\(port)"],
                                directory: dir)
@@ -145,6 +147,11 @@ extension SystemTests {
             }
             usleep(300_000)
         }
+        // SIGTERM, not the SIGKILL of stop(): the coordinator tells the worker to stop and removes
+        // its shared-memory segment.
+        kill(coordinator.process.processIdentifier, SIGTERM)
+        coordinator.wait(seconds: 30)
+        worker.wait(seconds: 30)
         #expect(seen.count >= 3, "worker steps seen: \(seen); \(worker.stderr.suffix(1000))")
         #expect(worker.stdout.contains("Metrics at http://127.0.0.1:\(port)/metrics"))
     }
