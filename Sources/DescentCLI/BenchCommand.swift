@@ -34,8 +34,8 @@ struct BenchCompute: ParsableCommand {
             timed by that thread's CPU clock.
             """)
 
-    @Option(name: .long, help: "Comma-separated batch sizes.", transform: BatchSizes.parse)
-    var batch = BatchSizes(values: [32, 128, 512])
+    @Option(name: .long, help: "Comma-separated batch sizes.", transform: CountList.batchSizes)
+    var batch = CountList(values: [32, 128, 512])
 
     @Option(name: .long, help: "Seconds each measurement of a round runs.")
     var seconds: Double = 0.2
@@ -156,20 +156,27 @@ struct BenchCompute: ParsableCommand {
     }
 }
 
-/// The `--batch` list: positive integers separated by commas.
-struct BatchSizes: Sendable {
+/// A comma-separated list of whole numbers in a range: the `--batch` sizes, the `--workers` counts.
+struct CountList: Sendable {
     var values: [Int]
 
-    static func parse(_ text: String) throws -> BatchSizes {
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+    static func batchSizes(_ text: String) throws -> CountList {
+        try parse(text, naming: "a batch size", range: 1...65_536, example: "32,128,512")
+    }
+
+    static func workerCounts(_ text: String) throws -> CountList {
+        try parse(text, naming: "a worker count", range: 1...RunLimits.workers, example: "1,2,4")
+    }
+
+    private static func parse(_ text: String, naming what: String, range: ClosedRange<Int>, example: String) throws -> CountList {
         var values: [Int] = []
-        for part in parts {
-            guard let value = Int(part.filter { $0 != " " }), value > 0, value <= 65_536 else {
-                throw ValidationError("'\(part)' is not a batch size; give comma-separated integers in 1...65536, like 32,128,512")
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let value = Int(part.filter { $0 != " " }), range.contains(value) else {
+                throw ValidationError("'\(part)' is not \(what); give comma-separated integers in \(range.lowerBound)...\(range.upperBound), like \(example)")
             }
             values.append(value)
         }
-        return BatchSizes(values: values)
+        return CountList(values: values)
     }
 }
 

@@ -28,11 +28,11 @@ struct BenchDistributed: ParsableCommand {
             with the mean and largest staleness of each.
             """)
 
-    @Option(help: "Comma-separated worker counts.", transform: BatchSizes.parse)
-    var workers = BatchSizes(values: [2])
+    @Option(help: "Comma-separated worker counts.", transform: CountList.workerCounts)
+    var workers = CountList(values: [2])
 
-    @Option(help: "Comma-separated batch sizes per worker.", transform: BatchSizes.parse)
-    var batch = BatchSizes(values: [32, 128])
+    @Option(help: "Comma-separated batch sizes per worker.", transform: CountList.batchSizes)
+    var batch = CountList(values: [32, 128])
 
     @Option(help: "Comma-separated synchronisation modes, measured side by side: sync, async, bounded:K (e.g. sync,async,bounded:2).",
             transform: SyncModes.parse)

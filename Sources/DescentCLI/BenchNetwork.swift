@@ -29,8 +29,8 @@ struct BenchNetwork: ParsableCommand {
     @Option(help: "Workers (each on its own host).")
     var workers: Int = 2
 
-    @Option(help: "Comma-separated batch sizes per worker.", transform: BatchSizes.parse)
-    var batch = BatchSizes(values: [32, 128])
+    @Option(help: "Comma-separated batch sizes per worker.", transform: CountList.batchSizes)
+    var batch = CountList(values: [32, 128])
 
     @Option(help: "Steps per measurement (the first 20 are warm-up).")
     var steps: Int = 400

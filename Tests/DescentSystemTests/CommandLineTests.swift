@@ -15,6 +15,8 @@ extension SystemTests {
         (["worker", "--connect", "tcp://127.0.0.1:1", "--backend", "mkl"], "'mkl' is not a compute backend"),
         (["coordinator", "--workers", "1", "--wire-encoding", "fp8"], "'fp8' is not a wire encoding; use one of float32, bf16"),
         (["bench", "compute", "--batch", "32,x"], "'x' is not a batch size"),
+        (["bench", "distributed", "--workers", "2,0"], "'0' is not a worker count; give comma-separated integers in 1...64"),
+        (["bench", "distributed", "--workers", "65"], "'65' is not a worker count"),
         (["bench", "distributed", "--observer-rounds", "-3"], "--observer-rounds must be between 0 and 1000 (got -3)"),
         (["bench", "distributed", "--observer-rounds", "9223372036854775807"], "--observer-rounds must be between 0 and 1000"),
         (["bench", "distributed", "--repeat", "9223372036854775807"], "--repeat must be between 1 and 1000000"),
