@@ -41,21 +41,17 @@ extension SystemTests {
                                     "--trace-dir", "\(dir)/two-workers"], directory: dir)
         #expect(two.wait(seconds: 180) == 0, "\(two.stderr)")
 
-        // The third run: worker 1 is killed after step 60; the coordinator notices, deals its share
-        // to worker 0, and the run finishes.
+        // The third run: worker 1 dies at step 60 (`exit:step=60` is `_exit(70)` when step 60
+        // arrives: no word to the coordinator, as a killed process); the coordinator notices,
+        // deals its share to worker 0, and the run finishes.
         let endpoint = "ipc://\(dir)/lost.sock"
         let coordinator = try Child("coordinator", ["coordinator", "--config", config, "--data", sample, "--workers", "2", "--max-steps", "400",
                                                     "--bind", endpoint, "--silence-limit", "2", "--run-dir", "\(dir)/worker-lost"], directory: dir)
         let workers = try (0..<2).map { rank in
-            try Child("worker-\(rank)", ["worker", "--connect", endpoint, "--data", sample, "--rank", "\(rank)"], directory: dir)
+            try Child("worker-\(rank)", ["worker", "--connect", endpoint, "--data", sample, "--rank", "\(rank)"]
+                      + (rank == 1 ? ["--fault", "exit:step=60"] : []), directory: dir)
         }
         defer { workers.forEach { $0.stop() } }
-        let deadline = Date().addingTimeInterval(120)
-        while Date() < deadline, coordinator.process.isRunning,
-              ((try? String(contentsOfFile: "\(dir)/worker-lost/coordinator.jsonl", encoding: .utf8))?.split(separator: "\n").count ?? 0) < 60 {
-            usleep(50_000)
-        }
-        kill(workers[1].process.processIdentifier, SIGKILL)
         #expect(coordinator.wait(seconds: 120) == 0, "\(coordinator.stderr.suffix(1000))")
         #expect(coordinator.stdout.contains("Worker rank 1 (") && coordinator.stdout.contains("lost: its process exited"), "\(coordinator.stdout.suffix(1000))")
 
