@@ -46,9 +46,9 @@ extension SystemTests {
         let sample = try #require(Paths.mnistSample)
         let dir = try Paths.temporaryDirectory("chaos")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        // Long enough that the run outlasts the kills on a fast machine: there 15 epochs of the
-        // sample took 3 s uninterrupted and sometimes ended before the kills (13 x 0.5 s on
-        // average, plus waits for restarts: about 8 s); 100 epochs take about 15 s.
+        // Long enough that the run outlasts the kills: 100 epochs with a checkpoint every 50 steps
+        // take about 13 s uninterrupted (debug build), the kills about 4 s plus the waits for
+        // restarts (15 epochs once ended before them).
         let epochs = 100
         let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: epochs), in: dir)
         let launch = try Child("launch", [
@@ -58,14 +58,14 @@ extension SystemTests {
         defer { launch.stop() }
         #expect(launch.waitFor("training starts", seconds: 60), "\(launch.stdout)")
         // A seeded schedule: 10 worker kills and 3 coordinator kills in a shuffled order, apart
-        // by 0.25 to 0.75 s; each waits for its target to be running again.
+        // by 0.15 to 0.45 s; each waits for its target to be running again.
         var generator = SeededGenerator(seed: 2026)
         var targets = Array(repeating: "worker", count: 10) + Array(repeating: "coordinator", count: 3)
         targets.shuffle(using: &generator)
         var kills: [String: Int] = [:]
         var checkpointAtLastCoordinatorKill = ""
         for target in targets {
-            usleep(UInt32(250_000 + Int(generator.next() % 500_000)))
+            usleep(UInt32(150_000 + Int(generator.next() % 300_000)))
             let deadline = Date().addingTimeInterval(30)
             if target == "coordinator" {
                 // Kill a coordinator only once it has written a newer checkpoint, so each kill tests a resume.
@@ -118,7 +118,9 @@ extension SystemTests {
         let sample = try #require(Paths.mnistSample)
         let dir = try Paths.temporaryDirectory("resume")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: 3), in: dir)
+        // 10 epochs, stopped at the start of the second: 1,400 steps and 9 test-set evaluations
+        // after the signal is sent (with 3 the run could end before it arrived).
+        let config = try writeConfig(Self.referenceConfig(dataDir: sample, epochs: 10), in: dir)
         for (name, command) in [("train", ["train"]), ("launch", ["launch", "--workers", "2"])] {
             let whole = try Child("\(name)-whole", command + ["--config", config, "--save", "\(dir)/\(name)-whole.bin"], directory: dir)
             #expect(whole.wait(seconds: 300) == 0, "\(whole.stderr)")
