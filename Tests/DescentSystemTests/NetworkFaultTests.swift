@@ -29,7 +29,10 @@ extension SystemTests {
         var hosts = NetworkNamespaces()
         defer { hosts.destroy() }
         try hosts.create(hosts: ["cx", "wx1", "wx2"])
-        let (coordinator, workers) = try startRemoteRun(hosts, config: config, dir: dir, coordinatorArguments: ["--silence-limit", "6"])
+        // Each step order held 1 ms (`--fault delay:ms=1`): the 2,520 steps last over 2.5 s however
+        // fast the link is, so the link goes down mid-run.
+        let (coordinator, workers) = try startRemoteRun(hosts, config: config, dir: dir,
+                                                        coordinatorArguments: ["--silence-limit", "6", "--fault", "delay:ms=1"])
         defer { coordinator.stop(); workers.forEach { $0.stop() } }
         #expect(coordinator.waitFor("training starts", seconds: 60), "\(coordinator.stdout)")
         usleep(1_000_000)

@@ -156,7 +156,9 @@ extension SystemTests {
         // 2. The time-limit signal (SIGUSR1 to the batch script, as --signal=B:USR1@120 sends it):
         //    the coordinator stops after its step (checkpointing when it can), every process ends.
         let longConfig = try writeConfig("training:\n  epochs: 200\n  batch_per_worker: 16\n", in: cluster.directory, name: "long.yaml")
-        let stopped = try cluster.submit([longConfig, "--max-steps", "3000"])  // a few seconds: the signal lands mid-run
+        // 3,000 steps, each order held 1 ms by the coordinator (`--fault delay:ms=1`): over 3 s
+        // however fast the steps are, so the signal lands mid-run.
+        let stopped = try cluster.submit([longConfig, "--max-steps", "3000", "--fault", "delay:ms=1"])
         #expect(cluster.waitFor("training starts", in: stopped), "\(cluster.output(of: stopped))")
         #expect(cluster.waitFor("  1/157 steps", in: stopped, seconds: 30), "\(cluster.output(of: stopped))")
         let signal = try Command.run(["scancel", "--signal=USR1", "--batch", stopped], environment: cluster.environment)
@@ -193,10 +195,10 @@ extension SystemTests {
 
         // 3. Requeue (what pre-emption with PreemptMode=REQUEUE does): Slurm sends SIGTERM, the run
         //    stops, and the job starts again: from its checkpoint, or else from step 0, saying so.
-        //    A run of 3,000 steps (a few seconds): the 157 steps of one epoch took 0.3 s, done
-        //    before the requeue reached them.
+        //    A run of 3,000 steps held 1 ms each, as above (the 157 steps of one epoch took 0.3 s,
+        //    done before the requeue reached them).
         let requeueSteps = 3000
-        let requeued = try cluster.submit([longConfig, "--max-steps", "\(requeueSteps)"])
+        let requeued = try cluster.submit([longConfig, "--max-steps", "\(requeueSteps)", "--fault", "delay:ms=1"])
         #expect(cluster.waitFor("  1/157 steps", in: requeued, seconds: 60), "\(cluster.output(of: requeued))")
         let requeue = try Command.run(["scontrol", "requeue", requeued], environment: cluster.environment)
         #expect(requeue.status == 0, "\(requeue.output)")
