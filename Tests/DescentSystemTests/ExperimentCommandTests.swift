@@ -137,6 +137,19 @@ extension SystemTests {
         #expect(experiment.stdout.contains("1 of 2 run(s) finished"))
     }
 
+    /// Config/experiments/tiny.yaml with 30 epochs (1,500 steps a run, not 50), so that a signal
+    /// sent a few hundred milliseconds into a run lands while it trains, however fast its steps.
+    static func slowTinyExperiment(in directory: String) throws -> String {
+        let tiny = Paths.packageRoot.appendingPathComponent("Config/experiments/tiny.yaml").path
+        var text = try String(contentsOfFile: tiny, encoding: .utf8)
+        let config = Paths.packageRoot.appendingPathComponent("Config").path
+        for (from, to) in [("base: ../", "base: \(config)/"), ("from: ../", "from: \(config)/"), ("epochs: 1\n", "epochs: 30\n")] {
+            try #require(text.contains(from), "Config/experiments/tiny.yaml no longer says '\(from)'")
+            text = text.replacingOccurrences(of: from, with: to)
+        }
+        return try writeConfig(text, in: directory, name: "tiny-30-epochs.yaml")
+    }
+
     /// SIGTERM to the experiment stops it: the run in flight is told to stop (or finishes first),
     /// the runs after it are rows saying "not run", the tables are written, the exit status is 130.
     @Test func experimentStopsOnSIGTERMAndKeepsTheTable() throws {
@@ -146,7 +159,7 @@ extension SystemTests {
         }
         let dir = try Paths.temporaryDirectory("experiment-stop")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let file = Paths.packageRoot.appendingPathComponent("Config/experiments/tiny.yaml").path
+        let file = try Self.slowTinyExperiment(in: dir)
         let experiment = try Child("experiment", ["experiment", file, "--data", sample, "-o", "\(dir)/out"], directory: dir)
         defer { experiment.stop() }
         #expect(experiment.waitFor("run 1/4: "))
@@ -171,7 +184,7 @@ extension SystemTests {
         }
         let dir = try Paths.temporaryDirectory("experiment-again")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let file = Paths.packageRoot.appendingPathComponent("Config/experiments/tiny.yaml").path
+        let file = try Self.slowTinyExperiment(in: dir)
         let first = try Child("first", ["experiment", file, "--data", sample, "-o", "\(dir)/out"], directory: dir)
         defer { first.stop() }
         #expect(first.waitFor("run 2/4: "))
