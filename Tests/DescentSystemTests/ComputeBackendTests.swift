@@ -46,6 +46,6 @@ extension SystemTests {
         #expect(insisting.wait(seconds: 30) != 0)
         #expect(insisting.stderr.contains("this worker was started with --backend openblas, but the coordinator computes on onednn"),
                 "\(insisting.stderr)")
-        other.stop()  // it waits for a worker that will not come; what it does then is not this test's subject
+        other.terminate()  // it waits for a worker that will not come; what it does then is not this test's subject
     }
 }

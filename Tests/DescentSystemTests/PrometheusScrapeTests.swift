@@ -149,8 +149,7 @@ extension SystemTests {
         }
         // SIGTERM, not the SIGKILL of stop(): the coordinator tells the worker to stop and removes
         // its shared-memory segment.
-        kill(coordinator.process.processIdentifier, SIGTERM)
-        coordinator.wait(seconds: 30)
+        coordinator.terminate()
         worker.wait(seconds: 30)
         #expect(seen.count >= 3, "worker steps seen: \(seen); \(worker.stderr.suffix(1000))")
         #expect(worker.stdout.contains("Metrics at http://127.0.0.1:\(port)/metrics"))

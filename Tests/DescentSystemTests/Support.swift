@@ -76,9 +76,17 @@ final class Child {
         return process.terminationStatus
     }
 
+    /// SIGKILL: the process dies at whatever instruction it is at (what a crash leaves behind).
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+    }
+
+    /// SIGTERM, as a user or a service manager stops it: it cleans up (a coordinator removes its
+    /// shared-memory segment); killed and recorded as an issue past the deadline.
+    func terminate(seconds: Double = 30) {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        wait(seconds: seconds)
     }
 
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }

@@ -81,6 +81,6 @@ extension SystemTests {
         #expect(insisting.wait(seconds: 30) != 0)
         #expect(insisting.stderr.contains("this worker was started with --wire-encoding float32, but the coordinator sends bf16"),
                 "\(insisting.stderr)")
-        coordinator.stop()  // it waits for a worker that will not come
+        coordinator.terminate()  // it waits for a worker that will not come
     }
 }
