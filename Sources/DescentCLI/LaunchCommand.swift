@@ -122,7 +122,7 @@ struct Launch: AsyncParsableCommand {
         if noSharedMemory { coordinator += ["--no-shared-memory"] }
         // Checkpoints: as asked, and always when the coordinator may be restarted (it resumes from the last one).
         var checkpointDir = run.checkpointDir
-        if checkpointDir == nil && maxRestarts > 0 { checkpointDir = "\(NSTemporaryDirectory())descent-launch-\(getpid())-checkpoints" }
+        if checkpointDir == nil && maxRestarts > 0 { checkpointDir = PrivateRunDirectory.restartCheckpointsPath() }
         if let checkpointDir { coordinator += ["--checkpoint-dir", checkpointDir] }
         if let every = run.checkpointEvery ?? (maxRestarts > 0 && run.checkpointSeconds == nil ? 100 : nil) { coordinator += ["--checkpoint-every", "\(every)"] }
         if let seconds = run.checkpointSeconds { coordinator += ["--checkpoint-seconds", "\(seconds)"] }

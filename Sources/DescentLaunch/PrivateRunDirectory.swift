@@ -24,6 +24,14 @@ public struct PrivateRunDirectory: Sendable {
         return PrivateRunDirectory(path: path)
     }
 
+    /// Where `launch --max-restarts` keeps a run's checkpoints when given no --checkpoint-dir: a
+    /// fresh name each time, as process ids are reused (a later launch with the same id must not
+    /// resume an earlier run's checkpoints). `reclaimStale` leaves it: after a run that did not
+    /// finish it is the way back (`--resume DIR`).
+    public static func restartCheckpointsPath(in parent: String = NSTemporaryDirectory()) -> String {
+        (parent.hasSuffix("/") ? parent : parent + "/") + RunScopedName.make(prefix: prefix + "-checkpoints")
+    }
+
     /// Removes the directory and what it holds.
     public func remove() {
         try? FileManager.default.removeItem(atPath: path)

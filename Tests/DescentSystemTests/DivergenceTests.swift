@@ -1,4 +1,5 @@
 import DescentProtocol
+import DescentTraining
 import DescentTransport
 import Foundation
 import Testing
@@ -84,5 +85,14 @@ extension SystemTests {
         #expect(failing.wait(seconds: 120) != 0)
         #expect((failing.stdout + failing.stderr).contains("restart 2 of 2"), "\(failing.stderr)")
         #expect(failing.stdout.contains("worker: fault injected: exiting at step") || failing.stderr.contains("fault injected: exiting at step"))
+        // The checkpoints of the run that did not finish are kept, in a directory it names and
+        // no other launch would use; this test removes it.
+        let said = failing.stdout + failing.stderr
+        let kept = try #require(said.range(of: "its checkpoints are in ").map { said[$0.upperBound...].prefix { $0 != ":" } },
+                                "\(failing.stderr.suffix(1000))")
+        #expect(kept.hasPrefix(NSTemporaryDirectory() + "descent-launch-checkpoints-\(failing.process.processIdentifier)-"), "\(kept)")
+        #expect(said.contains("continue with --resume \(kept)"))
+        #expect(!CheckpointStore(directory: String(kept)).files().isEmpty)
+        try FileManager.default.removeItem(atPath: String(kept))
     }
 }
