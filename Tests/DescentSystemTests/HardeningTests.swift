@@ -188,11 +188,14 @@ extension SystemTests {
         for segment in segments { #expect(!FileManager.default.fileExists(atPath: "/dev/shm/\(segment)"), "\(segment)") }
 
         // The next launch removes the dead launch's private directory (socket and keys).
+        let before = Set(try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory()))
         let next = try Child("launch-2", ["launch", "--config", config, "--workers", "1", "--max-steps", "2"], directory: dir)
         #expect(next.wait(seconds: 120) == 0, "\(next.stderr)")
         for name in runDirectories { #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + name), "\(name) left behind") }
+        // (Only what appeared since it started: an earlier process with the same id may have left
+        // a name with that id, as a failed `launch --max-restarts` keeps its checkpoints.)
         let after = try FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())
-            .filter { $0.hasPrefix("descent-launch-\(next.process.processIdentifier)-") }
+            .filter { $0.hasPrefix("descent-launch-") && $0.contains("-\(next.process.processIdentifier)-") && !before.contains($0) }
         #expect(after.isEmpty, "the finished launch left \(after)")
     }
 }
