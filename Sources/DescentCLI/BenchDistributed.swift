@@ -252,8 +252,7 @@ struct BenchDistributed: ParsableCommand {
     /// distributed run at it, and the machine's ceiling for those workers.
     private func measureBaselines(workers: Int, batch: Int, data: String, executable: String, torch: Bool) throws -> OneHostBaselines {
         let globalBatch = workers * batch
-        let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-one-\(globalBatch)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try ScratchDirectory.make("bench-one-\(globalBatch)")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var baseline = OneHostBaselines(globalBatch: globalBatch)
         baseline.oneCore = OneHostBaselines.oneCoreSamplesPerSecond(globalBatch: globalBatch)
@@ -441,8 +440,7 @@ struct BenchDistributed: ParsableCommand {
     private func measure(workers count: Int, batch size: Int, data: String, executable: String, observers: Bool = false,
                          curve: Bool = false, mode: SyncMode = .sync, encoding: WireEncoding = .float32, local: Bool? = nil) throws -> Measurement {
         let localWorker = local ?? self.localWorker
-        let directory = NSTemporaryDirectory() + "descent-bench-\(getpid())-\(count)x\(size)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try ScratchDirectory.make("bench-\(count)x\(size)")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let runEpochs = runEpochs(globalBatch: count * size)
         let config = """

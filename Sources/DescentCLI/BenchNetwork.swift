@@ -103,8 +103,7 @@ struct BenchNetwork: ParsableCommand {
 
     private func measure(shape: NetworkLab.LinkShape, batch size: Int, data: String, executable: String,
                          encoding: WireEncoding) throws -> (samplesPerSecond: Double, stepMs: Double) {
-        let directory = NSTemporaryDirectory() + "descent-bench-network-\(getpid())-\(size)"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try ScratchDirectory.make("bench-network-\(size)")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         var lab = NetworkLab(subnet: "10.231.11", tag: "n")
         defer { lab.destroy() }

@@ -45,8 +45,7 @@ struct BenchRecovery: ParsableCommand {
     func run() throws {
         let sample = data ?? ProcessInfo.processInfo.environment["DESCENT_MNIST_SAMPLE"] ?? "../shared/data/mnist-sample"
         let executable = try Launch.currentExecutable()
-        let directory = NSTemporaryDirectory() + "descent-bench-recovery-\(getpid())"
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let directory = try ScratchDirectory.make("bench-recovery")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let config = directory + "/reference.yaml"
         try """

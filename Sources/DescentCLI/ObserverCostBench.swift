@@ -13,9 +13,8 @@ import Logging
 /// with realistic step records, the fastest of several trials (a busy machine only slows trials).
 enum ObserverCostBench {
     static func microsecondsPerStep(workers: Int, steps: Int = 20_000, trials: Int = 5) throws -> Double {
-        let directory = NSTemporaryDirectory() + "descent-observer-cost-\(getpid())"
+        let directory = try ScratchDirectory.make("observer-cost")
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let config = directory + "/config.yaml"
         try "seed: 1\n".write(toFile: config, atomically: true, encoding: .utf8)
         var best = Double.infinity
