@@ -16,8 +16,8 @@ struct BenchRecovery: ParsableCommand {
     @Option(help: "MNIST directory (default: $DESCENT_MNIST_SAMPLE, else ../shared/data/mnist-sample).")
     var data: String?
 
-    @Option(help: "Epochs of the reference config per run.")
-    var epochs: Int = 10
+    @Option(help: "Epochs of the reference config per run (long enough that the run outlasts its fault: about 15,700 steps).")
+    var epochs: Int = 100
 
     @Option(help: "--silence-limit of the coordinator in the silent-worker case (seconds).")
     var silenceLimit: Double = 3
@@ -25,8 +25,8 @@ struct BenchRecovery: ParsableCommand {
     @Flag(help: "Also run the soak: --worker-kills and --coordinator-kills SIGKILLs in one run, checked against a clean run.")
     var soak = false
 
-    @Option(help: "Epochs of the soak run (long enough for every kill).")
-    var soakEpochs: Int = 60
+    @Option(help: "Epochs of the soak run (long enough for every kill: 25 kills take about 20 s).")
+    var soakEpochs: Int = 400
 
     @Option(help: "Worker SIGKILLs in the soak.")
     var workerKills: Int = 20
@@ -35,7 +35,8 @@ struct BenchRecovery: ParsableCommand {
     var coordinatorKills: Int = 5
 
     func validate() throws {
-        guard (1...100).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 100") }
+        guard (1...10_000).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 10000 (got \(epochs))") }
+        guard (1...10_000).contains(soakEpochs) else { throw ValidationError("--soak-epochs must be between 1 and 10000 (got \(soakEpochs))") }
         guard silenceLimit > 0 && silenceLimit <= 60 else { throw ValidationError("--silence-limit must be in (0, 60]") }
         guard (0...200).contains(workerKills), (0...50).contains(coordinatorKills) else {
             throw ValidationError("--worker-kills must be 0...200 and --coordinator-kills 0...50")
@@ -63,7 +64,7 @@ struct BenchRecovery: ParsableCommand {
         }
         func lostToOneKill(_ name: String, _ extra: [String], signal: Int32 = SIGKILL) throws -> (gap: (longest: Double, median: Double), seconds: Double) {
             let run = try launch(name, extra)
-            try run.afterTraining(seconds: 2) { try run.signal(role: "worker", signal) }
+            try run.afterTraining(seconds: 1) { try run.signal(role: "worker", signal) }
             let seconds = try run.finish(continueStopped: signal == SIGSTOP)
             return (try run.stepGaps(), seconds)
         }
@@ -82,7 +83,7 @@ struct BenchRecovery: ParsableCommand {
 
         let resumed = try launch("resume", ["--max-restarts", "1", "--checkpoint-every", "100"])
         var resumeLatency = 0.0
-        try resumed.afterTraining(seconds: 2) {
+        try resumed.afterTraining(seconds: 1) {
             try resumed.signal(role: "coordinator", SIGKILL)
             let killed = Date()
             while !resumed.output.contains("training resumes at step") && resumed.isRunning && Date().timeIntervalSince(killed) < 120 {
@@ -171,7 +172,8 @@ final class LaunchRun {
             if let pid = children(role: role).last { kill(pid, signal); return }
             usleep(50_000)
         }
-        throw ValidationError("no running \(role) to signal")
+        throw ValidationError(process.isRunning ? "no running \(role) to signal after 30 s"
+                              : "the run ended before its \(role) could be signalled: give a longer one (--epochs)")
     }
 
     private func children(role: String) -> [Int32] {
