@@ -16,6 +16,11 @@ struct BenchmarkProgramTests {
         return program
     }
 
+    /// Removes the temporary directory `build` (or `Paths.temporaryDirectory`) made for `file`.
+    static func remove(_ file: String) {
+        try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: file).deletingLastPathComponent().path)
+    }
+
     /// Runs `program` at the lowest priority: its spinning threads take what the tests running
     /// beside it leave.
     static func run(_ program: String, _ arguments: [String]) throws -> Command.Result {
@@ -25,12 +30,14 @@ struct BenchmarkProgramTests {
     }
 
     @Test func theInnerProductComparisonBuilds() throws {
-        _ = try Self.build("Benchmarks/inner_product_vs_sgemm.c")
+        let program = try Self.build("Benchmarks/inner_product_vs_sgemm.c")
+        Self.remove(program)
     }
 
     @Test(.enabled(if: twoCPUs, "one_host_structure pins to CPUs 0 and 1"))
     func theStructureProgramRunsWithThreadsAndProcessesAndProbes() throws {
         let program = try Self.build("Benchmarks/one_host_structure/one_host_structure.c")
+        defer { Self.remove(program) }
 
         let refused = try Self.run(program, ["32", "1", "forks"])
         #expect(refused.status == 2 && refused.output.contains("usage:"), "\(refused.output)")
@@ -56,7 +63,9 @@ struct BenchmarkProgramTests {
     @Test(.enabled(if: twoCPUs, "one_host_structure pins to CPUs 0 and 1"))
     func aKilledWorkerProcessStopsTheProgramAndTheOtherWorker() throws {
         let program = try Self.build("Benchmarks/one_host_structure/one_host_structure.c")
+        defer { Self.remove(program) }
         let errors = try Paths.temporaryDirectory("bench-program-kill") + "/stderr"
+        defer { Self.remove(errors) }
         #expect(FileManager.default.createFile(atPath: errors, contents: nil))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/nice")
