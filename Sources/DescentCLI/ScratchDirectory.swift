@@ -9,10 +9,11 @@ import Glibc
 enum ScratchDirectory {
     static func make(_ label: String) throws -> String {
         var template = Array((NSTemporaryDirectory() + "descent-\(label)-XXXXXX").utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+        // The path is read inside the closure: mkdtemp returns the template's own storage.
+        guard let made = template.withUnsafeMutableBufferPointer({ buffer in mkdtemp(buffer.baseAddress!).map { String(cString: $0) } }) else {
             throw ScratchDirectoryError(directory: NSTemporaryDirectory(), reason: String(cString: strerror(errno)))
         }
-        return String(cString: made)
+        return made
     }
 }
 
