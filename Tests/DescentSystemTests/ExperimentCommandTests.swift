@@ -140,14 +140,10 @@ extension SystemTests {
     /// Config/experiments/tiny.yaml with 30 epochs (1,500 steps a run, not 50), so that a signal
     /// sent a few hundred milliseconds into a run lands while it trains, however fast its steps.
     static func slowTinyExperiment(in directory: String) throws -> String {
-        let tiny = Paths.packageRoot.appendingPathComponent("Config/experiments/tiny.yaml").path
-        var text = try String(contentsOfFile: tiny, encoding: .utf8)
         let config = Paths.packageRoot.appendingPathComponent("Config").path
-        for (from, to) in [("base: ../", "base: \(config)/"), ("from: ../", "from: \(config)/"), ("epochs: 1\n", "epochs: 30\n")] {
-            try #require(text.contains(from), "Config/experiments/tiny.yaml no longer says '\(from)'")
-            text = text.replacingOccurrences(of: from, with: to)
-        }
-        return try writeConfig(text, in: directory, name: "tiny-30-epochs.yaml")
+        return try editedPackageFile("Config/experiments/tiny.yaml",
+                                     replacing: [("base: ../", "base: \(config)/"), ("from: ../", "from: \(config)/"), ("epochs: 1\n", "epochs: 30\n")],
+                                     in: directory, name: "tiny-30-epochs.yaml")
     }
 
     /// SIGTERM to the experiment stops it: the run in flight is told to stop (or finishes first),

@@ -21,11 +21,8 @@ extension SystemTests {
         // The seed run with two 1,024-wide hidden layers: about 60 times the arithmetic a step, so
         // that 400 steps last seconds and the line is redrawn several times (at 128 wide they end
         // between two redraws of `launch`, which draws at most 4 times a second).
-        let seed = try String(contentsOfFile: Paths.packageRoot.appendingPathComponent("Config/mnist-seed.yaml").path, encoding: .utf8)
-        let wide = seed.replacingOccurrences(of: "hidden: [128]", with: "hidden: [1024, 1024]")
-        try #require(wide != seed, "Config/mnist-seed.yaml no longer says hidden: [128]")
-        let config = dir + "/wide.yaml"
-        try wide.write(toFile: config, atomically: true, encoding: .utf8)
+        let config = try editedPackageFile("Config/mnist-seed.yaml", replacing: [("hidden: [128]", "hidden: [1024, 1024]")],
+                                           in: dir, name: "wide.yaml")
         var arguments = [Paths.descent, command, "--config", config, "--data", sample, "--max-steps", "400"]
         if command == "launch" { arguments += ["--workers", "2"] }
         let shell = arguments.map { "'\($0)'" }.joined(separator: " ") + "; echo __DONE__ $?; sleep 60"

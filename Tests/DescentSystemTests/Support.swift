@@ -185,6 +185,18 @@ func writeConfig(_ yaml: String, in directory: String, name: String = "run.yaml"
     return path
 }
 
+/// A copy of the package's file at `relativePath` with each `from` replaced by its `to`, written
+/// into `directory` as `name`; fails when the file no longer holds a `from`.
+func editedPackageFile(_ relativePath: String, replacing edits: [(from: String, to: String)], in directory: String,
+                       name: String) throws -> String {
+    var text = try String(contentsOfFile: Paths.packageRoot.appendingPathComponent(relativePath).path, encoding: .utf8)
+    for (from, to) in edits {
+        try #require(text.contains(from), "\(relativePath) no longer says '\(from)'")
+        text = text.replacingOccurrences(of: from, with: to)
+    }
+    return try writeConfig(text, in: directory, name: name)
+}
+
 extension SyntheticMNIST {
     /// A full-size set, quickly: 60,000 training and 10,000 test images (raw IDX, 55 MB), each a
     /// class-dependent stripe, so that memory use is measured on the real sizes.
